@@ -1,0 +1,176 @@
+"""Restrictiveness and the three-way merge of ARCHITECTURE 3.6.
+
+The merge works field by field between
+
+* **base**: the last state both sides agreed on (None before the first sync),
+* **local**: what the customer wants,
+* **remote**: what the vendor reports.
+
+Rules, per field:
+
+* local and remote agree: nothing to do.
+* only the customer changed it: push the customer's value.
+* only the vendor changed it: if the vendor's value is *more restrictive* than the
+  customer's, accept it (the customer is asked less of, never more); otherwise it is
+  **drift**: report it and re-assert the customer's value, unless the customer accepted it.
+* both changed it differently: the customer's value wins and is pushed.
+
+So a merge never yields a state less restrictive than the customer's own choice (unless the
+customer accepted that drift by name), never drops a local change, and merging again after a
+successful push has nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cmr_desktop.domain.preferences import FieldKey, FieldValue, Grant, PreferenceSet, QuietHours
+from cmr_desktop.domain.vocabulary import Decision, Frequency
+
+# An absent field means "vendor default": the least restrictive thing we can assume.
+_ABSENT = (9,)
+
+
+def restrictiveness(key: FieldKey, value: FieldValue) -> tuple[float, ...]:
+    """A sort key for one field's value: lower is more restrictive.
+
+    Absent (None) sorts after every decided value: the vendor's default could be anything.
+    """
+    if value is None:
+        return _ABSENT
+    kind = key[0]
+    if kind in ("channel", "topic"):
+        return (1,) if value else (2,)
+    if kind == "frequency":
+        assert isinstance(value, Frequency)
+        return (0, value.rank)
+    if kind == "grant":
+        assert isinstance(value, Grant)
+        if value.decision is Decision.DENY:
+            return (0,)
+        # Earlier expiry is more restrictive than a later one, or than none.
+        return (1, value.expires.toordinal() if value.expires else float("inf"))
+    assert isinstance(value, QuietHours)
+    return (0, -value.minutes)
+
+
+def more_restrictive(key: FieldKey, a: FieldValue, b: FieldValue) -> bool:
+    """True when ``a`` is strictly more restrictive than ``b`` for field ``key``."""
+    return restrictiveness(key, a) < restrictiveness(key, b)
+
+
+def at_least_as_restrictive(key: FieldKey, a: FieldValue, b: FieldValue) -> bool:
+    """True when ``a`` is as restrictive as ``b`` or more (equal values count)."""
+    return a == b or more_restrictive(key, a, b)
+
+
+class Outcome(StrEnum):
+    """What the merge decided for one field."""
+
+    AGREED = "agreed"
+    PUSH = "push"  # the customer changed it: send it to the vendor
+    ACCEPTED = "accepted"  # the vendor made it stricter: take it locally
+    DRIFT = "drift"  # the vendor made it looser: report it and re-assert the customer's value
+    DRIFT_ACCEPTED = "drift_accepted"  # the customer chose to accept the vendor's looser value
+    CONFLICT = "conflict"  # both changed it: the customer's value wins and is pushed
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field the merge did something about."""
+
+    key: FieldKey
+    outcome: Outcome
+    base: FieldValue
+    local: FieldValue
+    remote: FieldValue
+    result: FieldValue
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """The plan for one brand.
+
+    Attributes:
+        merged: the new local state (what the customer now has, and what the vendor must hold).
+        changes: every field that was not simply agreed, with its outcome.
+    """
+
+    merged: PreferenceSet
+    changes: tuple[FieldChange, ...] = field(default_factory=tuple)
+
+    def _of(self, *outcomes: Outcome) -> list[FieldChange]:
+        return [c for c in self.changes if c.outcome in outcomes]
+
+    @property
+    def to_push(self) -> list[FieldChange]:
+        """Fields whose value the vendor must be told (push, conflict, re-asserted drift)."""
+        return self._of(Outcome.PUSH, Outcome.CONFLICT, Outcome.DRIFT)
+
+    @property
+    def accepted(self) -> list[FieldChange]:
+        """Vendor-side changes taken into the local state."""
+        return self._of(Outcome.ACCEPTED, Outcome.DRIFT_ACCEPTED)
+
+    @property
+    def drift(self) -> list[FieldChange]:
+        """Fields the vendor loosened without the customer's say (re-asserted)."""
+        return self._of(Outcome.DRIFT)
+
+    @property
+    def needs_push(self) -> bool:
+        return bool(self.to_push)
+
+
+def three_way_merge(
+    base: PreferenceSet | None,
+    local: PreferenceSet,
+    remote: PreferenceSet,
+    *,
+    accept_drift: Collection[FieldKey] = (),
+    required_topics: Collection[str] = (),
+) -> MergeResult:
+    """Merge the customer's and the vendor's view of one brand's preferences.
+
+    Args:
+        base: last agreed state, or None before the first sync (treated as all-absent).
+        local: what the customer wants.
+        remote: what the vendor reports now.
+        accept_drift: fields whose looser vendor value the customer has accepted.
+        required_topics: vendor-required topics; they cannot be off, so they are on in the
+            result and never count as drift.
+
+    Returns:
+        A :class:`MergeResult`; ``merged`` is what both sides should hold afterwards.
+    """
+    base = base or PreferenceSet()
+    for topic in required_topics:
+        local = local.with_topic(topic, True)
+    b, loc, rem = base.fields(), local.fields(), remote.fields()
+    accepted_keys = set(accept_drift)
+    result: dict[FieldKey, FieldValue] = {}
+    changes: list[FieldChange] = []
+    for key in sorted(b.keys() | loc.keys() | rem.keys(), key=_key_order):
+        bv, lv, rv = b.get(key), loc.get(key), rem.get(key)
+        if lv == rv:
+            result[key] = lv
+            continue
+        if lv != bv and rv != bv:
+            outcome, value = Outcome.CONFLICT, lv
+        elif lv != bv:
+            outcome, value = Outcome.PUSH, lv
+        elif more_restrictive(key, rv, lv):
+            outcome, value = Outcome.ACCEPTED, rv
+        elif key in accepted_keys:
+            outcome, value = Outcome.DRIFT_ACCEPTED, rv
+        else:
+            outcome, value = Outcome.DRIFT, lv
+        result[key] = value
+        changes.append(FieldChange(key, outcome, bv, lv, rv, value))
+    return MergeResult(PreferenceSet.from_fields(result), tuple(changes))
+
+
+def _key_order(key: FieldKey) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)

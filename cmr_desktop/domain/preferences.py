@@ -1,0 +1,357 @@
+"""Immutable preference sets: what one brand may do, as the customer decided it.
+
+A :class:`PreferenceSet` is a bag of independent *fields* (see :data:`FieldKey`). Every
+field may be absent, which means "not decided; the vendor's default applies". The three-way
+merge and the restrictiveness order of ARCHITECTURE 3.6 work field by field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose, parse
+
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def check_topic_id(topic: str) -> str:
+    """Return ``topic`` if it is a valid vendor topic id, else raise :class:`DomainError`."""
+    if not _TOPIC_ID.match(topic):
+        raise DomainError(
+            f"invalid topic id {topic!r} (lower-case letters, digits, '_', '-', '.'; "
+            "at most 64 characters)"
+        )
+    return topic
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Permission (or refusal) for one data category and purpose.
+
+    Attributes:
+        decision: allow or deny.
+        expires: last day the grant holds; after it the grant counts as deny.
+    """
+
+    decision: Decision
+    expires: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision is Decision.DENY and self.expires is not None:
+            raise DomainError("a deny grant has no expiry date (only an allow can expire)")
+
+    def effective(self, today: dt.date) -> Decision:
+        """The decision that holds on ``today`` (an expired allow is a deny)."""
+        if self.decision is Decision.ALLOW and self.expires is not None and today > self.expires:
+            return Decision.DENY
+        return self.decision
+
+    def is_expired(self, today: dt.date) -> bool:
+        return self.decision is Decision.ALLOW and self.expires is not None and today > self.expires
+
+    def __str__(self) -> str:
+        if self.expires is None:
+            return self.decision.value
+        return f"{self.decision.value}@{self.expires.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (local time) in which no brand may contact the customer.
+
+    ``start`` may be later than ``end``: the window then runs over midnight.
+    """
+
+    start: dt.time
+    end: dt.time
+
+    @property
+    def minutes(self) -> int:
+        """Width of the window in minutes (a wider window is more restrictive)."""
+        a = self.start.hour * 60 + self.start.minute
+        b = self.end.hour * 60 + self.end.minute
+        return (b - a) % (24 * 60)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """Parse ``"21:00-08:00"``."""
+        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+        if not m:
+            raise DomainError(f"invalid quiet hours {text!r} (expected HH:MM-HH:MM, e.g. 21:00-08:00)")
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        try:
+            start, end = dt.time(h1, m1), dt.time(h2, m2)
+        except ValueError:
+            raise DomainError(f"invalid quiet hours {text!r} (hours 0-23, minutes 0-59)") from None
+        if start == end:
+            raise DomainError(f"invalid quiet hours {text!r} (start and end are the same)")
+        return cls(start, end)
+
+
+GrantKey: TypeAlias = tuple[DataCategory, Purpose]
+
+#: A field of a preference set, the unit of the three-way merge.
+FieldKey: TypeAlias = (
+    tuple[Literal["channel"], Channel]
+    | tuple[Literal["frequency"], Channel]
+    | tuple[Literal["topic"], str]
+    | tuple[Literal["grant"], DataCategory, Purpose]
+    | tuple[Literal["quiet_hours"]]
+)
+FieldValue: TypeAlias = bool | Frequency | Grant | QuietHours | None
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+
+def _frozen(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
+    if not mapping:
+        return _EMPTY
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceSet:
+    """What one brand may do. Immutable: every ``with_*`` method returns a new set.
+
+    Attributes:
+        channels: channel -> allowed (True) or not (False). Absent: vendor default.
+        frequencies: channel -> the most often it may be used. Absent: vendor default.
+        topics: vendor topic id -> wanted or not.
+        grants: (data category, purpose) -> :class:`Grant`.
+        quiet_hours: a daily window with no contact, or None.
+    """
+
+    channels: Mapping[Channel, bool] = field(default_factory=lambda: _EMPTY)
+    frequencies: Mapping[Channel, Frequency] = field(default_factory=lambda: _EMPTY)
+    topics: Mapping[str, bool] = field(default_factory=lambda: _EMPTY)
+    grants: Mapping[GrantKey, Grant] = field(default_factory=lambda: _EMPTY)
+    quiet_hours: QuietHours | None = None
+
+    def __post_init__(self) -> None:
+        # Freeze whatever dicts the caller passed, so nobody can change a set after the fact.
+        for name in ("channels", "frequencies", "topics", "grants"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, _frozen(value))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PreferenceSet):
+            return NotImplemented
+        return (
+            dict(self.channels) == dict(other.channels)
+            and dict(self.frequencies) == dict(other.frequencies)
+            and dict(self.topics) == dict(other.topics)
+            and dict(self.grants) == dict(other.grants)
+            and self.quiet_hours == other.quiet_hours
+        )
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.fields().items()))
+
+    # --- field access -------------------------------------------------------------------
+
+    def fields(self) -> dict[FieldKey, FieldValue]:
+        """Every decided field of this set (absent fields are left out)."""
+        out: dict[FieldKey, FieldValue] = {}
+        for ch, on in self.channels.items():
+            out[("channel", ch)] = on
+        for ch, freq in self.frequencies.items():
+            out[("frequency", ch)] = freq
+        for topic, on in self.topics.items():
+            out[("topic", topic)] = on
+        for (cat, purpose), grant in self.grants.items():
+            out[("grant", cat, purpose)] = grant
+        if self.quiet_hours is not None:
+            out[("quiet_hours",)] = self.quiet_hours
+        return out
+
+    def get(self, key: FieldKey) -> FieldValue:
+        """The value of one field, or None when it is absent."""
+        kind = key[0]
+        if kind == "channel":
+            return self.channels.get(key[1])  # type: ignore[call-overload]
+        if kind == "frequency":
+            return self.frequencies.get(key[1])  # type: ignore[call-overload]
+        if kind == "topic":
+            return self.topics.get(key[1])  # type: ignore[call-overload]
+        if kind == "grant":
+            return self.grants.get((key[1], key[2]))  # type: ignore[misc]
+        return self.quiet_hours
+
+    @classmethod
+    def from_fields(cls, values: Mapping[FieldKey, FieldValue]) -> PreferenceSet:
+        """Build a set from field values; None values are left out."""
+        channels: dict[Channel, bool] = {}
+        frequencies: dict[Channel, Frequency] = {}
+        topics: dict[str, bool] = {}
+        grants: dict[GrantKey, Grant] = {}
+        quiet: QuietHours | None = None
+        for key, value in values.items():
+            if value is None:
+                continue
+            kind = key[0]
+            if kind == "channel":
+                channels[key[1]] = bool(value)  # type: ignore[index]
+            elif kind == "frequency":
+                frequencies[key[1]] = value  # type: ignore[index,assignment]
+            elif kind == "topic":
+                topics[key[1]] = bool(value)  # type: ignore[index]
+            elif kind == "grant":
+                grants[(key[1], key[2])] = value  # type: ignore[misc,assignment]
+            else:
+                quiet = value  # type: ignore[assignment]
+        return cls(channels, frequencies, topics, grants, quiet)
+
+    def replace_field(self, key: FieldKey, value: FieldValue) -> PreferenceSet:
+        """A copy with one field set (or removed when ``value`` is None)."""
+        values = self.fields()
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+        return PreferenceSet.from_fields(values)
+
+    # --- edits --------------------------------------------------------------------------
+
+    def with_channel(self, channel: Channel, enabled: bool | None) -> PreferenceSet:
+        return self.replace_field(("channel", channel), enabled)
+
+    def with_frequency(self, channel: Channel, frequency: Frequency | None) -> PreferenceSet:
+        return self.replace_field(("frequency", channel), frequency)
+
+    def with_topic(self, topic: str, wanted: bool | None) -> PreferenceSet:
+        return self.replace_field(("topic", check_topic_id(topic)), wanted)
+
+    def with_grant(
+        self, category: DataCategory, purpose: Purpose, grant: Grant | None
+    ) -> PreferenceSet:
+        return self.replace_field(("grant", category, purpose), grant)
+
+    def with_quiet_hours(self, quiet: QuietHours | None) -> PreferenceSet:
+        return self.replace_field(("quiet_hours",), quiet)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def effective_grants(self, today: dt.date) -> dict[GrantKey, Decision]:
+        """Every grant's decision on ``today``: an expired allow reads as deny."""
+        return {key: g.effective(today) for key, g in self.grants.items()}
+
+    def expired_grants(self, today: dt.date) -> list[GrantKey]:
+        """Grants that were allowed but whose expiry date has passed (to revoke)."""
+        return sorted(k for k, g in self.grants.items() if g.is_expired(today))
+
+    def with_expired_revoked(self, today: dt.date) -> PreferenceSet:
+        """A copy where every expired allow is an explicit deny (what gets pushed)."""
+        out = self
+        for cat, purpose in self.expired_grants(today):
+            out = out.with_grant(cat, purpose, Grant(Decision.DENY))
+        return out
+
+    def describe(self, brand_name: str) -> Iterator[str]:
+        """Sentences a customer would use: "Acme may email you at most weekly"."""
+        for ch in Channel:
+            on = self.channels.get(ch)
+            freq = self.frequencies.get(ch)
+            if on is False:
+                yield f"{brand_name} may not {ch.verb}."
+            elif on is True:
+                how = f" {freq.label}" if freq else ""
+                yield f"{brand_name} may {ch.verb}{how}."
+            elif freq is not None:
+                yield f"If {brand_name} may {ch.verb}, then {freq.label}."
+        for topic, wanted in sorted(self.topics.items()):
+            yield f"Topic {topic!r}: {'yes' if wanted else 'no'}."
+        for (cat, purpose), grant in sorted(self.grants.items()):
+            what = f"{cat.label.lower()} data for {purpose.label.lower()}"
+            if grant.decision is Decision.DENY:
+                yield f"{brand_name} may not use {what}."
+            elif grant.expires:
+                yield f"{brand_name} may use {what} until {grant.expires.isoformat()}."
+            else:
+                yield f"{brand_name} may use {what}."
+        if self.quiet_hours:
+            yield f"No contact between {self.quiet_hours.start:%H:%M} and {self.quiet_hours.end:%H:%M}."
+
+    # --- plain data (export format) -----------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export shape (``preferences`` of a brand in export v1), with stable order."""
+        channels: dict[str, dict[str, Any]] = {}
+        for ch in Channel:
+            entry: dict[str, Any] = {}
+            if ch in self.channels:
+                entry["enabled"] = self.channels[ch]
+            if ch in self.frequencies:
+                entry["frequency"] = self.frequencies[ch].value
+            if entry:
+                channels[ch.value] = entry
+        grants = []
+        for (cat, purpose), g in sorted(self.grants.items()):
+            item: dict[str, Any] = {
+                "category": cat.value,
+                "purpose": purpose.value,
+                "decision": g.decision.value,
+            }
+            if g.expires is not None:
+                item["expires"] = g.expires.isoformat()
+            grants.append(item)
+        return {
+            "channels": channels,
+            "topics": dict(sorted(self.topics.items())),
+            "grants": grants,
+            "quiet_hours": (
+                {"start": f"{self.quiet_hours.start:%H:%M}", "end": f"{self.quiet_hours.end:%H:%M}"}
+                if self.quiet_hours
+                else None
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PreferenceSet:
+        """Inverse of :meth:`to_dict`. Raises :class:`DomainError` naming the bad value."""
+        channels: dict[Channel, bool] = {}
+        frequencies: dict[Channel, Frequency] = {}
+        for name, entry in (data.get("channels") or {}).items():
+            ch = parse(Channel, name)
+            if "enabled" in entry:
+                channels[ch] = bool(entry["enabled"])
+            if entry.get("frequency") is not None:
+                frequencies[ch] = parse(Frequency, entry["frequency"])
+        topics = {check_topic_id(t): bool(v) for t, v in (data.get("topics") or {}).items()}
+        grants: dict[GrantKey, Grant] = {}
+        for item in data.get("grants") or []:
+            key = (parse(DataCategory, item["category"]), parse(Purpose, item["purpose"]))
+            expires = parse_date(item["expires"]) if item.get("expires") else None
+            grants[key] = Grant(parse(Decision, item["decision"]), expires)
+        qh = data.get("quiet_hours")
+        quiet = QuietHours.parse(f"{qh['start']}-{qh['end']}") if qh else None
+        return cls(channels, frequencies, topics, grants, quiet)
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse an ISO date (YYYY-MM-DD), with a clear message when it is not one."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise DomainError(f"invalid date {text!r} (expected YYYY-MM-DD, e.g. 2027-06-30)") from None
+
+
+def parse_grant(text: str) -> Grant:
+    """Parse ``allow``, ``deny`` or ``allow@2027-06-30``."""
+    decision_text, _, expires_text = text.partition("@")
+    decision = parse(Decision, decision_text)
+    expires = parse_date(expires_text) if expires_text else None
+    if decision is Decision.DENY and expires is not None:
+        raise DomainError(f"invalid grant {text!r}: a deny has no expiry date")
+    return Grant(decision, expires)
