@@ -1,0 +1,38 @@
+"""Composition root: the one place that wires concrete classes together."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cmr_desktop import __version__
+from cmr_desktop.domain.clock import Clock
+from cmr_desktop.paths import resolve_home
+from cmr_desktop.secrets import SecretStore
+from cmr_desktop.services import Services
+from cmr_desktop.storage import Store
+
+
+def build_services(home: str | Path | None = None, *, clock: Clock | None = None) -> Services:
+    """Open the home folder (applying migrations) and return the use cases over it."""
+    store = Store(resolve_home(home))
+    return Services(store, SecretStore(), clock=clock, app_version=__version__)
+
+
+def gui_main() -> int:
+    """``cmr-desktop``: the GUI is not built yet; say so instead of showing a fake window."""
+    print(
+        "cmr-desktop: the desktop window is not available in this version yet. "
+        "Use the `cmr` command line tool meanwhile (try `cmr --help`).",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def vendor_sim_main() -> int:
+    """``cmr-vendor-sim``: the vendor simulator arrives with the connector plugins."""
+    print(
+        "cmr-vendor-sim: the vendor simulator is not available in this version yet.",
+        file=sys.stderr,
+    )
+    return 2

@@ -1,0 +1,446 @@
+"""``cmr``: the command line for power users (ARCHITECTURE 3.2).
+
+Exit codes: 0 success, 1 the work ran but some of it failed (or a check found problems),
+2 usage or input error. Errors are one line on stderr: ``cmr: error: ...``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cmr_desktop import __version__
+from cmr_desktop.cli.options import compose, preference_edits
+from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.policy import GrantMaxMonths, MaxFrequency, MyTerms, NeverPurpose, NoChannel
+from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, RelationshipStatus, parse
+from cmr_desktop.interop import ImportProblem
+from cmr_desktop.interop.document import brand_to_dict
+from cmr_desktop.secrets import SecretsUnavailable
+from cmr_desktop.services import BrandView, InputError, ServiceError, Services
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Ctx:
+    """Lazily opens the home: `cmr --help` must not create a database."""
+
+    def __init__(self, home: str | None) -> None:
+        self.home = home
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            from cmr_desktop.app import build_services
+
+            self._services = build_services(self.home)
+        return self._services
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings=CONTEXT)
+@click.option(
+    "--home", type=click.Path(file_okay=False), envvar="CMR_HOME", show_envvar=True,
+    help="Data folder (default: the platform's user data folder for cmr-desktop).",
+)
+@click.version_option(__version__, prog_name="cmr")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """CMR Desktop: decide, per brand, who may reach you, how often, and what they may do
+    with your data."""
+    ctx.obj = Ctx(home)
+
+
+# --- brand ----------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def brand() -> None:
+    """Add, list, show, edit and remove brands."""
+
+
+def _status(value: str | None) -> RelationshipStatus | None:
+    if value is None:
+        return None
+    try:
+        return parse(RelationshipStatus, value)
+    except DomainError as exc:
+        raise InputError(f"--status: {exc}") from None
+
+
+@brand.command("add")
+@click.argument("name")
+@click.option("--slug", help="Id to use (default: made from the name).")
+@click.option("--category", default="", help='Grouping such as "retail" or "finance".')
+@click.option("--website", default="")
+@click.option("--account", "account_id", default="", help="Your account id or login there.")
+@click.option("--contact", "privacy_contact", default="", help="Privacy e-mail address or URL.")
+@click.option("--notes", default="")
+@click.option("--tag", "tags", multiple=True, help="A label (repeatable).")
+@click.option("--status", default="active", show_default=True, help="active, paused or closed.")
+@click.option("--connector", default=MANUAL_CONNECTOR, show_default=True,
+              help="How choices reach the brand (manual: you handle them by hand).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new brand as JSON.")
+@pass_ctx
+def brand_add(ctx: Ctx, name: str, slug: str | None, status: str, as_json: bool,
+              **fields: Any) -> None:
+    """Add a brand called NAME."""
+    fields["tags"] = tuple(fields["tags"])
+    added = ctx.services.add_brand(name, slug=slug, status=_status(status), **fields)
+    if as_json:
+        emit_json(brand_to_dict(added))
+    else:
+        click.echo(f"Added {added.name} ({added.slug}), handled by connector {added.connector}.")
+
+
+def _view_dict(view: BrandView) -> dict[str, Any]:
+    return {**brand_to_dict(view.brand), "pending": view.pending}
+
+
+@brand.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable shape).")
+@click.option("--category", help="Only brands in this category.")
+@click.option("--tag", help="Only brands with this tag.")
+@click.option("--pending", is_flag=True, help="Only brands with changes not yet confirmed.")
+@pass_ctx
+def brand_list(ctx: Ctx, as_json: bool, category: str | None, tag: str | None,
+               pending: bool) -> None:
+    """List brands, sorted by name."""
+    views = ctx.services.list_brands()
+    if category is not None:
+        views = [v for v in views if v.brand.category.casefold() == category.casefold()]
+    if tag is not None:
+        views = [v for v in views if tag in v.brand.tags]
+    if pending:
+        views = [v for v in views if v.pending]
+    if as_json:
+        emit_json([_view_dict(v) for v in views])
+        return
+    if not views:
+        click.echo("No brands yet. Add one with: cmr brand add NAME")
+        return
+    out = io.StringIO()
+    width = min(max(len(v.brand.slug) for v in views), 40)
+    for v in views:
+        b = v.brand
+        on = [ch.value for ch in Channel if b.preferences.channels.get(ch)]
+        flags = " pending" if v.pending else ""
+        out.write(
+            f"{b.slug:<{width}}  {b.name[:40]:<40}  {b.category[:14]:<14}  "
+            f"{','.join(on) or '-':<24} {b.status.value}{flags}\n"
+        )
+    click.echo(out.getvalue(), nl=False)
+    click.echo(f"{len(views)} brand(s)")
+
+
+@brand.command("show")
+@click.argument("ref", metavar="BRAND")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
+    """Show one brand (by id or exact name) and what it may do."""
+    view = ctx.services.get_brand(ref)
+    if as_json:
+        emit_json(_view_dict(view))
+        return
+    _print_brand(view.brand, view.pending)
+    violations = ctx.services.check_policy([view.brand.slug]).get(view.brand.slug, [])
+    for v in violations:
+        click.echo(f"  ! breaks My Terms ({v.rule}): {v.message}")
+
+
+def _print_brand(b: Brand, pending: bool) -> None:
+    click.echo(f"{b.name} ({b.slug})")
+    how = "by hand" if b.is_manual else f"connector {b.connector}"
+    state = "changes waiting to be confirmed" if pending else "up to date"
+    click.echo(f"  {b.status.value} · {b.category or 'no category'} · {how} · {state}")
+    for label, value in (("Website", b.website), ("Account", b.account_id),
+                         ("Privacy contact", b.privacy_contact),
+                         ("Tags", ", ".join(b.tags)), ("Notes", b.notes)):
+        if value:
+            click.echo(f"  {label}: {value}")
+    lines = list(b.preferences.describe(b.name))
+    click.echo("  Your choices:" if lines else "  No choices recorded yet (vendor defaults apply).")
+    for line in lines:
+        click.echo(f"    {line}")
+
+
+@brand.command("edit")
+@click.argument("ref", metavar="BRAND")
+@click.option("--name")
+@click.option("--category")
+@click.option("--website")
+@click.option("--account", "account_id")
+@click.option("--contact", "privacy_contact")
+@click.option("--notes")
+@click.option("--status")
+@click.option("--add-tag", multiple=True)
+@click.option("--remove-tag", multiple=True)
+@pass_ctx
+def brand_edit(ctx: Ctx, ref: str, status: str | None, add_tag: tuple[str, ...],
+               remove_tag: tuple[str, ...], **fields: Any) -> None:
+    """Change a brand's details."""
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if status is not None:
+        changes["status"] = _status(status)
+    if add_tag or remove_tag:
+        current = ctx.services.get_brand(ref).brand.tags
+        changes["tags"] = tuple((set(current) | set(add_tag)) - set(remove_tag))
+    if not changes:
+        raise InputError("nothing to change (see cmr brand edit --help)")
+    updated = ctx.services.edit_brand(ref, **changes)
+    click.echo(f"Updated {updated.name} ({updated.slug}).")
+
+
+@brand.command("remove")
+@click.argument("ref", metavar="BRAND")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def brand_remove(ctx: Ctx, ref: str, yes: bool) -> None:
+    """Remove a brand and everything recorded about it."""
+    view = ctx.services.get_brand(ref)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError(f"removing {view.brand.slug!r} needs --yes when not run interactively")
+        click.confirm(f"Remove {view.brand.name} and all your choices for it?", abort=True)
+    removed = ctx.services.remove_brand(view.brand.slug)
+    click.echo(f"Removed {removed.name} ({removed.slug}).")
+
+
+@brand.command("set-secret")
+@click.argument("ref", metavar="BRAND")
+@click.argument("field")
+@pass_ctx
+def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
+    """Keep a secret FIELD (e.g. token) for BRAND in the system keyring.
+
+    The value is read from a hidden prompt, or from standard input when piped. It is never
+    written to the database, exports or logs.
+    """
+    if sys.stdin.isatty():
+        value = click.prompt(f"{field}", hide_input=True)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    ctx.services.set_secret(ref, field, value)
+    click.echo(f"Stored {field} for {ref} in the system keyring.")
+
+
+# --- prefs ----------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def prefs() -> None:
+    """Set what a brand may do."""
+
+
+@prefs.command("set")
+@click.argument("ref", metavar="BRAND")
+@click.option("--channel", "channels", multiple=True, metavar="CHANNEL=on|off|default",
+              help="Allow or refuse a channel: " + ", ".join(c.value for c in Channel))
+@click.option("--frequency", "frequencies", multiple=True, metavar="CHANNEL=FREQ|default",
+              help="At most how often: " + ", ".join(f.value for f in Frequency))
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC=on|off|default")
+@click.option("--share", "shares", multiple=True,
+              metavar="CATEGORY:PURPOSE=allow[@YYYY-MM-DD]|deny|default",
+              help="May the brand use this data for this purpose (until when)?")
+@click.option("--quiet-hours", metavar="HH:MM-HH:MM|none")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def prefs_set(ctx: Ctx, ref: str, channels: tuple[str, ...], frequencies: tuple[str, ...],
+              topics: tuple[str, ...], shares: tuple[str, ...], quiet_hours: str | None,
+              as_json: bool) -> None:
+    """Change BRAND's preferences. All values are checked before anything is saved."""
+    edits = preference_edits(channels, frequencies, topics, shares, quiet_hours)
+    if not edits:
+        raise InputError("nothing to change (see cmr prefs set --help)")
+    view = ctx.services.update_preferences(ref, compose(edits))
+    if as_json:
+        emit_json(_view_dict(view))
+        return
+    _print_brand(view.brand, view.pending)
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def policy() -> None:
+    """My Terms: your rules for every brand."""
+
+
+@policy.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def policy_show(ctx: Ctx, as_json: bool) -> None:
+    """Show My Terms."""
+    terms = ctx.services.policy()
+    if as_json:
+        emit_json(terms.to_dict())
+        return
+    if not terms.rules:
+        click.echo("My Terms: no rules yet. Set some with: cmr policy set --help")
+    for line in terms.describe():
+        click.echo(f"- {line}")
+
+
+@policy.command("set")
+@click.option("--no-channel", multiple=True, metavar="CHANNEL", help="No brand may use it.")
+@click.option("--max-frequency", multiple=True, metavar="CHANNEL=FREQ",
+              help="No brand may use CHANNEL more often.")
+@click.option("--never", multiple=True, metavar="PURPOSE",
+              help="No brand may use your data for it, e.g. sale.")
+@click.option("--grant-max-months", type=int, metavar="N",
+              help="Every data-use grant expires within N months.")
+@click.option("--clear", is_flag=True, help="Remove every rule.")
+@pass_ctx
+def policy_set(ctx: Ctx, no_channel: tuple[str, ...], max_frequency: tuple[str, ...],
+               never: tuple[str, ...], grant_max_months: int | None, clear: bool) -> None:
+    """Replace My Terms with the rules given."""
+    rules: list[Any] = []
+    try:
+        rules += [NoChannel(parse(Channel, c)) for c in no_channel]
+        for text in max_frequency:
+            ch, found, freq = text.partition("=")
+            if not found:
+                raise InputError(f"--max-frequency {text!r}: expected CHANNEL=FREQUENCY")
+            rules.append(MaxFrequency(parse(Channel, ch), parse(Frequency, freq)))
+        rules += [NeverPurpose(parse(Purpose, p)) for p in never]
+        if grant_max_months is not None:
+            rules.append(GrantMaxMonths(grant_max_months))
+    except DomainError as exc:
+        raise InputError(str(exc)) from None
+    if not rules and not clear:
+        raise InputError("give at least one rule, or --clear to remove them all")
+    terms = MyTerms.of(rules)
+    ctx.services.set_policy(terms)
+    click.echo("My Terms: " + ("; ".join(terms.describe()) or "no rules"))
+
+
+@policy.command("check")
+@click.argument("refs", nargs=-1, metavar="[BRAND]...")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
+    """List brands whose choices break My Terms (exit 1 if any do)."""
+    found = ctx.services.check_policy(refs)
+    if as_json:
+        emit_json({slug: [{"rule": v.rule, "message": v.message} for v in vs]
+                   for slug, vs in found.items()})
+    else:
+        for slug, vs in found.items():
+            for v in vs:
+                click.echo(f"{slug}: {v.message} (My Terms: {v.rule})")
+        click.echo(f"{len(found)} brand(s) break My Terms." if found else "Every brand keeps My Terms.")
+    return 1 if found else 0
+
+
+@policy.command("apply")
+@click.argument("refs", nargs=-1, metavar="[BRAND]...")
+@pass_ctx
+def policy_apply(ctx: Ctx, refs: tuple[str, ...]) -> None:
+    """Change brands' choices so they keep My Terms (never loosens anything)."""
+    changed = ctx.services.apply_policy(refs)
+    click.echo(f"Changed {len(changed)} brand(s)" + (": " + ", ".join(changed) if changed else "."))
+
+
+# --- export / import ------------------------------------------------------------------------
+
+
+@cli.command("export", context_settings=CONTEXT)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="File to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
+              show_default=True)
+@pass_ctx
+def export_cmd(ctx: Ctx, output: str | None, fmt: str) -> None:
+    """Export every brand, your choices and My Terms (never secrets)."""
+    writer = ctx.services.export_json if fmt == "json" else ctx.services.export_csv
+    if output is None:
+        writer(sys.stdout)
+        return
+    count = _write_atomically(Path(output), writer, newline="" if fmt == "csv" else None)
+    click.echo(f"Exported {count} brand(s) to {output}.", err=True)
+
+
+def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:
+    """Write to a temporary file beside ``path`` and rename it: no half-written exports."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
+            count: int = writer(out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+@cli.command("import", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@pass_ctx
+def import_cmd(ctx: Ctx, file: str, dry_run: bool) -> None:
+    """Import an export file: adds and updates brands, never deletes. All or nothing."""
+    result = ctx.services.import_file(Path(file), dry_run=dry_run)
+    for line in result.plan.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+    elif result.applied:
+        click.echo("Imported.")
+    else:
+        click.echo("Nothing to import: everything is already up to date.")
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``cmr`` and return its exit code (0 ok, 1 partly failed, 2 usage or input error)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="cmr",
+                          standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"cmr: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (InputError, DomainError, ImportProblem) as exc:
+        click.echo(f"cmr: error: {exc}", err=True)
+        return 2
+    except (ServiceError, SecretsUnavailable) as exc:
+        click.echo(f"cmr: error: {exc}", err=True)
+        return 1
+    except BrokenPipeError:
+        # `cmr brand list | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:
+        from cmr_desktop.storage import StoreError
+
+        if isinstance(exc, StoreError):
+            click.echo(f"cmr: error: {exc}", err=True)
+            return 1
+        raise
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

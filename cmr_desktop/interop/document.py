@@ -1,0 +1,210 @@
+"""The JSON export document, version 1 (schema: resources/schemas/export-v1.schema.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.policy import MyTerms
+from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.vocabulary import RelationshipStatus, parse
+
+EXPORT_FORMAT = "cmr-desktop-export"
+EXPORT_VERSION = 1
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "export-v1.schema.json"
+
+
+class ImportProblem(ValueError):
+    """An import document is broken. ``str()`` names the file, the place in it and the value.
+
+    Attributes:
+        source: the file (or "<input>").
+        pointer: JSON Pointer to the bad place ("" for the whole document).
+        detail: what is wrong there.
+    """
+
+    def __init__(self, source: str, pointer: str, detail: str) -> None:
+        self.source, self.pointer, self.detail = source, pointer, detail
+        where = f" at {pointer}" if pointer else ""
+        super().__init__(f"{source}{where}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportData:
+    """What a valid document holds, as domain objects."""
+
+    brands: tuple[Brand, ...]
+    policy: MyTerms
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def brand_to_dict(brand: Brand) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "slug": brand.slug,
+        "name": brand.name,
+        "account_id": brand.account_id,
+        "status": brand.status.value,
+        "category": brand.category,
+        "website": brand.website,
+        "privacy_contact": brand.privacy_contact,
+        "notes": brand.notes,
+        "tags": list(brand.tags),
+        "connector": brand.connector,
+        "connector_config": dict(sorted(brand.connector_config.items())),
+    }
+    if brand.created_at:
+        out["created_at"] = _iso(brand.created_at)
+    if brand.updated_at:
+        out["updated_at"] = _iso(brand.updated_at)
+    out["preferences"] = brand.preferences.to_dict()
+    return out
+
+
+def build_document(
+    brands: Iterable[Brand], policy: MyTerms, *, now: dt.datetime, app_version: str
+) -> dict[str, Any]:
+    """The export document for ``brands`` and ``policy`` (brands in slug order)."""
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": _iso(now),
+        "app_version": app_version,
+        "policy": policy.to_dict(),
+        "brands": [brand_to_dict(b) for b in sorted(brands, key=lambda b: b.slug)],
+    }
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def validate_document(doc: Any, source: str = "<input>") -> None:
+    """Check ``doc`` against the export schema; raise :class:`ImportProblem` on the first error.
+
+    The format and version are checked first so an old or foreign file gets a plain answer.
+    """
+    if not isinstance(doc, dict):
+        raise ImportProblem(source, "", f"expected a JSON object, found {type(doc).__name__}")
+    if doc.get("format") != EXPORT_FORMAT:
+        raise ImportProblem(
+            source, "/format", f"not a CMR Desktop export (format is {doc.get('format')!r}, "
+            f"expected {EXPORT_FORMAT!r})"
+        )
+    version = doc.get("version")
+    if version != EXPORT_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > EXPORT_VERSION:
+            detail = (f"export version {version} is newer than this CMR Desktop reads "
+                      f"(up to {EXPORT_VERSION}); update CMR Desktop")
+        else:
+            detail = f"unsupported export version {version!r} (expected {EXPORT_VERSION})"
+        raise ImportProblem(source, "/version", detail)
+    error = best_match(_validator().iter_errors(doc))
+    if error is not None:
+        raise ImportProblem(source, _pointer(error.absolute_path), _short(error.message))
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _datetime(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def brand_from_dict(data: Mapping[str, Any]) -> Brand:
+    return Brand(
+        slug=data["slug"],
+        name=data["name"],
+        account_id=data.get("account_id", ""),
+        status=parse(RelationshipStatus, data["status"]),
+        category=data.get("category", ""),
+        website=data.get("website", ""),
+        privacy_contact=data.get("privacy_contact", ""),
+        notes=data.get("notes", ""),
+        tags=tuple(data.get("tags", ())),
+        connector=data["connector"],
+        connector_config=dict(data.get("connector_config", {})),
+        preferences=PreferenceSet.from_dict(data["preferences"]),
+        created_at=_datetime(data.get("created_at")),
+        updated_at=_datetime(data.get("updated_at")),
+    )
+
+
+def parse_document(doc: Any, source: str = "<input>") -> ImportData:
+    """Validate ``doc`` and turn it into domain objects, or raise :class:`ImportProblem`."""
+    validate_document(doc, source)
+    brands: list[Brand] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(doc["brands"]):
+        where = f"/brands/{i}"
+        if item["slug"] in seen:
+            raise ImportProblem(
+                source, f"{where}/slug",
+                f"brand id {item['slug']!r} appears twice (also at /brands/{seen[item['slug']]})",
+            )
+        seen[item["slug"]] = i
+        try:
+            brands.append(brand_from_dict(item))
+        except (DomainError, ValueError) as exc:
+            raise ImportProblem(source, where, str(exc)) from None
+    try:
+        policy = MyTerms.from_dict(doc["policy"])
+    except DomainError as exc:
+        raise ImportProblem(source, "/policy", str(exc)) from None
+    return ImportData(tuple(brands), policy)
+
+
+def read_document(path: Path) -> ImportData:
+    """Read, validate and parse an export file."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportProblem(source, "", f"cannot read the file ({exc.strerror or exc})") from None
+    try:
+        doc = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ImportProblem(source, "", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ImportProblem(
+            source, "", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise ImportProblem(source, "", "not valid JSON: nested too deeply") from None
+    return parse_document(doc, source)
+
+
+def dump_document(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def sorted_brands(brands: Sequence[Brand]) -> list[Brand]:
+    return sorted(brands, key=lambda b: b.slug)

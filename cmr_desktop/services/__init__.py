@@ -1,0 +1,14 @@
+"""Use cases shared by the CLI and the desktop app."""
+
+from cmr_desktop.services.core import KNOWN_CONNECTORS, BrandView, ImportResult, Services
+from cmr_desktop.services.errors import BrandNotFound, InputError, ServiceError
+
+__all__ = [
+    "KNOWN_CONNECTORS",
+    "BrandNotFound",
+    "BrandView",
+    "ImportResult",
+    "InputError",
+    "ServiceError",
+    "Services",
+]
