@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from cmr_desktop import __version__
@@ -17,6 +18,13 @@ def build_services(home: str | Path | None = None, *, clock: Clock | None = None
     """Open the home folder (applying migrations) and return the use cases over it."""
     store = Store(resolve_home(home))
     return Services(store, SecretStore(), clock=clock, app_version=__version__)
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """``cmr``: the command line, wired to the real home, keyring and clock."""
+    from cmr_desktop.cli.main import main
+
+    return main(argv, build_services)
 
 
 def gui_main() -> int:

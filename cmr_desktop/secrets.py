@@ -62,7 +62,9 @@ class SecretStore:
         self._call(keyring.set_password, self.service, self._user(brand, field), value)
 
     def get(self, brand: str, field: str) -> str | None:
-        result: str | None = self._call(keyring.get_password, self.service, self._user(brand, field))
+        result: str | None = self._call(
+            keyring.get_password, self.service, self._user(brand, field)
+        )
         return result
 
     def delete(self, brand: str, field: str) -> bool:
@@ -87,10 +89,10 @@ class InMemoryKeyring(keyring.backend.KeyringBackend):
     ``PYTHON_KEYRING_BACKEND=cmr_desktop.secrets.InMemoryKeyring``.
     """
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._data: dict[tuple[str, str], str] = {}
 
     def set_password(self, service: str, username: str, password: str) -> None:

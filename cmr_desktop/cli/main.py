@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +26,26 @@ from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, Relations
 from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict
 from cmr_desktop.secrets import SecretsUnavailable
-from cmr_desktop.services import BrandView, InputError, ServiceError, Services
+from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+ServicesFactory = Callable[[str | None], Services]
 
 
 class Ctx:
     """Lazily opens the home: `cmr --help` must not create a database."""
 
-    def __init__(self, home: str | None) -> None:
+    def __init__(self, home: str | None, factory: ServicesFactory) -> None:
         self.home = home
+        self._factory = factory
         self._services: Services | None = None
 
     @property
     def services(self) -> Services:
         if self._services is None:
-            from cmr_desktop.app import build_services
-
-            self._services = build_services(self.home)
+            self._services = self._factory(self.home)
         return self._services
 
 
@@ -56,7 +58,10 @@ def emit_json(value: Any) -> None:
 
 @click.group(context_settings=CONTEXT)
 @click.option(
-    "--home", type=click.Path(file_okay=False), envvar="CMR_HOME", show_envvar=True,
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="CMR_HOME",
+    show_envvar=True,
     help="Data folder (default: the platform's user data folder for cmr-desktop).",
 )
 @click.version_option(__version__, prog_name="cmr")
@@ -64,7 +69,7 @@ def emit_json(value: Any) -> None:
 def cli(ctx: click.Context, home: str | None) -> None:
     """CMR Desktop: decide, per brand, who may reach you, how often, and what they may do
     with your data."""
-    ctx.obj = Ctx(home)
+    ctx.obj = Ctx(home, ctx.meta["cmr.factory"])
 
 
 # --- brand ----------------------------------------------------------------------------------
@@ -94,12 +99,17 @@ def _status(value: str | None) -> RelationshipStatus | None:
 @click.option("--notes", default="")
 @click.option("--tag", "tags", multiple=True, help="A label (repeatable).")
 @click.option("--status", default="active", show_default=True, help="active, paused or closed.")
-@click.option("--connector", default=MANUAL_CONNECTOR, show_default=True,
-              help="How choices reach the brand (manual: you handle them by hand).")
+@click.option(
+    "--connector",
+    default=MANUAL_CONNECTOR,
+    show_default=True,
+    help="How choices reach the brand (manual: you handle them by hand).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new brand as JSON.")
 @pass_ctx
-def brand_add(ctx: Ctx, name: str, slug: str | None, status: str, as_json: bool,
-              **fields: Any) -> None:
+def brand_add(
+    ctx: Ctx, /, name: str, slug: str | None, status: str, as_json: bool, **fields: Any
+) -> None:
     """Add a brand called NAME."""
     fields["tags"] = tuple(fields["tags"])
     added = ctx.services.add_brand(name, slug=slug, status=_status(status), **fields)
@@ -119,8 +129,9 @@ def _view_dict(view: BrandView) -> dict[str, Any]:
 @click.option("--tag", help="Only brands with this tag.")
 @click.option("--pending", is_flag=True, help="Only brands with changes not yet confirmed.")
 @pass_ctx
-def brand_list(ctx: Ctx, as_json: bool, category: str | None, tag: str | None,
-               pending: bool) -> None:
+def brand_list(
+    ctx: Ctx, as_json: bool, category: str | None, tag: str | None, pending: bool
+) -> None:
     """List brands, sorted by name."""
     views = ctx.services.list_brands()
     if category is not None:
@@ -170,9 +181,13 @@ def _print_brand(b: Brand, pending: bool) -> None:
     how = "by hand" if b.is_manual else f"connector {b.connector}"
     state = "changes waiting to be confirmed" if pending else "up to date"
     click.echo(f"  {b.status.value} · {b.category or 'no category'} · {how} · {state}")
-    for label, value in (("Website", b.website), ("Account", b.account_id),
-                         ("Privacy contact", b.privacy_contact),
-                         ("Tags", ", ".join(b.tags)), ("Notes", b.notes)):
+    for label, value in (
+        ("Website", b.website),
+        ("Account", b.account_id),
+        ("Privacy contact", b.privacy_contact),
+        ("Tags", ", ".join(b.tags)),
+        ("Notes", b.notes),
+    ):
         if value:
             click.echo(f"  {label}: {value}")
     lines = list(b.preferences.describe(b.name))
@@ -193,8 +208,15 @@ def _print_brand(b: Brand, pending: bool) -> None:
 @click.option("--add-tag", multiple=True)
 @click.option("--remove-tag", multiple=True)
 @pass_ctx
-def brand_edit(ctx: Ctx, ref: str, status: str | None, add_tag: tuple[str, ...],
-               remove_tag: tuple[str, ...], **fields: Any) -> None:
+def brand_edit(
+    ctx: Ctx,
+    /,
+    ref: str,
+    status: str | None,
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+    **fields: Any,
+) -> None:
     """Change a brand's details."""
     changes = {k: v for k, v in fields.items() if v is not None}
     if status is not None:
@@ -251,20 +273,41 @@ def prefs() -> None:
 
 @prefs.command("set")
 @click.argument("ref", metavar="BRAND")
-@click.option("--channel", "channels", multiple=True, metavar="CHANNEL=on|off|default",
-              help="Allow or refuse a channel: " + ", ".join(c.value for c in Channel))
-@click.option("--frequency", "frequencies", multiple=True, metavar="CHANNEL=FREQ|default",
-              help="At most how often: " + ", ".join(f.value for f in Frequency))
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="CHANNEL=on|off|default",
+    help="Allow or refuse a channel: " + ", ".join(c.value for c in Channel),
+)
+@click.option(
+    "--frequency",
+    "frequencies",
+    multiple=True,
+    metavar="CHANNEL=FREQ|default",
+    help="At most how often: " + ", ".join(f.value for f in Frequency),
+)
 @click.option("--topic", "topics", multiple=True, metavar="TOPIC=on|off|default")
-@click.option("--share", "shares", multiple=True,
-              metavar="CATEGORY:PURPOSE=allow[@YYYY-MM-DD]|deny|default",
-              help="May the brand use this data for this purpose (until when)?")
+@click.option(
+    "--share",
+    "shares",
+    multiple=True,
+    metavar="CATEGORY:PURPOSE=allow[@YYYY-MM-DD]|deny|default",
+    help="May the brand use this data for this purpose (until when)?",
+)
 @click.option("--quiet-hours", metavar="HH:MM-HH:MM|none")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def prefs_set(ctx: Ctx, ref: str, channels: tuple[str, ...], frequencies: tuple[str, ...],
-              topics: tuple[str, ...], shares: tuple[str, ...], quiet_hours: str | None,
-              as_json: bool) -> None:
+def prefs_set(
+    ctx: Ctx,
+    ref: str,
+    channels: tuple[str, ...],
+    frequencies: tuple[str, ...],
+    topics: tuple[str, ...],
+    shares: tuple[str, ...],
+    quiet_hours: str | None,
+    as_json: bool,
+) -> None:
     """Change BRAND's preferences. All values are checked before anything is saved."""
     edits = preference_edits(channels, frequencies, topics, shares, quiet_hours)
     if not edits:
@@ -301,16 +344,34 @@ def policy_show(ctx: Ctx, as_json: bool) -> None:
 
 @policy.command("set")
 @click.option("--no-channel", multiple=True, metavar="CHANNEL", help="No brand may use it.")
-@click.option("--max-frequency", multiple=True, metavar="CHANNEL=FREQ",
-              help="No brand may use CHANNEL more often.")
-@click.option("--never", multiple=True, metavar="PURPOSE",
-              help="No brand may use your data for it, e.g. sale.")
-@click.option("--grant-max-months", type=int, metavar="N",
-              help="Every data-use grant expires within N months.")
+@click.option(
+    "--max-frequency",
+    multiple=True,
+    metavar="CHANNEL=FREQ",
+    help="No brand may use CHANNEL more often.",
+)
+@click.option(
+    "--never",
+    multiple=True,
+    metavar="PURPOSE",
+    help="No brand may use your data for it, e.g. sale.",
+)
+@click.option(
+    "--grant-max-months",
+    type=int,
+    metavar="N",
+    help="Every data-use grant expires within N months.",
+)
 @click.option("--clear", is_flag=True, help="Remove every rule.")
 @pass_ctx
-def policy_set(ctx: Ctx, no_channel: tuple[str, ...], max_frequency: tuple[str, ...],
-               never: tuple[str, ...], grant_max_months: int | None, clear: bool) -> None:
+def policy_set(
+    ctx: Ctx,
+    no_channel: tuple[str, ...],
+    max_frequency: tuple[str, ...],
+    never: tuple[str, ...],
+    grant_max_months: int | None,
+    clear: bool,
+) -> None:
     """Replace My Terms with the rules given."""
     rules: list[Any] = []
     try:
@@ -340,13 +401,19 @@ def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
     """List brands whose choices break My Terms (exit 1 if any do)."""
     found = ctx.services.check_policy(refs)
     if as_json:
-        emit_json({slug: [{"rule": v.rule, "message": v.message} for v in vs]
-                   for slug, vs in found.items()})
+        emit_json(
+            {
+                slug: [{"rule": v.rule, "message": v.message} for v in vs]
+                for slug, vs in found.items()
+            }
+        )
     else:
         for slug, vs in found.items():
             for v in vs:
                 click.echo(f"{slug}: {v.message} (My Terms: {v.rule})")
-        click.echo(f"{len(found)} brand(s) break My Terms." if found else "Every brand keeps My Terms.")
+        click.echo(
+            f"{len(found)} brand(s) break My Terms." if found else "Every brand keeps My Terms."
+        )
     return 1 if found else 0
 
 
@@ -363,10 +430,15 @@ def policy_apply(ctx: Ctx, refs: tuple[str, ...]) -> None:
 
 
 @cli.command("export", context_settings=CONTEXT)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="File to write (default: standard output).")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
-              show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: standard output).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
 @pass_ctx
 def export_cmd(ctx: Ctx, output: str | None, fmt: str) -> None:
     """Export every brand, your choices and My Terms (never secrets)."""
@@ -411,11 +483,22 @@ def import_cmd(ctx: Ctx, file: str, dry_run: bool) -> None:
 # --- entry point ----------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``cmr`` and return its exit code (0 ok, 1 partly failed, 2 usage or input error)."""
+def main(argv: Sequence[str] | None, factory: ServicesFactory) -> int:
+    """Run ``cmr`` and return its exit code (0 ok, 1 partly failed, 2 usage or input error).
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+        factory: opens the services for a home folder (the composition root passes it in).
+    """
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="cmr",
-                          standalone_mode=False)
+        with cli.make_context("cmr", list(argv) if argv is not None else sys.argv[1:]) as ctx:
+            ctx.meta["cmr.factory"] = factory
+            result = cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return 0
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
@@ -425,22 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, DomainError, ImportProblem) as exc:
         click.echo(f"cmr: error: {exc}", err=True)
         return 2
-    except (ServiceError, SecretsUnavailable) as exc:
+    except (ServiceError, SecretsUnavailable, StoreError) as exc:
         click.echo(f"cmr: error: {exc}", err=True)
         return 1
     except BrokenPipeError:
         # `cmr brand list | head`: the reader left; that is not an error.
         sys.stderr.close()
         return 0
-    except Exception as exc:
-        from cmr_desktop.storage import StoreError
-
-        if isinstance(exc, StoreError):
-            click.echo(f"cmr: error: {exc}", err=True)
-            return 1
-        raise
     return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

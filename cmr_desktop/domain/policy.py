@@ -101,7 +101,9 @@ class NeverPurpose:
 
     def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
         return [
-            Violation(str(self), f"{brand} may use {cat.label.lower()} data for {purpose.label.lower()}.")
+            Violation(
+                str(self), f"{brand} may use {cat.label.lower()} data for {purpose.label.lower()}."
+            )
             for (cat, purpose), decision in sorted(prefs.effective_grants(today).items())
             if purpose is self.purpose and decision is Decision.ALLOW
         ]
@@ -138,7 +140,9 @@ class GrantMaxMonths:
             if grant.effective(today) is not Decision.ALLOW:
                 continue
             if grant.expires is None or grant.expires > limit:
-                until = f"until {grant.expires.isoformat()}" if grant.expires else "with no end date"
+                until = (
+                    f"until {grant.expires.isoformat()}" if grant.expires else "with no end date"
+                )
                 out.append(
                     Violation(
                         str(self),
@@ -179,13 +183,17 @@ def rule_from_dict(data: Mapping[str, Any]) -> AnyRule:
         if kind == NoChannel.kind:
             return NoChannel(parse(Channel, data["channel"]))
         if kind == MaxFrequency.kind:
-            return MaxFrequency(parse(Channel, data["channel"]), parse(Frequency, data["frequency"]))
+            return MaxFrequency(
+                parse(Channel, data["channel"]), parse(Frequency, data["frequency"])
+            )
         if kind == NeverPurpose.kind:
             return NeverPurpose(parse(Purpose, data["purpose"]))
         if kind == GrantMaxMonths.kind:
             months = data["months"]
             if not isinstance(months, int) or isinstance(months, bool):
-                raise DomainError(f"grant lifetime must be a whole number of months, not {months!r}")
+                raise DomainError(
+                    f"grant lifetime must be a whole number of months, not {months!r}"
+                )
             return GrantMaxMonths(months)
     except KeyError as exc:
         raise DomainError(f"rule {kind!r} is missing {exc.args[0]!r}") from None
@@ -202,7 +210,9 @@ class MyTerms:
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(dict.fromkeys(self.rules)))
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str = "This brand") -> list[Violation]:
+    def evaluate(
+        self, prefs: PreferenceSet, today: dt.date, brand: str = "This brand"
+    ) -> list[Violation]:
         """Every way ``prefs`` break these terms on ``today`` (empty when they keep them)."""
         return [v for rule in self.rules for v in rule.evaluate(prefs, today, brand)]
 

@@ -86,7 +86,9 @@ class QuietHours:
         """Parse ``"21:00-08:00"``."""
         m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
         if not m:
-            raise DomainError(f"invalid quiet hours {text!r} (expected HH:MM-HH:MM, e.g. 21:00-08:00)")
+            raise DomainError(
+                f"invalid quiet hours {text!r} (expected HH:MM-HH:MM, e.g. 21:00-08:00)"
+            )
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         try:
             start, end = dt.time(h1, m1), dt.time(h2, m2)
@@ -176,15 +178,17 @@ class PreferenceSet:
 
     def get(self, key: FieldKey) -> FieldValue:
         """The value of one field, or None when it is absent."""
-        kind = key[0]
+        # mypy cannot narrow a union of tuples by its first item; the kinds are checked here.
+        k: tuple[Any, ...] = key
+        kind = k[0]
         if kind == "channel":
-            return self.channels.get(key[1])  # type: ignore[call-overload]
+            return self.channels.get(k[1])
         if kind == "frequency":
-            return self.frequencies.get(key[1])  # type: ignore[call-overload]
+            return self.frequencies.get(k[1])
         if kind == "topic":
-            return self.topics.get(key[1])  # type: ignore[call-overload]
+            return self.topics.get(k[1])
         if kind == "grant":
-            return self.grants.get((key[1], key[2]))  # type: ignore[misc]
+            return self.grants.get((k[1], k[2]))
         return self.quiet_hours
 
     @classmethod
@@ -198,17 +202,21 @@ class PreferenceSet:
         for key, value in values.items():
             if value is None:
                 continue
-            kind = key[0]
+            k: tuple[Any, ...] = key
+            kind = k[0]
             if kind == "channel":
-                channels[key[1]] = bool(value)  # type: ignore[index]
+                channels[k[1]] = bool(value)
             elif kind == "frequency":
-                frequencies[key[1]] = value  # type: ignore[index,assignment]
+                assert isinstance(value, Frequency)
+                frequencies[k[1]] = value
             elif kind == "topic":
-                topics[key[1]] = bool(value)  # type: ignore[index]
+                topics[k[1]] = bool(value)
             elif kind == "grant":
-                grants[(key[1], key[2])] = value  # type: ignore[misc,assignment]
+                assert isinstance(value, Grant)
+                grants[(k[1], k[2])] = value
             else:
-                quiet = value  # type: ignore[assignment]
+                assert isinstance(value, QuietHours)
+                quiet = value
         return cls(channels, frequencies, topics, grants, quiet)
 
     def replace_field(self, key: FieldKey, value: FieldValue) -> PreferenceSet:
@@ -279,7 +287,8 @@ class PreferenceSet:
             else:
                 yield f"{brand_name} may use {what}."
         if self.quiet_hours:
-            yield f"No contact between {self.quiet_hours.start:%H:%M} and {self.quiet_hours.end:%H:%M}."
+            qh = self.quiet_hours
+            yield f"No contact between {qh.start:%H:%M} and {qh.end:%H:%M}."
 
     # --- plain data (export format) -----------------------------------------------------
 

@@ -13,18 +13,26 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from typing import TextIO
+from typing import IO
 
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.vocabulary import Channel
 
 CSV_COLUMNS = (
-    "brand", "name", "category", "status", "connector", "tags",
-    "channel", "enabled", "frequency", "quiet_hours",
+    "brand",
+    "name",
+    "category",
+    "status",
+    "connector",
+    "tags",
+    "channel",
+    "enabled",
+    "frequency",
+    "quiet_hours",
 )
 
 
-def write_csv(brands: Iterable[Brand], out: TextIO) -> int:
+def write_csv(brands: Iterable[Brand], out: IO[str]) -> int:
     """Write the CSV view of ``brands`` to ``out``; returns the number of data rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -35,10 +43,19 @@ def write_csv(brands: Iterable[Brand], out: TextIO) -> int:
         for ch in Channel:
             on = p.channels.get(ch)
             freq = p.frequencies.get(ch)
-            writer.writerow([
-                b.slug, b.name, b.category, b.status.value, b.connector, ";".join(b.tags),
-                ch.value, "" if on is None else ("on" if on else "off"),
-                freq.value if freq else "", quiet,
-            ])
+            writer.writerow(
+                [
+                    b.slug,
+                    b.name,
+                    b.category,
+                    b.status.value,
+                    b.connector,
+                    ";".join(b.tags),
+                    ch.value,
+                    "" if on is None else ("on" if on else "off"),
+                    freq.value if freq else "",
+                    quiet,
+                ]
+            )
             rows += 1
     return rows

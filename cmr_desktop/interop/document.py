@@ -21,7 +21,9 @@ from cmr_desktop.domain.vocabulary import RelationshipStatus, parse
 
 EXPORT_FORMAT = "cmr-desktop-export"
 EXPORT_VERSION = 1
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "export-v1.schema.json"
+SCHEMA_FILE = (
+    Path(__file__).resolve().parent.parent / "resources" / "schemas" / "export-v1.schema.json"
+)
 
 
 class ImportProblem(ValueError):
@@ -112,14 +114,18 @@ def validate_document(doc: Any, source: str = "<input>") -> None:
         raise ImportProblem(source, "", f"expected a JSON object, found {type(doc).__name__}")
     if doc.get("format") != EXPORT_FORMAT:
         raise ImportProblem(
-            source, "/format", f"not a CMR Desktop export (format is {doc.get('format')!r}, "
-            f"expected {EXPORT_FORMAT!r})"
+            source,
+            "/format",
+            f"not a CMR Desktop export (format is {doc.get('format')!r}, "
+            f"expected {EXPORT_FORMAT!r})",
         )
     version = doc.get("version")
     if version != EXPORT_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > EXPORT_VERSION:
-            detail = (f"export version {version} is newer than this CMR Desktop reads "
-                      f"(up to {EXPORT_VERSION}); update CMR Desktop")
+            detail = (
+                f"export version {version} is newer than this CMR Desktop reads "
+                f"(up to {EXPORT_VERSION}); update CMR Desktop"
+            )
         else:
             detail = f"unsupported export version {version!r} (expected {EXPORT_VERSION})"
         raise ImportProblem(source, "/version", detail)
@@ -167,7 +173,8 @@ def parse_document(doc: Any, source: str = "<input>") -> ImportData:
         where = f"/brands/{i}"
         if item["slug"] in seen:
             raise ImportProblem(
-                source, f"{where}/slug",
+                source,
+                f"{where}/slug",
                 f"brand id {item['slug']!r} appears twice (also at /brands/{seen[item['slug']]})",
             )
         seen[item["slug"]] = i

@@ -10,8 +10,16 @@ from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import FieldKey, FieldValue
 
 _RELATIONSHIP_FIELDS = (
-    "name", "account_id", "status", "category", "website", "privacy_contact", "notes",
-    "tags", "connector", "connector_config",
+    "name",
+    "account_id",
+    "status",
+    "category",
+    "website",
+    "privacy_contact",
+    "notes",
+    "tags",
+    "connector",
+    "connector_config",
 )
 
 
@@ -103,6 +111,9 @@ def plan_import(
         else:
             unchanged += 1
     return ImportPlan(
-        tuple(added), tuple(changed), unchanged, policy,
+        tuple(added),
+        tuple(changed),
+        unchanged,
+        policy,
         new_policy if new_policy != policy else None,
     )

@@ -2,6 +2,7 @@
 
 from cmr_desktop.services.core import KNOWN_CONNECTORS, BrandView, ImportResult, Services
 from cmr_desktop.services.errors import BrandNotFound, InputError, ServiceError
+from cmr_desktop.storage import StoreError
 
 __all__ = [
     "KNOWN_CONNECTORS",
@@ -11,4 +12,5 @@ __all__ = [
     "InputError",
     "ServiceError",
     "Services",
+    "StoreError",
 ]

@@ -6,6 +6,7 @@ changes are stored or none are.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 from collections.abc import Sequence
@@ -28,14 +29,21 @@ from cmr_desktop.interop import (
 from cmr_desktop.interop.document import dump_document
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, InputError
-from cmr_desktop.storage import AlreadyExists, NotFound, Store
+from cmr_desktop.storage import AlreadyExists, Store, UnitOfWork
 
 #: Connectors this build can drive. The connector plugin registry (a later issue) replaces
 #: this; until then every brand is handled by hand.
 KNOWN_CONNECTORS = (MANUAL_CONNECTOR,)
 
 _EDITABLE = (
-    "name", "account_id", "status", "category", "website", "privacy_contact", "notes", "tags",
+    "name",
+    "account_id",
+    "status",
+    "category",
+    "website",
+    "privacy_contact",
+    "notes",
+    "tags",
     "connector",
 )
 
@@ -65,7 +73,10 @@ class Services:
     """
 
     def __init__(
-        self, store: Store, secrets: SecretStore, clock: Clock | None = None,
+        self,
+        store: Store,
+        secrets: SecretStore,
+        clock: Clock | None = None,
         app_version: str = "0",
     ) -> None:
         self.store = store
@@ -81,7 +92,7 @@ class Services:
 
     # --- brands -------------------------------------------------------------------------
 
-    def _resolve(self, uow: Any, ref: str) -> Brand:
+    def _resolve(self, uow: UnitOfWork, ref: str) -> Brand:
         brand: Brand | None = uow.brands.find(ref)
         if brand is not None:
             return brand
@@ -154,10 +165,9 @@ class Services:
         return brand
 
     def _forget_secret(self, slug: str, field: str) -> None:
-        try:
+        # Forgetting is best effort: the brand is gone either way.
+        with contextlib.suppress(Exception):
             self.secrets.delete(slug, field)
-        except Exception:  # noqa: BLE001 - forgetting is best effort; the brand is gone anyway
-            pass
 
     def set_secret(self, ref: str, field: str, value: str) -> None:
         """Keep a secret (API token, password) for a brand in the OS keyring."""
@@ -260,4 +270,3 @@ class Services:
             if plan.policy_after is not None:
                 uow.settings.set_policy(plan.policy_after)
         return ImportResult(plan, applied=True)
-

@@ -116,7 +116,9 @@ class BrandRepository:
     def pending_slugs(self) -> set[str]:
         """Brands whose local choices the vendor has not confirmed yet."""
         return set(
-            self.session.scalars(select(BrandRow.slug).join(OutboxRow, OutboxRow.brand_id == BrandRow.id))
+            self.session.scalars(
+                select(BrandRow.slug).join(OutboxRow, OutboxRow.brand_id == BrandRow.id)
+            )
         )
 
     # --- writing ------------------------------------------------------------------------
@@ -140,14 +142,25 @@ class BrandRepository:
             return []
         ids = dict(
             self.session.execute(
-                insert(BrandRow).returning(BrandRow.slug, BrandRow.id, sort_by_parameter_order=True),
+                insert(BrandRow).returning(
+                    BrandRow.slug, BrandRow.id, sort_by_parameter_order=True
+                ),
                 [_brand_values(b) for b in stamped],
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         self.session.execute(
             insert(PreferencesRow),
-            [{"brand_id": ids[b.slug], "local": _dumps(b.preferences.to_dict()), "base": None,
-              "remote_version": None} for b in stamped],
+            [
+                {
+                    "brand_id": ids[b.slug],
+                    "local": _dumps(b.preferences.to_dict()),
+                    "base": None,
+                    "remote_version": None,
+                }
+                for b in stamped
+            ],
         )
         tag_rows = [{"brand_id": ids[b.slug], "tag": t} for b in stamped for t in b.tags]
         if tag_rows:
@@ -155,7 +168,10 @@ class BrandRepository:
         if pending:
             self.session.execute(
                 insert(OutboxRow),
-                [{"brand_id": ids[b.slug], "since": now, "edits": 1, "attempts": 0} for b in stamped],
+                [
+                    {"brand_id": ids[b.slug], "since": now, "edits": 1, "attempts": 0}
+                    for b in stamped
+                ],
             )
         return stamped
 
@@ -184,7 +200,9 @@ class BrandRepository:
         new_local = _dumps(brand.preferences.to_dict())
         if new_local != old_local:
             self.session.execute(
-                update(PreferencesRow).where(PreferencesRow.brand_id == brand_id).values(local=new_local)
+                update(PreferencesRow)
+                .where(PreferencesRow.brand_id == brand_id)
+                .values(local=new_local)
             )
             self.mark_pending(brand_id, now=now)
         return self.get(brand.slug)

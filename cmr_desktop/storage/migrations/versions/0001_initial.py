@@ -45,7 +45,10 @@ def upgrade() -> None:
         sa.Column("remote_version", sa.String(length=200), nullable=True),
         sa.Column("pending", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.ForeignKeyConstraint(
-            ["brand_id"], ["brands.id"], name=op.f("fk_preferences_brand_id_brands"), ondelete="CASCADE"
+            ["brand_id"],
+            ["brands.id"],
+            name=op.f("fk_preferences_brand_id_brands"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("brand_id", name=op.f("pk_preferences")),
     )

@@ -27,7 +27,10 @@ def upgrade() -> None:
         sa.Column("brand_id", sa.Integer(), nullable=False),
         sa.Column("tag", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(
-            ["brand_id"], ["brands.id"], name=op.f("fk_brand_tags_brand_id_brands"), ondelete="CASCADE"
+            ["brand_id"],
+            ["brands.id"],
+            name=op.f("fk_brand_tags_brand_id_brands"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("brand_id", "tag", name=op.f("pk_brand_tags")),
     )
@@ -55,7 +58,14 @@ def upgrade() -> None:
         op.bulk_insert(brand_tags, tag_rows)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     pending = [
-        {"brand_id": r[0], "since": now, "edits": 1, "idempotency_key": None, "attempts": 0, "last_error": None}
+        {
+            "brand_id": r[0],
+            "since": now,
+            "edits": 1,
+            "idempotency_key": None,
+            "attempts": 0,
+            "last_error": None,
+        }
         for r in bind.execute(sa.text("SELECT brand_id FROM preferences WHERE pending"))
     ]
     if pending:
@@ -69,11 +79,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("preferences") as batch:
-        batch.add_column(sa.Column("pending", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(
+            sa.Column("pending", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("brands") as batch:
         batch.add_column(sa.Column("tags", sa.Text(), nullable=False, server_default=""))
     bind = op.get_bind()
-    bind.execute(sa.text("UPDATE preferences SET pending = 1 WHERE brand_id IN (SELECT brand_id FROM outbox)"))
+    bind.execute(
+        sa.text(
+            "UPDATE preferences SET pending = 1 WHERE brand_id IN (SELECT brand_id FROM outbox)"
+        )
+    )
     bind.execute(
         sa.text(
             "UPDATE brands SET tags = COALESCE((SELECT group_concat(tag, ',') FROM brand_tags "
