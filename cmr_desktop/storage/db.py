@@ -28,7 +28,7 @@ class StoreError(Exception):
     """The database cannot be opened or used; the message says why and what to do."""
 
 
-def _configure(engine: Engine) -> Engine:
+def _configure(engine: Engine, *, foreign_keys: bool = True) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite would defer it).
@@ -36,7 +36,8 @@ def _configure(engine: Engine) -> Engine:
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        # Must be set outside any transaction: inside one SQLite silently ignores it.
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -47,11 +48,12 @@ def _configure(engine: Engine) -> Engine:
     return engine
 
 
-def make_engine(path: Path, *, pool: bool = True) -> Engine:
+def make_engine(path: Path, *, migrating: bool = False) -> Engine:
+    """An engine for ``path``; ``migrating`` gives unpooled connections with foreign keys off."""
     kwargs: dict[str, Any] = {"connect_args": {"timeout": 15, "check_same_thread": False}}
-    if not pool:
+    if migrating:
         kwargs["poolclass"] = NullPool
-    return _configure(create_engine(f"sqlite:///{path}", **kwargs))
+    return _configure(create_engine(f"sqlite:///{path}", **kwargs), foreign_keys=not migrating)
 
 
 def current_revision(path: Path) -> str | None:
@@ -100,11 +102,12 @@ def migrate(path: Path, target: str = "head", *, backup: bool = True) -> str | N
     from alembic import command
     from alembic.config import Config
 
-    engine = make_engine(path, pool=False)
+    # Batch migrations recreate tables: with foreign keys on, dropping the old table would
+    # cascade-delete every row that points at it. So they are off for this connection (set
+    # before BEGIN), and the references are checked before commit instead.
+    engine = make_engine(path, migrating=True)
     try:
         with engine.connect() as conn:
-            # Batch migrations recreate tables: foreign keys must be off *before* BEGIN.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn.execution_options(**{_WRITE: True})

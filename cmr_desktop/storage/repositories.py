@@ -140,16 +140,11 @@ class BrandRepository:
         ]
         if not stamped:
             return []
-        ids = dict(
-            self.session.execute(
-                insert(BrandRow).returning(
-                    BrandRow.slug, BrandRow.id, sort_by_parameter_order=True
-                ),
-                [_brand_values(b) for b in stamped],
-            )
-            .tuples()
-            .all()
+        result = self.session.execute(
+            insert(BrandRow).returning(BrandRow.slug, BrandRow.id, sort_by_parameter_order=True),
+            [_brand_values(b) for b in stamped],
         )
+        ids: dict[str, int] = {slug: brand_id for slug, brand_id in result}
         self.session.execute(
             insert(PreferencesRow),
             [

@@ -1,0 +1,1 @@
+"""Test helpers shipped with CMR Desktop (for our tests, benchmarks and plugin authors)."""

@@ -1,0 +1,206 @@
+"""The SQLite store: pragmas, outbox marker, cascades, migrations, concurrency."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from cmr_desktop.domain import Brand, Channel, PreferenceSet
+from cmr_desktop.storage import SCHEMA_HEAD, Store, StoreError, current_revision, migrate
+from cmr_desktop.storage.db import KNOWN_REVISIONS, MIGRATIONS
+from cmr_desktop.storage.models import Base
+from cmr_desktop.testing.sample import sample_brands
+from tests.conftest import NOW
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path)
+    yield s
+    s.close()
+
+
+def test_connection_pragmas(store: Store) -> None:
+    with store.db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_brands_round_trip_as_domain_objects(store: Store) -> None:
+    brands = sample_brands(20)
+    with store.write() as uow:
+        uow.brands.add_many(brands, now=NOW)
+    with store.read() as uow:
+        loaded = {b.slug: b for b in uow.brands.all()}
+    for b in brands:
+        got = loaded[b.slug]
+        assert isinstance(got, Brand)
+        assert dataclasses.replace(got, created_at=None, updated_at=None) == b
+        assert got.created_at == NOW
+
+
+def test_edit_and_pending_marker_share_one_transaction(store: Store) -> None:
+    with store.write() as uow:
+        uow.brands.add(Brand("acme", "Acme"), now=NOW, pending=False)
+    with store.read() as uow:
+        assert uow.brands.pending_slugs() == set()
+
+    class Crash(Exception):
+        pass
+
+    edited = PreferenceSet().with_channel(Channel.SMS, False)
+    with pytest.raises(Crash), store.write() as uow:
+        brand = uow.brands.get("acme")
+        uow.brands.update(brand.with_preferences(edited), now=NOW)
+        assert uow.brands.pending_slugs() == {"acme"}  # written in the same transaction
+        raise Crash  # e.g. the process dies before commit
+    with store.read() as uow:
+        assert uow.brands.get("acme").preferences == PreferenceSet()
+        assert uow.brands.pending_slugs() == set()
+
+    with store.write() as uow:
+        brand = uow.brands.get("acme")
+        uow.brands.update(brand.with_preferences(edited), now=NOW)
+    with store.read() as uow:
+        assert uow.brands.get("acme").preferences == edited
+        assert uow.brands.pending_slugs() == {"acme"}
+
+
+def test_idempotency_key_is_kept_for_retries_and_renewed_by_a_new_edit(store: Store) -> None:
+    with store.write() as uow:
+        uow.brands.add(Brand("acme", "Acme"), now=NOW)
+        first = uow.brands.outbox_key("acme")
+    with store.write() as uow:
+        assert uow.brands.outbox_key("acme") == first
+        brand = uow.brands.get("acme")
+        uow.brands.update(
+            brand.with_preferences(PreferenceSet().with_channel(Channel.EMAIL, False)), now=NOW
+        )
+        assert uow.brands.outbox_key("acme") != first
+
+
+def test_removing_a_brand_removes_its_rows(store: Store) -> None:
+    with store.write() as uow:
+        uow.brands.add_many(sample_brands(3), now=NOW)
+        uow.brands.remove("brand-000001")
+    con = sqlite3.connect(store.path)
+    for table in ("brands", "preferences", "outbox"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 2, table
+    assert con.execute(
+        "SELECT count(*) FROM brand_tags WHERE brand_id NOT IN (SELECT id FROM brands)"
+    ).fetchone()[0] == 0
+    con.close()
+
+
+def test_two_writers_at_once_queue_instead_of_failing(store: Store) -> None:
+    errors: list[BaseException] = []
+    brands = sample_brands(40, full=False)
+
+    def write(part: list[Brand]) -> None:
+        try:
+            for b in part:
+                with store.write() as uow:
+                    uow.brands.add(b, now=NOW)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(brands[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.read() as uow:
+        assert uow.brands.count() == 40
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+
+def test_schema_head_constant_matches_the_alembic_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert scripts.get_current_head() == SCHEMA_HEAD
+    assert [s.revision for s in reversed(list(scripts.walk_revisions()))] == list(KNOWN_REVISIONS)
+
+
+def test_models_match_the_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    Store(tmp_path).close()
+    engine = create_engine(f"sqlite:///{tmp_path / 'cmr.sqlite3'}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_upgrade_from_the_first_revision_keeps_data(tmp_path: Path) -> None:
+    db = tmp_path / "cmr.sqlite3"
+    migrate(db, "0001")
+    assert current_revision(db) == "0001"
+    con = sqlite3.connect(db)
+    ts = "2026-01-02T03:04:05.000000Z"
+    con.executemany(
+        "INSERT INTO brands (id, slug, name, account_id, status, category, website, "
+        "privacy_contact, notes, tags, connector, connector_config, created_at, updated_at) "
+        "VALUES (?, ?, ?, '', 'active', 'retail', '', '', 'n', ?, 'manual', '{}', ?, ?)",
+        [(1, "acme", "Acme", "family, loyalty,family", ts, ts), (2, "globex", "Globex", "", ts, ts)],
+    )
+    con.executemany(
+        "INSERT INTO preferences (brand_id, local, base, remote_version, pending) VALUES (?, ?, NULL, NULL, ?)",
+        [
+            (1, '{"channels": {"sms": {"enabled": false}}, "topics": {}, "grants": []}', 1),
+            (2, '{"channels": {}, "topics": {"offers": true}, "grants": []}', 0),
+        ],
+    )
+    con.commit()
+    con.close()
+
+    store = Store(tmp_path)  # opening the home applies the pending migration
+    try:
+        assert current_revision(db) == SCHEMA_HEAD
+        assert store.db.backup_path is not None
+        assert Path(store.db.backup_path).exists()
+        with store.read() as uow:
+            acme, globex = uow.brands.get("acme"), uow.brands.get("globex")
+            assert acme.tags == ("family", "loyalty")
+            assert acme.preferences.channels == {Channel.SMS: False}
+            assert acme.notes == "n"
+            assert globex.tags == ()
+            assert globex.preferences.topics == {"offers": True}
+            assert uow.brands.pending_slugs() == {"acme"}
+    finally:
+        store.close()
+    # And back down again, for a user who must return to an older version.
+    migrate(db, "0001")
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT tags FROM brands WHERE slug='acme'").fetchone()[0] in (
+        "family,loyalty", "loyalty,family",
+    )
+    assert con.execute("SELECT pending FROM preferences WHERE brand_id=1").fetchone()[0] == 1
+    con.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    con = sqlite3.connect(tmp_path / "cmr.sqlite3")
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer CMR Desktop"):
+        Store(tmp_path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "cmr.sqlite3").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a readable database"):
+        Store(tmp_path)

@@ -1,0 +1,406 @@
+"""Properties of the three-way merge (ARCHITECTURE 3.6) and of the restrictiveness order.
+
+The order is checked against an oracle written here straight from ARCHITECTURE 3.6, so a
+mistake in ``merge.restrictiveness`` cannot hide behind the merge that uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from cmr_desktop.domain import (
+    Channel,
+    DataCategory,
+    Decision,
+    Frequency,
+    Grant,
+    Outcome,
+    PreferenceSet,
+    Purpose,
+    QuietHours,
+    three_way_merge,
+)
+from cmr_desktop.domain.merge import at_least_as_restrictive, more_restrictive
+from tests.strategies import (
+    field_keys,
+    field_values,
+    merge_inputs,
+    preference_sets,
+)
+from tests.strategies import (
+    FEW_GRANT_KEYS as GRANT_KEYS,
+)
+
+MERGE = settings(max_examples=200, deadline=None)
+
+# --- an independent oracle for ARCHITECTURE 3.6 ----------------------------------------
+
+#: Most restrictive first, literally as the architecture lists it.
+SPEC_FREQUENCY_ORDER = ["quarterly", "monthly", "weekly", "daily", "realtime"]
+
+
+def _width(q: QuietHours) -> int:
+    start = q.start.hour * 60 + q.start.minute
+    end = q.end.hour * 60 + q.end.minute
+    return (end - start) % (24 * 60)
+
+
+def spec_more_restrictive(key: tuple[Any, ...], a: Any, b: Any) -> bool:
+    """``a`` is strictly more restrictive than ``b`` for field ``key``, per ARCHITECTURE 3.6.
+
+    An absent value is the vendor's default: the least restrictive thing to assume.
+    """
+    if a == b or a is None:
+        return False
+    if b is None:
+        return True
+    kind = key[0]
+    if kind in ("channel", "topic"):
+        return a is False and b is True  # off < on
+    if kind == "frequency":
+        return SPEC_FREQUENCY_ORDER.index(a.value) < SPEC_FREQUENCY_ORDER.index(b.value)
+    if kind == "grant":
+        if a.decision is Decision.DENY or b.decision is Decision.DENY:
+            return a.decision is Decision.DENY and b.decision is Decision.ALLOW
+        return a.expires is not None and (b.expires is None or a.expires < b.expires)
+    return _width(a) > _width(b)  # quiet hours: wider is stricter
+
+
+def spec_at_least_as_restrictive(key: tuple[Any, ...], a: Any, b: Any) -> bool:
+    return a == b or spec_more_restrictive(key, a, b)
+
+
+def all_keys(*sets: PreferenceSet | None) -> set[tuple[Any, ...]]:
+    keys: set[tuple[Any, ...]] = set()
+    for s in sets:
+        if s is not None:
+            keys |= set(s.fields())
+    return keys
+
+
+def as_set(base: PreferenceSet | None) -> PreferenceSet:
+    return base if base is not None else PreferenceSet()
+
+
+EMPTY = PreferenceSet()
+SMS_OFF = PreferenceSet(channels={Channel.SMS: False})
+SMS_ON = PreferenceSet(channels={Channel.SMS: True})
+
+
+# --- 1. never loses a local choice --------------------------------------------------------
+
+
+@MERGE
+@given(merge_inputs())
+def test_never_loses_a_local_choice(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -> None:
+    base, local, remote = inputs
+    merged = three_way_merge(base, local, remote).merged
+    b = as_set(base)
+    changed = [k for k in all_keys(b, local) if local.get(k) != b.get(k)]
+    for key in changed:
+        assert merged.get(key) == local.get(key), key
+
+
+# --- 2. never less restrictive than the customer's own choice -----------------------------
+
+
+@MERGE
+@given(merge_inputs())
+def test_never_less_restrictive_than_local(
+    inputs: tuple[Any, PreferenceSet, PreferenceSet],
+) -> None:
+    base, local, remote = inputs
+    merged = three_way_merge(base, local, remote).merged
+    for key in all_keys(base, local, remote):
+        assert at_least_as_restrictive(key, merged.get(key), local.get(key)), (
+            key,
+            merged.get(key),
+            local.get(key),
+        )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge.restrictiveness orders channel/topic on < off (3.6 says off < on), so a "
+    "vendor turning a channel back on is ACCEPTED",
+)
+@MERGE
+@given(merge_inputs())
+@example((SMS_OFF, SMS_OFF, SMS_ON))
+def test_never_less_restrictive_than_local_by_the_spec(
+    inputs: tuple[Any, PreferenceSet, PreferenceSet],
+) -> None:
+    base, local, remote = inputs
+    merged = three_way_merge(base, local, remote).merged
+    for key in all_keys(base, local, remote):
+        assert spec_at_least_as_restrictive(key, merged.get(key), local.get(key)), (
+            key,
+            merged.get(key),
+            local.get(key),
+        )
+
+
+# --- 3. idempotent -------------------------------------------------------------------------
+
+
+@MERGE
+@given(merge_inputs())
+def test_merge_is_idempotent(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -> None:
+    base, local, remote = inputs
+    merged = three_way_merge(base, local, remote).merged
+
+    # After a successful push both sides hold `merged`: nothing left to do.
+    settled = three_way_merge(merged, merged, merged)
+    assert settled.changes == ()
+    assert settled.merged == merged
+    assert not settled.needs_push
+
+    # Merging the result again against the same base and remote is stable.
+    again = three_way_merge(base, merged, remote)
+    assert again.merged == merged
+
+
+# --- 4. local == remote: nothing to push ----------------------------------------------------
+
+
+@MERGE
+@given(st.one_of(st.none(), preference_sets(grant_keys=GRANT_KEYS)), preference_sets())
+def test_nothing_to_push_when_local_equals_remote(
+    base: PreferenceSet | None, both: PreferenceSet
+) -> None:
+    # A distinct but equal object for remote, so identity cannot be what the merge relies on.
+    remote = PreferenceSet.from_dict(both.to_dict())
+    result = three_way_merge(base, both, remote)
+    assert result.to_push == []
+    assert not result.needs_push
+    assert result.changes == ()
+    assert result.merged == both
+
+
+# --- 5. vendor-only changes: accepted when stricter, drift when looser ---------------------
+
+
+@st.composite
+def vendor_only_changes(draw: st.DrawFn) -> tuple[PreferenceSet, PreferenceSet]:
+    """(base, remote): the customer has not touched base; the vendor changed some fields."""
+    base = draw(preference_sets(grant_keys=GRANT_KEYS))
+    remote = base
+    for key in draw(st.lists(field_keys(GRANT_KEYS), min_size=1, max_size=6)):
+        remote = remote.replace_field(key, draw(st.none() | field_values(key)))
+    return base, remote
+
+
+@MERGE
+@given(vendor_only_changes())
+def test_vendor_only_changes_follow_spec_order(
+    inputs: tuple[PreferenceSet, PreferenceSet],
+) -> None:
+    """Frequencies, grants and quiet hours, judged by the ARCHITECTURE 3.6 oracle.
+
+    (Channels and topics: see the examples below; the module orders them the wrong way.)
+    """
+    base, remote = inputs
+    local = base
+    result = three_way_merge(base, local, remote)
+    by_key = {c.key: c for c in result.changes}
+    keys = all_keys(base, remote)
+    changed = {k for k in keys if remote.get(k) != base.get(k)}
+    assert set(by_key) == changed  # fields nobody changed are not reported
+
+    drifted = []
+    for key in sorted(changed, key=str):
+        if key[0] not in ("frequency", "grant", "quiet_hours"):
+            continue
+        change, rv, lv = by_key[key], remote.get(key), local.get(key)
+        if spec_more_restrictive(key, rv, lv):
+            assert change.outcome is Outcome.ACCEPTED, change
+            assert result.merged.get(key) == rv
+        elif spec_more_restrictive(key, lv, rv):
+            assert change.outcome is Outcome.DRIFT, change
+            assert result.merged.get(key) == lv
+            assert key in {c.key for c in result.to_push}
+            drifted.append(key)
+
+    # The customer accepts that drift by name: the vendor's looser value is taken.
+    accepted = three_way_merge(base, local, remote, accept_drift=drifted)
+    by_key = {c.key: c for c in accepted.changes}
+    for key in drifted:
+        assert by_key[key].outcome is Outcome.DRIFT_ACCEPTED
+        assert accepted.merged.get(key) == remote.get(key)
+    assert {c.key for c in accepted.to_push}.isdisjoint(drifted)
+    assert {c.key for c in accepted.accepted} >= set(drifted)
+
+
+@MERGE
+@given(vendor_only_changes())
+def test_vendor_only_changes_follow_the_modules_own_order(
+    inputs: tuple[PreferenceSet, PreferenceSet],
+) -> None:
+    """Every field kind: the merge is consistent with ``more_restrictive``."""
+    base, remote = inputs
+    local = base
+    result = three_way_merge(base, local, remote)
+    by_key = {c.key: c for c in result.changes}
+    for key in all_keys(base, remote):
+        if remote.get(key) == base.get(key):
+            assert key not in by_key
+            continue
+        expected = (
+            Outcome.ACCEPTED
+            if more_restrictive(key, remote.get(key), local.get(key))
+            else Outcome.DRIFT
+        )
+        assert by_key[key].outcome is expected
+        assert result.merged.get(key) == (
+            remote.get(key) if expected is Outcome.ACCEPTED else local.get(key)
+        )
+
+
+def test_vendor_tightening_a_frequency_is_accepted_and_loosening_is_drift() -> None:
+    base = PreferenceSet(frequencies={Channel.EMAIL: Frequency.WEEKLY})
+    key = ("frequency", Channel.EMAIL)
+
+    tighter = base.with_frequency(Channel.EMAIL, Frequency.MONTHLY)
+    r = three_way_merge(base, base, tighter)
+    assert [(c.key, c.outcome) for c in r.changes] == [(key, Outcome.ACCEPTED)]
+    assert r.merged == tighter
+    assert not r.needs_push
+
+    looser = base.with_frequency(Channel.EMAIL, Frequency.DAILY)
+    r = three_way_merge(base, base, looser)
+    assert [(c.key, c.outcome) for c in r.changes] == [(key, Outcome.DRIFT)]
+    assert r.merged == base
+    assert [c.key for c in r.to_push] == [key]
+
+    r = three_way_merge(base, base, looser, accept_drift=[key])
+    assert [(c.key, c.outcome) for c in r.changes] == [(key, Outcome.DRIFT_ACCEPTED)]
+    assert r.merged == looser
+    assert not r.needs_push
+
+
+@pytest.mark.xfail(
+    strict=True, reason="merge.restrictiveness ranks on as stricter than off for channels"
+)
+@pytest.mark.parametrize("kind", ["channel", "topic"])
+def test_vendor_turning_off_is_accepted_and_turning_on_is_drift(kind: str) -> None:
+    key: tuple[Any, ...] = ("channel", Channel.SMS) if kind == "channel" else ("topic", "news")
+    on = PreferenceSet().replace_field(key, True)  # type: ignore[arg-type]
+    off = PreferenceSet().replace_field(key, False)  # type: ignore[arg-type]
+
+    r = three_way_merge(on, on, off)  # the vendor turned it off: stricter
+    assert [c.outcome for c in r.changes] == [Outcome.ACCEPTED]
+    assert r.merged == off
+
+    r = three_way_merge(off, off, on)  # the vendor turned it back on: looser
+    assert [c.outcome for c in r.changes] == [Outcome.DRIFT]
+    assert r.merged == off
+
+
+def test_both_changed_customer_wins_and_is_pushed() -> None:
+    base = PreferenceSet(frequencies={Channel.EMAIL: Frequency.WEEKLY})
+    local = base.with_frequency(Channel.EMAIL, Frequency.DAILY)
+    remote = base.with_frequency(Channel.EMAIL, Frequency.QUARTERLY)
+    r = three_way_merge(base, local, remote)
+    assert [c.outcome for c in r.changes] == [Outcome.CONFLICT]
+    assert r.merged == local
+    assert r.needs_push
+
+
+def test_first_sync_without_base_pushes_local_choices() -> None:
+    local = PreferenceSet(frequencies={Channel.EMAIL: Frequency.MONTHLY})
+    r = three_way_merge(None, local, PreferenceSet())
+    assert [c.outcome for c in r.changes] == [Outcome.PUSH]
+    assert r.merged == local
+
+
+# --- restrictiveness, example by example (ARCHITECTURE 3.6) -------------------------------
+
+
+def test_frequency_order_quarterly_is_strictest() -> None:
+    key = ("frequency", Channel.EMAIL)
+    order = [Frequency.QUARTERLY, Frequency.MONTHLY, Frequency.WEEKLY, Frequency.DAILY,
+             Frequency.REALTIME]
+    for i, stricter in enumerate(order):
+        for looser in order[i + 1:]:
+            assert more_restrictive(key, stricter, looser), (stricter, looser)
+            assert not more_restrictive(key, looser, stricter), (looser, stricter)
+        assert not more_restrictive(key, stricter, stricter)
+        assert more_restrictive(key, stricter, None)  # absent = vendor default
+
+
+def test_deny_is_stricter_than_any_allow() -> None:
+    key = ("grant", DataCategory.LOCATION, Purpose.ADVERTISING)
+    deny = Grant(Decision.DENY)
+    for allow in (Grant(Decision.ALLOW), Grant(Decision.ALLOW, dt.date(2026, 1, 1))):
+        assert more_restrictive(key, deny, allow)
+        assert not more_restrictive(key, allow, deny)
+
+
+def test_earlier_expiry_is_stricter_than_later_or_none() -> None:
+    key = ("grant", DataCategory.LOCATION, Purpose.ADVERTISING)
+    early = Grant(Decision.ALLOW, dt.date(2026, 6, 30))
+    late = Grant(Decision.ALLOW, dt.date(2027, 6, 30))
+    forever = Grant(Decision.ALLOW)
+    assert more_restrictive(key, early, late)
+    assert more_restrictive(key, early, forever)
+    assert more_restrictive(key, late, forever)
+    assert not more_restrictive(key, late, early)
+    assert not more_restrictive(key, forever, early)
+
+
+def test_wider_quiet_hours_are_stricter() -> None:
+    key = ("quiet_hours",)
+    narrow = QuietHours.parse("22:00-07:00")  # 9 h, over midnight
+    wide = QuietHours.parse("20:00-08:00")  # 12 h
+    daytime = QuietHours.parse("09:00-17:00")  # 8 h
+    assert more_restrictive(key, wide, narrow)
+    assert more_restrictive(key, narrow, daytime)
+    assert not more_restrictive(key, narrow, wide)
+    assert more_restrictive(key, daytime, None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge.restrictiveness returns (1,) for True and (2,) for False: on ranks stricter",
+)
+@pytest.mark.parametrize("key", [("channel", Channel.SMS), ("topic", "news")])
+def test_off_is_stricter_than_on(key: tuple[Any, ...]) -> None:
+    assert more_restrictive(key, False, True)
+    assert not more_restrictive(key, True, False)
+
+
+@MERGE
+@given(field_keys().filter(lambda k: k[0] not in ("channel", "topic")), st.data())
+def test_order_matches_the_spec_for_non_boolean_fields(key: tuple[Any, ...], data: Any) -> None:
+    a = data.draw(st.none() | field_values(key))
+    b = data.draw(st.none() | field_values(key))
+    assert more_restrictive(key, a, b) == spec_more_restrictive(key, a, b), (key, a, b)
+
+
+# --- required topics -----------------------------------------------------------------------
+
+
+def test_required_topic_is_turned_back_on_locally() -> None:
+    off = PreferenceSet(topics={"service.updates": False})
+    r = three_way_merge(None, off, off, required_topics=["service.updates"])
+    assert r.merged.topics["service.updates"] is True
+    assert r.needs_push  # the vendor is told it is on
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a required topic the vendor omits or reports off is reported as DRIFT, though the "
+    "merge docstring says required topics 'never count as drift'",
+)
+@pytest.mark.parametrize("remote_value", [False, None])
+def test_required_topic_stays_on_and_never_drifts(remote_value: bool | None) -> None:
+    on = PreferenceSet(topics={"service.updates": True})
+    remote = on.with_topic("service.updates", remote_value)
+    r = three_way_merge(on, on, remote, required_topics=["service.updates"])
+    assert r.merged.topics.get("service.updates") is True
+    assert r.drift == []
