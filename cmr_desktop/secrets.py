@@ -53,6 +53,8 @@ class SecretStore:
             return fn(*args)
         except keyring.errors.NoKeyringError:
             raise SecretsUnavailable(_NO_KEYRING) from None
+        except keyring.errors.PasswordDeleteError:
+            raise  # "there was nothing to delete": not a keyring failure
         except keyring.errors.KeyringError as exc:
             raise SecretsUnavailable(f"the system keyring refused the request: {exc}") from None
 
@@ -71,8 +73,6 @@ class SecretStore:
         """Forget a secret; False when there was none."""
         try:
             self._call(keyring.delete_password, self.service, self._user(brand, field))
-        except SecretsUnavailable:
-            raise
         except keyring.errors.PasswordDeleteError:
             return False
         return True
