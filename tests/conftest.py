@@ -81,8 +81,13 @@ def cmr(tmp_path: Path) -> Any:
             "PYTHON_KEYRING_BACKEND": "cmr_desktop.secrets.InMemoryKeyring",
         }
         proc = subprocess.run(
-            [str(BIN / "cmr"), *args], input=stdin, capture_output=True, text=True, env=env,
-            timeout=60, check=False,
+            [str(BIN / "cmr"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

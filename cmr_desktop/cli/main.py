@@ -24,7 +24,7 @@ from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import GrantMaxMonths, MaxFrequency, MyTerms, NeverPurpose, NoChannel
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, RelationshipStatus, parse
 from cmr_desktop.interop import ImportProblem
-from cmr_desktop.interop.document import brand_to_dict
+from cmr_desktop.interop.document import brand_to_dict, dump_array
 from cmr_desktop.secrets import SecretsUnavailable
 from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
 
@@ -141,7 +141,7 @@ def brand_list(
     if pending:
         views = [v for v in views if v.pending]
     if as_json:
-        emit_json([_view_dict(v) for v in views])
+        click.echo(dump_array(_view_dict(v) for v in views))
         return
     if not views:
         click.echo("No brands yet. Add one with: cmr brand add NAME")

@@ -25,7 +25,7 @@ class FixedClock:
     def __init__(self, when: dt.datetime) -> None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
-        self._when = when
+        self._when = when.astimezone(dt.UTC)
 
     def now(self) -> dt.datetime:
         return self._when

@@ -42,7 +42,7 @@ def restrictiveness(key: FieldKey, value: FieldValue) -> tuple[float, ...]:
         return _ABSENT
     kind = key[0]
     if kind in ("channel", "topic"):
-        return (1,) if value else (2,)
+        return (2,) if value else (1,)  # off is more restrictive than on
     if kind == "frequency":
         assert isinstance(value, Frequency)
         return (0, value.rank)
@@ -146,14 +146,19 @@ def three_way_merge(
         A :class:`MergeResult`; ``merged`` is what both sides should hold afterwards.
     """
     base = base or PreferenceSet()
-    for topic in required_topics:
-        local = local.with_topic(topic, True)
     b, loc, rem = base.fields(), local.fields(), remote.fields()
     accepted_keys = set(accept_drift)
     result: dict[FieldKey, FieldValue] = {}
     changes: list[FieldChange] = []
+    required = set(required_topics)
     for key in sorted(b.keys() | loc.keys() | rem.keys(), key=_key_order):
         bv, lv, rv = b.get(key), loc.get(key), rem.get(key)
+        if key[0] == "topic" and key[1] in required:
+            # The vendor needs it on (order updates, say): it is on, and never drift.
+            result[key] = True
+            if rv is not True:
+                changes.append(FieldChange(key, Outcome.PUSH, bv, lv, rv, True))
+            continue
         if lv == rv:
             result[key] = lv
             continue

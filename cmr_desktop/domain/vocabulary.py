@@ -168,9 +168,11 @@ def parse(kind: type[E], value: str) -> E:
     Raises:
         VocabularyError: the id is not part of the vocabulary; the message lists the valid ids.
     """
-    try:
-        return kind(value)
-    except ValueError:
-        name = _KIND_NAMES.get(kind, kind.__name__)
-        valid = ", ".join(m.value for m in kind)
-        raise VocabularyError(f"unknown {name} {value!r} (expected one of: {valid})") from None
+    # A plain dict look-up: calling the enum is several times slower, and imports of
+    # 10,000 brands parse about a million ids.
+    member = kind._value2member_map_.get(value) if isinstance(value, str) else None
+    if member is not None:
+        return member  # type: ignore[return-value]
+    name = _KIND_NAMES.get(kind, kind.__name__)
+    valid = ", ".join(m.value for m in kind)
+    raise VocabularyError(f"unknown {name} {value!r} (expected one of: {valid})")

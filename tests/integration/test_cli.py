@@ -22,8 +22,19 @@ def _export(cmr: Any) -> dict[str, Any]:
 
 
 def test_brand_lifecycle(cmr: Any) -> None:
-    res = cmr("brand", "add", "Acme Outdoor", "--category", "retail", "--tag", "outdoor",
-              "--website", "https://acme.example", "--contact", "privacy@acme.example")
+    res = cmr(
+        "brand",
+        "add",
+        "Acme Outdoor",
+        "--category",
+        "retail",
+        "--tag",
+        "outdoor",
+        "--website",
+        "https://acme.example",
+        "--contact",
+        "privacy@acme.example",
+    )
     assert res.code == 0, res
     assert "acme-outdoor" in res.out
     assert cmr("brand", "add", "Globex Bank", "--category", "finance").code == 0
@@ -55,10 +66,24 @@ def test_brand_lifecycle(cmr: Any) -> None:
 def test_prefs_set_every_kind_of_option(cmr: Any) -> None:
     cmr("brand", "add", "Acme")
     res = cmr(
-        "prefs", "set", "acme", "--channel", "email=on", "--channel", "sms=off",
-        "--frequency", "email=weekly", "--topic", "offers=off",
-        "--share", "purchase_history:marketing=allow@2027-06-30",
-        "--share", "location:sale=deny", "--quiet-hours", "21:00-08:00", "--json",
+        "prefs",
+        "set",
+        "acme",
+        "--channel",
+        "email=on",
+        "--channel",
+        "sms=off",
+        "--frequency",
+        "email=weekly",
+        "--topic",
+        "offers=off",
+        "--share",
+        "purchase_history:marketing=allow@2027-06-30",
+        "--share",
+        "location:sale=deny",
+        "--quiet-hours",
+        "21:00-08:00",
+        "--json",
     )
     assert res.code == 0, res
     prefs = res.json()["preferences"]
@@ -69,8 +94,12 @@ def test_prefs_set_every_kind_of_option(cmr: Any) -> None:
     assert prefs["topics"] == {"offers": False}
     assert prefs["grants"] == [
         {"category": "location", "purpose": "sale", "decision": "deny"},
-        {"category": "purchase_history", "purpose": "marketing", "decision": "allow",
-         "expires": "2027-06-30"},
+        {
+            "category": "purchase_history",
+            "purpose": "marketing",
+            "decision": "allow",
+            "expires": "2027-06-30",
+        },
     ]
     assert prefs["quiet_hours"] == {"start": "21:00", "end": "08:00"}
 
@@ -88,8 +117,10 @@ def test_prefs_set_every_kind_of_option(cmr: Any) -> None:
     [
         (("prefs", "set", "acme", "--channel", "emial=off"), "unknown channel 'emial'"),
         (("prefs", "set", "acme", "--channel", "email=maybe"), "expected on, off or default"),
-        (("prefs", "set", "acme", "--share", "contact:sale=allow@2027-02-30"),
-         "invalid date '2027-02-30'"),
+        (
+            ("prefs", "set", "acme", "--share", "contact:sale=allow@2027-02-30"),
+            "invalid date '2027-02-30'",
+        ),
         (("prefs", "set", "acme", "--share", "contact:sale=deny@2027-01-01"), "no expiry"),
         (("prefs", "set", "acme", "--frequency", "email=hourly"), "unknown frequency 'hourly'"),
         (("prefs", "set", "acme", "--quiet-hours", "25:00-08:00"), "invalid quiet hours"),
@@ -120,20 +151,44 @@ def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(
 
 def test_policy_set_show_check_apply(cmr: Any) -> None:
     cmr("brand", "add", "Acme")
-    cmr("prefs", "set", "acme", "--channel", "sms=on", "--channel", "email=on",
-        "--frequency", "email=daily", "--share", "contact:sale=allow")
+    cmr(
+        "prefs",
+        "set",
+        "acme",
+        "--channel",
+        "sms=on",
+        "--channel",
+        "email=on",
+        "--frequency",
+        "email=daily",
+        "--share",
+        "contact:sale=allow",
+    )
     assert cmr("policy", "check").code == 0  # no rules: nothing to break
-    res = cmr("policy", "set", "--no-channel", "sms", "--max-frequency", "email=weekly",
-              "--never", "sale", "--grant-max-months", "12")
+    res = cmr(
+        "policy",
+        "set",
+        "--no-channel",
+        "sms",
+        "--max-frequency",
+        "email=weekly",
+        "--never",
+        "sale",
+        "--grant-max-months",
+        "12",
+    )
     assert res.code == 0, res
     shown = cmr("policy", "show", "--json").json()
     assert [r["rule"] for r in shown["rules"]] == [
-        "no_channel", "max_frequency", "never_purpose", "grant_max_months",
+        "no_channel",
+        "max_frequency",
+        "never_purpose",
+        "grant_max_months",
     ]
     check = cmr("policy", "check", "--json")
     assert check.code == 1  # the work ran, and found brands breaking the rules
     assert set(check.json()) == {"acme"}
-    assert len(check.json()["acme"]) == 3  # sms, email daily, sale
+    assert len(check.json()["acme"]) == 4  # sms, email daily, sale, no end date
 
     assert cmr("policy", "apply").code == 0
     assert cmr("policy", "check").code == 0

@@ -54,11 +54,18 @@ def test_edit_and_pending_marker_share_one_transaction(store: Store) -> None:
         pass
 
     edited = PreferenceSet().with_channel(Channel.SMS, False)
-    with pytest.raises(Crash), store.write() as uow:
-        brand = uow.brands.get("acme")
-        uow.brands.update(brand.with_preferences(edited), now=NOW)
-        assert uow.brands.pending_slugs() == {"acme"}  # written in the same transaction
-        raise Crash  # e.g. the process dies before commit
+    seen_inside: set[str] = set()
+
+    def edit_then_crash() -> None:
+        with store.write() as uow:
+            brand = uow.brands.get("acme")
+            uow.brands.update(brand.with_preferences(edited), now=NOW)
+            seen_inside.update(uow.brands.pending_slugs())  # written in the same transaction
+            raise Crash  # e.g. the process dies before commit
+
+    with pytest.raises(Crash):
+        edit_then_crash()
+    assert seen_inside == {"acme"}
     with store.read() as uow:
         assert uow.brands.get("acme").preferences == PreferenceSet()
         assert uow.brands.pending_slugs() == set()
@@ -91,9 +98,12 @@ def test_removing_a_brand_removes_its_rows(store: Store) -> None:
     con = sqlite3.connect(store.path)
     for table in ("brands", "preferences", "outbox"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 2, table
-    assert con.execute(
-        "SELECT count(*) FROM brand_tags WHERE brand_id NOT IN (SELECT id FROM brands)"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM brand_tags WHERE brand_id NOT IN (SELECT id FROM brands)"
+        ).fetchone()[0]
+        == 0
+    )
     con.close()
 
 
@@ -153,10 +163,14 @@ def test_upgrade_from_the_first_revision_keeps_data(tmp_path: Path) -> None:
         "INSERT INTO brands (id, slug, name, account_id, status, category, website, "
         "privacy_contact, notes, tags, connector, connector_config, created_at, updated_at) "
         "VALUES (?, ?, ?, '', 'active', 'retail', '', '', 'n', ?, 'manual', '{}', ?, ?)",
-        [(1, "acme", "Acme", "family, loyalty,family", ts, ts), (2, "globex", "Globex", "", ts, ts)],
+        [
+            (1, "acme", "Acme", "family, loyalty,family", ts, ts),
+            (2, "globex", "Globex", "", ts, ts),
+        ],
     )
     con.executemany(
-        "INSERT INTO preferences (brand_id, local, base, remote_version, pending) VALUES (?, ?, NULL, NULL, ?)",
+        "INSERT INTO preferences (brand_id, local, base, remote_version, pending) "
+        "VALUES (?, ?, NULL, NULL, ?)",
         [
             (1, '{"channels": {"sms": {"enabled": false}}, "topics": {}, "grants": []}', 1),
             (2, '{"channels": {}, "topics": {"offers": true}, "grants": []}', 0),
@@ -184,7 +198,8 @@ def test_upgrade_from_the_first_revision_keeps_data(tmp_path: Path) -> None:
     migrate(db, "0001")
     con = sqlite3.connect(db)
     assert con.execute("SELECT tags FROM brands WHERE slug='acme'").fetchone()[0] in (
-        "family,loyalty", "loyalty,family",
+        "family,loyalty",
+        "loyalty,family",
     )
     assert con.execute("SELECT pending FROM preferences WHERE brand_id=1").fetchone()[0] == 1
     con.close()

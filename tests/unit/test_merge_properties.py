@@ -26,15 +26,7 @@ from cmr_desktop.domain import (
     three_way_merge,
 )
 from cmr_desktop.domain.merge import at_least_as_restrictive, more_restrictive
-from tests.strategies import (
-    field_keys,
-    field_values,
-    merge_inputs,
-    preference_sets,
-)
-from tests.strategies import (
-    FEW_GRANT_KEYS as GRANT_KEYS,
-)
+from tests.strategies import FEW_GRANT_KEYS, field_keys, field_values, merge_inputs, preference_sets
 
 MERGE = settings(max_examples=200, deadline=None)
 
@@ -124,11 +116,6 @@ def test_never_less_restrictive_than_local(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge.restrictiveness orders channel/topic on < off (3.6 says off < on), so a "
-    "vendor turning a channel back on is ACCEPTED",
-)
 @MERGE
 @given(merge_inputs())
 @example((SMS_OFF, SMS_OFF, SMS_ON))
@@ -169,7 +156,7 @@ def test_merge_is_idempotent(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -
 
 
 @MERGE
-@given(st.one_of(st.none(), preference_sets(grant_keys=GRANT_KEYS)), preference_sets())
+@given(st.one_of(st.none(), preference_sets(grant_keys=FEW_GRANT_KEYS)), preference_sets())
 def test_nothing_to_push_when_local_equals_remote(
     base: PreferenceSet | None, both: PreferenceSet
 ) -> None:
@@ -188,9 +175,9 @@ def test_nothing_to_push_when_local_equals_remote(
 @st.composite
 def vendor_only_changes(draw: st.DrawFn) -> tuple[PreferenceSet, PreferenceSet]:
     """(base, remote): the customer has not touched base; the vendor changed some fields."""
-    base = draw(preference_sets(grant_keys=GRANT_KEYS))
+    base = draw(preference_sets(grant_keys=FEW_GRANT_KEYS))
     remote = base
-    for key in draw(st.lists(field_keys(GRANT_KEYS), min_size=1, max_size=6)):
+    for key in draw(st.lists(field_keys(FEW_GRANT_KEYS), min_size=1, max_size=6)):
         remote = remote.replace_field(key, draw(st.none() | field_values(key)))
     return base, remote
 
@@ -283,9 +270,6 @@ def test_vendor_tightening_a_frequency_is_accepted_and_loosening_is_drift() -> N
     assert not r.needs_push
 
 
-@pytest.mark.xfail(
-    strict=True, reason="merge.restrictiveness ranks on as stricter than off for channels"
-)
 @pytest.mark.parametrize("kind", ["channel", "topic"])
 def test_vendor_turning_off_is_accepted_and_turning_on_is_drift(kind: str) -> None:
     key: tuple[Any, ...] = ("channel", Channel.SMS) if kind == "channel" else ("topic", "news")
@@ -323,10 +307,15 @@ def test_first_sync_without_base_pushes_local_choices() -> None:
 
 def test_frequency_order_quarterly_is_strictest() -> None:
     key = ("frequency", Channel.EMAIL)
-    order = [Frequency.QUARTERLY, Frequency.MONTHLY, Frequency.WEEKLY, Frequency.DAILY,
-             Frequency.REALTIME]
+    order = [
+        Frequency.QUARTERLY,
+        Frequency.MONTHLY,
+        Frequency.WEEKLY,
+        Frequency.DAILY,
+        Frequency.REALTIME,
+    ]
     for i, stricter in enumerate(order):
-        for looser in order[i + 1:]:
+        for looser in order[i + 1 :]:
             assert more_restrictive(key, stricter, looser), (stricter, looser)
             assert not more_restrictive(key, looser, stricter), (looser, stricter)
         assert not more_restrictive(key, stricter, stricter)
@@ -364,10 +353,6 @@ def test_wider_quiet_hours_are_stricter() -> None:
     assert more_restrictive(key, daytime, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge.restrictiveness returns (1,) for True and (2,) for False: on ranks stricter",
-)
 @pytest.mark.parametrize("key", [("channel", Channel.SMS), ("topic", "news")])
 def test_off_is_stricter_than_on(key: tuple[Any, ...]) -> None:
     assert more_restrictive(key, False, True)
@@ -392,11 +377,6 @@ def test_required_topic_is_turned_back_on_locally() -> None:
     assert r.needs_push  # the vendor is told it is on
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a required topic the vendor omits or reports off is reported as DRIFT, though the "
-    "merge docstring says required topics 'never count as drift'",
-)
 @pytest.mark.parametrize("remote_value", [False, None])
 def test_required_topic_stays_on_and_never_drifts(remote_value: bool | None) -> None:
     on = PreferenceSet(topics={"service.updates": True})

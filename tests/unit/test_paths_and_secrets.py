@@ -54,10 +54,19 @@ def test_cli_reports_a_missing_keyring_and_exits_1(cmr: Any) -> None:
     from tests.conftest import BIN
 
     assert cmr("brand", "add", "Acme").code == 0
-    env = {**os.environ, "CMR_HOME": str(cmr.home),
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    proc = subprocess.run([str(BIN / "cmr"), "brand", "set-secret", "acme", "token"],
-                          input="s3cret\n", capture_output=True, text=True, env=env, check=False)
+    env = {
+        **os.environ,
+        "CMR_HOME": str(cmr.home),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    proc = subprocess.run(
+        [str(BIN / "cmr"), "brand", "set-secret", "acme", "token"],
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "no system keyring is available" in proc.stderr
     assert "s3cret" not in proc.stderr + proc.stdout
