@@ -1,10 +1,7 @@
 """CMR Desktop: Customer Managed Relationships on your own desktop."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("cmr-desktop")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written (pyproject reads it from here). A literal rather than
+# importlib.metadata: that import alone costs 25 ms at every start of `cmr`.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

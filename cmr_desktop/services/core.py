@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -26,10 +27,10 @@ from cmr_desktop.interop import (
     read_document,
     write_csv,
 )
-from cmr_desktop.interop.document import dump_document
+from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, InputError
-from cmr_desktop.storage import AlreadyExists, Store, UnitOfWork
+from cmr_desktop.storage import AlreadyExists, BrandRecord, Store, UnitOfWork
 
 #: Connectors this build can drive. The connector plugin registry (a later issue) replaces
 #: this; until then every brand is handled by hand.
@@ -60,6 +61,23 @@ class BrandView:
 class ImportResult:
     plan: ImportPlan
     applied: bool
+
+
+@contextlib.contextmanager
+def bulk_work() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during bulk work.
+
+    Reading or importing 10,000 brands allocates millions of small objects, and the
+    collector rescans the growing heap again and again: about 30% of an import's time.
+    Nothing here makes reference cycles that must be freed early; it runs again afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Services:
@@ -233,15 +251,30 @@ class Services:
 
     # --- export / import ----------------------------------------------------------------
 
+    def brand_records(self) -> list[BrandRecord]:
+        """Every brand as stored, sorted by name: a fast read-out for listings (no domain
+        objects are built). Turn one into export-shaped data with ``interop.record_json``."""
+        with bulk_work(), self.store.read() as uow:
+            return uow.brands.records(order="name")
+
+    def _export_parts(self) -> tuple[list[BrandRecord], dict[str, Any]]:
+        with bulk_work(), self.store.read() as uow:
+            records, terms = uow.brands.records(order="slug"), uow.settings.policy()
+        header = build_document([], terms, now=self.now(), app_version=self.app_version)
+        return records, header
+
     def export_document(self) -> dict[str, Any]:
-        with self.store.read() as uow:
-            brands, terms = uow.brands.all(), uow.settings.policy()
-        return build_document(brands, terms, now=self.now(), app_version=self.app_version)
+        """The export as data (ARCHITECTURE 3.7)."""
+        records, doc = self._export_parts()
+        doc["brands"] = [record_to_dict(r) for r in records]
+        return doc
 
     def export_json(self, out: IO[str]) -> int:
-        doc = self.export_document()
-        out.write(dump_document(doc))
-        return len(doc["brands"])
+        """Write the export document to ``out``; returns the number of brands."""
+        records, header = self._export_parts()
+        with bulk_work():
+            out.write(dump_document(header, (record_json(r) for r in records)))
+        return len(records)
 
     def export_csv(self, out: IO[str]) -> int:
         with self.store.read() as uow:
@@ -257,6 +290,10 @@ class Services:
         """
         # A brand whose connector is not installed is kept as it is; the connector registry
         # reports it as unavailable rather than the import dropping data.
+        with bulk_work():
+            return self._import(path, dry_run)
+
+    def _import(self, path: Path, dry_run: bool) -> ImportResult:
         data = read_document(path)
         with self.store.write() as uow:
             existing = {b.slug: b for b in uow.brands.all()}

@@ -13,6 +13,7 @@ from pathlib import Path
 from cmr_desktop.storage.db import SCHEMA_HEAD, Database, StoreError, current_revision, migrate
 from cmr_desktop.storage.repositories import (
     AlreadyExists,
+    BrandRecord,
     BrandRepository,
     NotFound,
     SettingsRepository,
@@ -21,6 +22,7 @@ from cmr_desktop.storage.repositories import (
 __all__ = [
     "SCHEMA_HEAD",
     "AlreadyExists",
+    "BrandRecord",
     "BrandRepository",
     "NotFound",
     "SettingsRepository",

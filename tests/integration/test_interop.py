@@ -213,3 +213,34 @@ def test_a_valid_import_is_all_or_nothing_when_the_store_fails(
     with pytest.raises(Exception, match="disk full"):  # the store's own error surfaces
         services.import_file(path)
     assert _doc(services) == before
+
+
+def test_fast_read_outs_match_the_domain_objects(services: Services) -> None:
+    """Listings and exports copy stored records out without building domain objects; they
+    must say exactly what the domain objects say."""
+    import io
+
+    from cmr_desktop.interop.document import brand_to_dict, record_json, record_to_dict
+
+    _fill(services, 50)
+    services.update_preferences("brand-000003", lambda p: p.with_topic("zz-new", True))
+    with services.store.read() as uow:
+        brands = {b.slug: b for b in uow.brands.all()}
+        records = uow.brands.records(order="slug")
+        pending = uow.brands.pending_slugs()
+    assert [r.slug for r in records] == sorted(brands)
+    for r in records:
+        expected = brand_to_dict(brands[r.slug])
+        assert record_to_dict(r) == expected
+        assert json.loads(record_json(r, pending=r.pending)) == {
+            **expected,
+            "pending": r.slug in pending,
+        }
+    out = io.StringIO()
+    assert services.export_json(out) == 50
+    text_doc = json.loads(out.getvalue())
+    data_doc = services.export_document()
+    text_doc.pop("exported_at")
+    data_doc.pop("exported_at")
+    assert text_doc == data_doc
+    validate_document({**text_doc, "exported_at": "2026-11-24T12:00:00Z"})
