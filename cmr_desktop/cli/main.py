@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the work ran but some of it failed (or a check found pr
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import io
 import json
@@ -171,13 +172,13 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     if as_json:
         emit_json(_view_dict(view))
         return
-    _print_brand(view.brand, view.pending)
+    _print_brand(view.brand, view.pending, ctx.services.today())
     violations = ctx.services.check_policy([view.brand.slug]).get(view.brand.slug, [])
     for v in violations:
         click.echo(f"  ! breaks My Terms ({v.rule}): {v.message}")
 
 
-def _print_brand(b: Brand, pending: bool) -> None:
+def _print_brand(b: Brand, pending: bool, today: dt.date | None = None) -> None:
     click.echo(f"{b.name} ({b.slug})")
     how = "by hand" if b.is_manual else f"connector {b.connector}"
     state = "changes waiting to be confirmed" if pending else "up to date"
@@ -191,7 +192,7 @@ def _print_brand(b: Brand, pending: bool) -> None:
     ):
         if value:
             click.echo(f"  {label}: {value}")
-    lines = list(b.preferences.describe(b.name))
+    lines = list(b.preferences.describe(b.name, today))
     click.echo("  Your choices:" if lines else "  No choices recorded yet (vendor defaults apply).")
     for line in lines:
         click.echo(f"    {line}")
@@ -317,7 +318,7 @@ def prefs_set(
     if as_json:
         emit_json(_view_dict(view))
         return
-    _print_brand(view.brand, view.pending)
+    _print_brand(view.brand, view.pending, ctx.services.today())
 
 
 # --- policy ---------------------------------------------------------------------------------

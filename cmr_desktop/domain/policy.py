@@ -45,13 +45,18 @@ class NoChannel:
     channel: Channel
 
     def __str__(self) -> str:
-        return f"no {self.channel.label} anywhere"
+        return f"no {self.channel.noun} anywhere"
 
     def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
         if prefs.channels.get(self.channel) is False:
             return []
-        how = "may" if prefs.channels.get(self.channel) else "has not been told it may not"
-        return [Violation(str(self), f"{brand} {how} {self.channel.verb}.")]
+        if prefs.channels.get(self.channel):
+            return [Violation(str(self), f"{brand} may {self.channel.verb}.")]
+        return [
+            Violation(
+                str(self), f"{brand} may still {self.channel.verb}: you have not said no yet."
+            )
+        ]
 
     def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet:
         return prefs.with_channel(self.channel, False)
@@ -69,7 +74,7 @@ class MaxFrequency:
     frequency: Frequency
 
     def __str__(self) -> str:
-        return f"{self.channel.label} {self.frequency.label}"
+        return f"{self.channel.noun} {self.frequency.label}"
 
     def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
         if prefs.channels.get(self.channel) is False:

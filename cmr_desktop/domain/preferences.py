@@ -264,8 +264,11 @@ class PreferenceSet:
             out = out.with_grant(cat, purpose, Grant(Decision.DENY))
         return out
 
-    def describe(self, brand_name: str) -> Iterator[str]:
-        """Sentences a customer would use: "Acme may email you at most weekly"."""
+    def describe(self, brand_name: str, today: dt.date | None = None) -> Iterator[str]:
+        """Sentences a customer would use: "Acme may email you at most weekly".
+
+        With ``today``, grants whose expiry has passed are told as expired.
+        """
         for ch in Channel:
             on = self.channels.get(ch)
             freq = self.frequencies.get(ch)
@@ -282,6 +285,11 @@ class PreferenceSet:
             what = f"{cat.label.lower()} data for {purpose.label.lower()}"
             if grant.decision is Decision.DENY:
                 yield f"{brand_name} may not use {what}."
+            elif grant.expires and today is not None and grant.is_expired(today):
+                yield (
+                    f"{brand_name} may no longer use {what}: "
+                    f"your permission ended on {grant.expires.isoformat()}."
+                )
             elif grant.expires:
                 yield f"{brand_name} may use {what} until {grant.expires.isoformat()}."
             else:

@@ -28,6 +28,11 @@ class Channel(StrEnum):
         return _CHANNEL_LABELS[self]
 
     @property
+    def noun(self) -> str:
+        """The channel inside a sentence: "no *phone calls* anywhere"."""
+        return _CHANNEL_LABELS[self] if self is Channel.SMS else _CHANNEL_LABELS[self].lower()
+
+    @property
     def verb(self) -> str:
         """How the customer says it: "Acme may *email you*"."""
         return _CHANNEL_VERBS[self]

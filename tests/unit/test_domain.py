@@ -497,7 +497,7 @@ def test_no_sms_anywhere() -> None:
     allowed = terms.evaluate(PreferenceSet(channels={Channel.SMS: True}), day, "Acme")
     assert [(v.rule, v.message) for v in allowed] == [("no SMS anywhere", "Acme may text you.")]
     undecided = terms.evaluate(PreferenceSet(), day, "Acme")
-    assert [v.message for v in undecided] == ["Acme has not been told it may not text you."]
+    assert [v.message for v in undecided] == ["Acme may still text you: you have not said no yet."]
     assert terms.evaluate(PreferenceSet(channels={Channel.SMS: False}), day) == []
     assert terms.apply(PreferenceSet(channels={Channel.SMS: True}), day).channels == {
         Channel.SMS: False
@@ -523,7 +523,7 @@ def test_email_at_most_weekly(
     terms = MyTerms.of([EMAIL_WEEKLY])
     found = terms.evaluate(prefs, today(CLOCK), "Acme")
     assert bool(found) is violates
-    assert all(v.rule == "Email at most weekly" for v in found)
+    assert all(v.rule == "email at most weekly" for v in found)
     fixed = terms.apply(prefs, today(CLOCK))
     assert terms.evaluate(fixed, today(CLOCK)) == []
     if violates:
@@ -740,7 +740,7 @@ def test_my_terms_round_trip_and_dedup() -> None:
     assert MyTerms.from_dict(json.loads(json.dumps(data))) == terms
     assert terms.describe() == [
         "no SMS anywhere",
-        "Email at most weekly",
+        "email at most weekly",
         "never sale",
         "grants expire after 12 months",
     ]
