@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,6 +36,22 @@ def memory_keyring() -> Iterator[InMemoryKeyring]:
     keyring.set_keyring(kr)
     yield kr
     keyring.set_keyring(previous)
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
+        raise OSError(f"tests may not reach the network ({host}); use a local server")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only 127.0.0.1 and friends: a test that reaches further is a bug."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
 @pytest.fixture(autouse=True)

@@ -145,8 +145,30 @@ def _fast_validator() -> Callable[[Any], Any]:
     # jsonschema explains an error once one is found (see _explain).
     import fastjsonschema  # imported here: `cmr brand list` should not pay for it
 
-    validate: Callable[[Any], Any] = fastjsonschema.compile(export_schema())
+    validate: Callable[[Any], Any] = fastjsonschema.compile(_inline_refs(export_schema()))
     return validate
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local ``$ref`` replaced by its target (the schema has no cycles).
+
+    fastjsonschema builds a readable name for every ``$ref`` call eagerly (a ``str.format``
+    per grant field); inlined, a 10,000-brand file validates in two thirds of the time.
+    """
+    definitions = schema.get("definitions", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/definitions/"):
+                return resolve(definitions[ref.removeprefix("#/definitions/")])
+            return {k: resolve(v) for k, v in node.items() if k != "definitions"}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
 
 
 def _explain(doc: dict[str, Any], path: Sequence[str]) -> tuple[str, str]:
