@@ -12,13 +12,12 @@ import re
 from typing import Any
 
 import keyring
-import keyring.backend
 import keyring.errors
 
 SERVICE = "cmr-desktop"
-_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 
-__all__ = ["SERVICE", "InMemoryKeyring", "SecretStore", "SecretsUnavailable"]
+__all__ = ["SERVICE", "SecretStore", "SecretsUnavailable"]
 
 
 class SecretsUnavailable(RuntimeError):
@@ -55,12 +54,12 @@ class SecretStore:
             raise SecretsUnavailable(_NO_KEYRING) from None
         except keyring.errors.PasswordDeleteError:
             raise  # "there was nothing to delete": not a keyring failure
-        except keyring.errors.KeyringError as exc:
+        except (keyring.errors.KeyringError, RuntimeError, OSError) as exc:
             raise SecretsUnavailable(f"the system keyring refused the request: {exc}") from None
 
     def set(self, brand: str, field: str, value: str) -> None:
         if not value:
-            raise ValueError("an empty secret cannot be stored; use delete() to remove one")
+            raise ValueError("an empty secret cannot be stored")
         self._call(keyring.set_password, self.service, self._user(brand, field), value)
 
     def get(self, brand: str, field: str) -> str | None:
@@ -80,29 +79,3 @@ class SecretStore:
     def backend_name(self) -> str:
         kr = keyring.get_keyring()
         return f"{type(kr).__module__}.{type(kr).__name__}"
-
-
-class InMemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that forgets everything when the process ends. For tests only.
-
-    Select it in a subprocess with
-    ``PYTHON_KEYRING_BACKEND=cmr_desktop.secrets.InMemoryKeyring``.
-    """
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._data: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._data[(service, username)] = password
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._data.get((service, username))
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self._data[(service, username)]
-        except KeyError:
-            raise keyring.errors.PasswordDeleteError(username) from None

@@ -20,9 +20,10 @@ import keyring
 import pytest
 
 from cmr_desktop.domain.clock import FixedClock
-from cmr_desktop.secrets import InMemoryKeyring, SecretStore
+from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services import Services
 from cmr_desktop.storage import Store
+from cmr_desktop.testing.keyring import InMemoryKeyring
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 BIN = Path(sys.executable).parent
@@ -96,7 +97,7 @@ def cmr(tmp_path: Path) -> Any:
         env = {
             **os.environ,
             "CMR_HOME": str(home_dir or home),
-            "PYTHON_KEYRING_BACKEND": "cmr_desktop.secrets.InMemoryKeyring",
+            "PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring",
         }
         proc = subprocess.run(
             [str(BIN / "cmr"), *args],

@@ -107,18 +107,82 @@ def _status(value: str | None) -> RelationshipStatus | None:
     show_default=True,
     help="How choices reach the brand (manual: you handle them by hand).",
 )
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A connector setting, e.g. --set base_url=https://... (see `cmr connectors`).",
+)
+@click.option(
+    "--secret-env",
+    multiple=True,
+    metavar="FIELD=VAR",
+    help="Read a secret connector setting from environment variable VAR (for scripts); "
+    "otherwise secrets are asked for at a hidden prompt.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new brand as JSON.")
 @pass_ctx
 def brand_add(
-    ctx: Ctx, /, name: str, slug: str | None, status: str, as_json: bool, **fields: Any
+    ctx: Ctx,
+    /,
+    name: str,
+    slug: str | None,
+    status: str,
+    connector: str,
+    settings: tuple[str, ...],
+    secret_env: tuple[str, ...],
+    as_json: bool,
+    **fields: Any,
 ) -> None:
-    """Add a brand called NAME."""
+    """Add a brand called NAME.
+
+    Without --connector the brand is handled by hand: you record your choices and carry them
+    out yourself. With a connector, give its settings with --set and its secrets with
+    --secret-env or at the prompt.
+    """
     fields["tags"] = tuple(fields["tags"])
-    added = ctx.services.add_brand(name, slug=slug, status=_status(status), **fields)
+    config = dict(_pairs("--set", settings))
+    secrets = {key: _from_env(key, var) for key, var in _pairs("--secret-env", secret_env)}
+    for f in ctx.services.connector_class(connector).config_fields:
+        if f.secret and f.required and f.name not in secrets and f.name not in config:
+            if not sys.stdin.isatty():
+                raise InputError(
+                    f"connector {connector!r} needs the secret {f.label!r}: give "
+                    f"--secret-env {f.name}=VAR, or run interactively to be asked"
+                )
+            secrets[f.name] = click.prompt(f"{f.label} for {name}", hide_input=True)
+    added = ctx.services.add_brand(
+        name,
+        slug=slug,
+        status=_status(status),
+        connector=connector,
+        connector_config=config,
+        secrets=secrets,
+        **fields,
+    )
     if as_json:
         emit_json(brand_to_dict(added))
     else:
-        click.echo(f"Added {added.name} ({added.slug}), handled by connector {added.connector}.")
+        how = "by hand" if added.is_manual else f"through connector {added.connector}"
+        click.echo(f"Added {added.name} ({added.slug}), handled {how}.")
+
+
+def _pairs(option: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    out = []
+    for text in values:
+        key, found, value = text.partition("=")
+        if not found or not key.strip():
+            raise InputError(f"{option} {text!r}: expected FIELD=VALUE")
+        out.append((key.strip(), value))
+    return out
+
+
+def _from_env(field: str, var: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        raise InputError(f"--secret-env {field}={var}: environment variable {var} is not set")
+    return value
 
 
 def _view_dict(view: BrandView) -> dict[str, Any]:
@@ -146,7 +210,10 @@ def brand_list(
         click.echo(join_array(record_json(b, pending=b.pending) for b in items))
         return
     if not items:
-        click.echo("No brands yet. Add one with: cmr brand add NAME")
+        filtered = category is not None or tag is not None or pending
+        click.echo(
+            "No brands match." if filtered else "No brands yet. Add one with: cmr brand add NAME"
+        )
         return
     out = io.StringIO()
     width = min(max(len(b.slug) for b in items), 40)
@@ -247,6 +314,14 @@ def brand_remove(ctx: Ctx, ref: str, yes: bool) -> None:
     click.echo(f"Removed {removed.name} ({removed.slug}).")
 
 
+@brand.command("check")
+@click.argument("ref", metavar="BRAND")
+@pass_ctx
+def brand_check(ctx: Ctx, ref: str) -> None:
+    """Check that BRAND's connector can reach the vendor (exit 1 if not)."""
+    click.echo(ctx.services.check_connection(ref))
+
+
 @brand.command("set-secret")
 @click.argument("ref", metavar="BRAND")
 @click.argument("field")
@@ -263,6 +338,37 @@ def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
         value = sys.stdin.readline().rstrip("\r\n")
     ctx.services.set_secret(ref, field, value)
     click.echo(f"Stored {field} for {ref} in the system keyring.")
+
+
+# --- connectors ---------------------------------------------------------------------------
+
+
+@cli.command("connectors", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable shape).")
+@pass_ctx
+def connectors_cmd(ctx: Ctx, as_json: bool) -> None:
+    """List installed connectors: id, name, version, package and status."""
+    entries = ctx.services.connector_entries()
+    if as_json:
+        items = []
+        for e in entries:
+            item: dict[str, Any] = e.to_dict()
+            if e.cls is not None:
+                item["settings"] = [
+                    {"name": f.name, "label": f.label, "required": f.required, "secret": f.secret}
+                    for f in e.cls.config_fields
+                ]
+            items.append(item)
+        emit_json(items)
+        return
+    for e in entries:
+        line = f"{e.id:<20} {e.name or '-':<28} {e.version or '-':<10} {e.package:<32} {e.status}"
+        click.echo(line + (f"  ({e.reason})" if e.reason else ""))
+        if e.cls is not None and e.cls.config_fields:
+            settings = ", ".join(
+                f.name + (" (secret)" if f.secret else "") for f in e.cls.config_fields
+            )
+            click.echo(f"{'':<20} settings: {settings}")
 
 
 # --- prefs ----------------------------------------------------------------------------------
@@ -390,6 +496,8 @@ def policy_set(
         raise InputError(str(exc)) from None
     if not rules and not clear:
         raise InputError("give at least one rule, or --clear to remove them all")
+    if rules and clear:
+        raise InputError("--clear removes every rule; give it alone")
     terms = MyTerms.of(rules)
     ctx.services.set_policy(terms)
     click.echo("My Terms: " + ("; ".join(terms.describe()) or "no rules"))
@@ -453,16 +561,37 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str) -> None:
 
 
 def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:
-    """Write to a temporary file beside ``path`` and rename it: no half-written exports."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    """Write to a temporary file beside ``path`` and rename it: no half-written exports.
+
+    A symbolic link is written through (its target is replaced), not replaced itself.
+    """
+    if not str(path).strip():
+        raise InputError("-o: give a file name")
+    path = path.resolve()
+    if path.is_dir():
+        raise InputError(f"-o {path}: is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
             count: int = writer(out)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @cli.command("import", context_settings=CONTEXT)
@@ -492,11 +621,19 @@ def main(argv: Sequence[str] | None, factory: ServicesFactory) -> int:
         argv: the arguments (None: ``sys.argv[1:]``).
         factory: opens the services for a home folder (the composition root passes it in).
     """
+    args = list(argv) if argv is not None else sys.argv[1:]
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "replace").decode()
+            click.echo(f"cmr: error: argument {shown!r} is not valid UTF-8 text", err=True)
+            return 2
     # A short-lived process that may read 10,000 brands: the cyclic garbage collector would
     # rescan that heap again and again for cycles we do not make (about 30% of the time).
     gc.disable()
     try:
-        with cli.make_context("cmr", list(argv) if argv is not None else sys.argv[1:]) as ctx:
+        with cli.make_context("cmr", args) as ctx:
             ctx.meta["cmr.factory"] = factory
             result = cli.invoke(ctx)
     except click.exceptions.Exit as exc:  # --help, --version

@@ -15,8 +15,8 @@ from cmr_desktop.domain.vocabulary import RelationshipStatus
 #: choices and carries them out by hand (unsubscribe links, letters, phone calls).
 MANUAL_CONNECTOR = "manual"
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-_TAG = re.compile(r"^[\w][\w .&+-]{0,39}$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+_TAG = re.compile(r"^[\w][\w .&+-]{0,39}\Z")
 
 
 def slugify(name: str) -> str:
@@ -26,6 +26,39 @@ def slugify(name: str) -> str:
     if not slug:
         raise DomainError(f"cannot make an id from the name {name!r}; give one with --slug")
     return slug
+
+
+#: Longest values, as in the export schema and the database columns.
+LIMITS = {
+    "name": 200,
+    "account_id": 200,
+    "category": 100,
+    "website": 500,
+    "privacy_contact": 500,
+    "notes": 20_000,
+}
+_LABELS = {
+    "name": "name",
+    "account_id": "account",
+    "category": "category",
+    "website": "website",
+    "privacy_contact": "privacy contact",
+    "notes": "notes",
+}
+
+
+def check_text(label: str, value: str, *, limit: int, multiline: bool = False) -> str:
+    """``value`` if it is storable text within ``limit`` characters, else DomainError."""
+    if len(value) > limit:
+        raise DomainError(f"{label} is too long ({len(value)} characters; at most {limit})")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DomainError(f"{label} contains bytes that are not valid UTF-8 text") from None
+    allowed = "\n\t" if multiline else ""
+    if any(ord(c) < 32 and c not in allowed for c in value):
+        raise DomainError(f"{label} contains control characters (such as a line break)")
+    return value
 
 
 def check_slug(slug: str) -> str:
@@ -81,6 +114,15 @@ class Brand:
         check_slug(self.slug)
         if not self.name.strip():
             raise DomainError(f"brand {self.slug!r} has an empty name")
+        for field_name, limit in LIMITS.items():
+            check_text(
+                _LABELS[field_name],
+                getattr(self, field_name),
+                limit=limit,
+                multiline=field_name == "notes",
+            )
+        for key, value in self.connector_config.items():
+            check_text(f"connector setting {key!r}", value, limit=2000)
         for tag in self.tags:
             check_tag(tag)
         # Tags are a set the customer sees sorted; keep one canonical order.

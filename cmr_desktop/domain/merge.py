@@ -53,11 +53,18 @@ def restrictiveness(key: FieldKey, value: FieldValue) -> tuple[float, ...]:
         # Earlier expiry is more restrictive than a later one, or than none.
         return (1, value.expires.toordinal() if value.expires else float("inf"))
     assert isinstance(value, QuietHours)
-    return (0, -value.minutes)
+    return (0, -value.minutes)  # a sort key only; see more_restrictive for the real order
 
 
 def more_restrictive(key: FieldKey, a: FieldValue, b: FieldValue) -> bool:
-    """True when ``a`` is strictly more restrictive than ``b`` for field ``key``."""
+    """True when ``a`` is strictly more restrictive than ``b`` for field ``key``.
+
+    Quiet hours are only partly ordered: a window is more restrictive than another only when
+    it covers every minute of it (08:30-20:00 is wider than 21:00-08:00, but would let
+    brands call at night, so it is not "more restrictive").
+    """
+    if key[0] == "quiet_hours" and isinstance(a, QuietHours) and isinstance(b, QuietHours):
+        return a != b and a.contains(b)
     return restrictiveness(key, a) < restrictiveness(key, b)
 
 
@@ -160,6 +167,11 @@ def three_way_merge(
                 changes.append(FieldChange(key, Outcome.PUSH, bv, lv, rv, True))
             continue
         if lv == rv:
+            result[key] = lv
+            continue
+        if key[0] == "frequency" and result.get(("channel", key[1])) is False and lv == bv:
+            # The channel is off: how often it may be used does not matter, so a vendor that
+            # changes or drops it is neither drift nor a change to take over.
             result[key] = lv
             continue
         if lv != bv and rv != bv:

@@ -16,7 +16,14 @@ from typing import Any, ClassVar, Protocol
 
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.preferences import Grant, PreferenceSet
-from cmr_desktop.domain.vocabulary import Channel, Decision, Frequency, Purpose, parse
+from cmr_desktop.domain.vocabulary import (
+    Channel,
+    DataCategory,
+    Decision,
+    Frequency,
+    Purpose,
+    parse,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +112,31 @@ class NeverPurpose:
         return f"never {self.purpose.label.lower()}"
 
     def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
-        return [
-            Violation(
-                str(self), f"{brand} may use {cat.label.lower()} data for {purpose.label.lower()}."
-            )
-            for (cat, purpose), decision in sorted(prefs.effective_grants(today).items())
+        effective = prefs.effective_grants(today)
+        what = self.purpose.label.lower()
+        out = [
+            Violation(str(self), f"{brand} may use {cat.label.lower()} data for {what}.")
+            for (cat, purpose), decision in sorted(effective.items())
             if purpose is self.purpose and decision is Decision.ALLOW
         ]
+        # Like a channel nobody said no to, an undecided data use is the brand's default.
+        undecided = [c for c in DataCategory if (c, self.purpose) not in effective]
+        if undecided:
+            out.append(
+                Violation(
+                    str(self),
+                    f"{brand} may still use your data for {what}: you have not said no for "
+                    f"{len(undecided)} kind(s) of data.",
+                )
+            )
+        return out
 
     def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet:
         out = prefs
-        for (cat, purpose), grant in prefs.grants.items():
-            if purpose is self.purpose and grant.decision is Decision.ALLOW:
-                out = out.with_grant(cat, purpose, Grant(Decision.DENY))
+        for cat in DataCategory:
+            grant = prefs.grants.get((cat, self.purpose))
+            if grant is None or grant.decision is Decision.ALLOW:
+                out = out.with_grant(cat, self.purpose, Grant(Decision.DENY))
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeAlias
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose, parse
 
-_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
 
 def check_topic_id(topic: str) -> str:
@@ -81,6 +81,13 @@ class QuietHours:
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def contains(self, other: QuietHours) -> bool:
+        """True when every minute of ``other`` is also quiet in this window."""
+        own_start = self.start.hour * 60 + self.start.minute
+        other_start = other.start.hour * 60 + other.start.minute
+        offset = (other_start - own_start) % (24 * 60)
+        return offset + other.minutes <= self.minutes
 
     @classmethod
     def parse(cls, text: str) -> QuietHours:
@@ -281,7 +288,19 @@ class PreferenceSet:
                 yield f"If {brand_name} may {ch.verb}, then {freq.label}."
         for topic, wanted in sorted(self.topics.items()):
             yield f"Topic {topic!r}: {'yes' if wanted else 'no'}."
+        denied_everywhere = {
+            purpose
+            for purpose in Purpose
+            if all(
+                self.grants.get((cat, purpose), _ALLOW).decision is Decision.DENY
+                for cat in DataCategory
+            )
+        }
+        for purpose in sorted(denied_everywhere):
+            yield f"{brand_name} may not use any of your data for {purpose.label.lower()}."
         for (cat, purpose), grant in sorted(self.grants.items()):
+            if purpose in denied_everywhere:
+                continue
             what = f"{cat.label.lower()} data for {purpose.label.lower()}"
             if grant.decision is Decision.DENY:
                 yield f"{brand_name} may not use {what}."
@@ -385,6 +404,7 @@ class PreferenceSet:
 
 
 _CHANNELS = tuple(Channel)
+_ALLOW = Grant(Decision.ALLOW)
 _CHANNEL_IDS: Mapping[str, Channel] = {c.value: c for c in Channel}
 _FREQUENCY_IDS: Mapping[str, Frequency] = {f.value: f for f in Frequency}
 _CATEGORY_IDS: Mapping[str, DataCategory] = {c.value: c for c in DataCategory}
@@ -422,8 +442,10 @@ def parse_date(text: str) -> dt.date:
 
 def parse_grant(text: str) -> Grant:
     """Parse ``allow``, ``deny`` or ``allow@2027-06-30``."""
-    decision_text, _, expires_text = text.partition("@")
+    decision_text, at, expires_text = text.partition("@")
     decision = parse(Decision, decision_text)
+    if at and not expires_text:
+        raise DomainError(f"invalid grant {text!r}: a date must follow '@' (e.g. allow@2027-06-30)")
     expires = parse_date(expires_text) if expires_text else None
     if decision is Decision.DENY and expires is not None:
         raise DomainError(f"invalid grant {text!r}: a deny has no expiry date")

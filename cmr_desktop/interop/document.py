@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,9 +188,15 @@ def _explain(doc: dict[str, Any], path: Sequence[str]) -> tuple[str, str]:
     elif isinstance(doc.get("brands"), list):
         target = {**doc, "brands": []}
     error = best_match(jsonschema.Draft7Validator(sub_schema).iter_errors(target))
-    if error is None:  # pragma: no cover - the two validators disagree
-        return _pointer(path), "does not match the export schema"
-    return _pointer([*prefix, *error.absolute_path]), _short(error.message)
+    if error is None:  # the two validators disagree (rare): still name the value
+        value: Any = doc
+        try:
+            for part in path:
+                value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return _pointer(path), "does not match the export schema"
+        return _pointer(path), f"{reprlib.repr(value)} does not match the export schema"
+    return _pointer([*prefix, *error.absolute_path]), _describe(error)
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -238,11 +245,26 @@ def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
+def _describe(error: Any) -> str:
+    """jsonschema's message, with the offending value shortened rather than the problem."""
+    message = str(error.message)
+    value = repr(error.instance)
+    if message.startswith(value) and len(value) > 60:
+        short = reprlib.Repr()
+        short.maxstring = short.maxother = 50
+        short.maxlist = short.maxdict = 3
+        message = short.repr(error.instance) + message[len(value) :]
+    return _short(message)
+
+
 def _datetime(value: str | None) -> dt.datetime | None:
     if value is None:
         return None
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise DomainError(f"invalid timestamp {value!r}") from None
 
 
 def brand_from_dict(data: Mapping[str, Any]) -> Brand:
@@ -278,9 +300,15 @@ def parse_document(doc: Any, source: str = "<input>") -> ImportData:
                 f"brand id {item['slug']!r} appears twice (also at /brands/{seen[item['slug']]})",
             )
         seen[item["slug"]] = i
+        pairs = [(g["category"], g["purpose"]) for g in item["preferences"]["grants"]]
+        if len(pairs) != len(set(pairs)):
+            dup = next(p for p in pairs if pairs.count(p) > 1)
+            raise ImportProblem(
+                source, f"{where}/preferences/grants", f"{dup[0]}:{dup[1]} is given twice"
+            )
         try:
             brands.append(brand_from_dict(item))
-        except (DomainError, ValueError) as exc:
+        except (DomainError, ValueError, OverflowError) as exc:
             raise ImportProblem(source, where, str(exc)) from None
     try:
         policy = MyTerms.from_dict(doc["policy"])
@@ -296,6 +324,8 @@ def read_document(path: Path) -> ImportData:
         raw = path.read_bytes()
     except OSError as exc:
         raise ImportProblem(source, "", f"cannot read the file ({exc.strerror or exc})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte order mark, as some editors write
     try:
         doc = json.loads(raw)
     except UnicodeDecodeError:
@@ -304,6 +334,8 @@ def read_document(path: Path) -> ImportData:
         raise ImportProblem(
             source, "", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ImportProblem(source, "", f"not valid JSON: {exc}") from None
     except RecursionError:
         raise ImportProblem(source, "", "not valid JSON: nested too deeply") from None
     return parse_document(doc, source)

@@ -10,11 +10,23 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import requests
+
+from cmr_desktop.connectors.api import (
+    AuthenticationError,
+    Connector,
+    ConnectorContext,
+    ConnectorError,
+)
+from cmr_desktop.connectors.http import REDACTOR, make_session
+from cmr_desktop.connectors.registry import ConnectorEntry, Registry, UnknownConnector
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugify
 from cmr_desktop.domain.clock import Clock, SystemClock
 from cmr_desktop.domain.errors import DomainError
@@ -29,12 +41,8 @@ from cmr_desktop.interop import (
 )
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
 from cmr_desktop.secrets import SecretStore
-from cmr_desktop.services.errors import BrandNotFound, InputError
+from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
 from cmr_desktop.storage import AlreadyExists, BrandRecord, Store, UnitOfWork
-
-#: Connectors this build can drive. The connector plugin registry (a later issue) replaces
-#: this; until then every brand is handled by hand.
-KNOWN_CONNECTORS = (MANUAL_CONNECTOR,)
 
 _EDITABLE = (
     "name",
@@ -61,6 +69,23 @@ class BrandView:
 class ImportResult:
     plan: ImportPlan
     applied: bool
+
+
+class _BrandSecrets:
+    """One brand's secrets, as a connector sees them (read-only)."""
+
+    def __init__(self, store: SecretStore, slug: str) -> None:
+        self._store, self._slug = store, slug
+
+    def get(self, field: str) -> str | None:
+        value = self._store.get(self._slug, field)
+        if value:
+            REDACTOR.add_secret(value)  # never in a log line, whatever logs it
+        return value
+
+
+def _first_secret(connector: Connector) -> str:
+    return next((f.name for f in connector.config_fields if f.secret), "token")
 
 
 @contextlib.contextmanager
@@ -96,11 +121,22 @@ class Services:
         secrets: SecretStore,
         clock: Clock | None = None,
         app_version: str = "0",
+        registry: Registry | None = None,
+        session_factory: Callable[[], requests.Session] | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.clock = clock or SystemClock()
         self.app_version = app_version
+        self._registry = registry
+        self._session_factory = session_factory or make_session
+
+    @property
+    def registry(self) -> Registry:
+        """The installed connectors (discovered on first use)."""
+        if self._registry is None:
+            self._registry = Registry.discover()
+        return self._registry
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -126,27 +162,139 @@ class Services:
         slugs = sorted(uow.brands.slugs())
         raise BrandNotFound(ref, difflib.get_close_matches(ref.lower(), slugs, n=3))
 
-    def add_brand(self, name: str, *, slug: str | None = None, **fields: Any) -> Brand:
-        """Add a brand (connector ``manual`` unless told otherwise)."""
+    def add_brand(
+        self,
+        name: str,
+        *,
+        slug: str | None = None,
+        connector: str = MANUAL_CONNECTOR,
+        connector_config: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Brand:
+        """Add a brand, handled by ``connector`` (``manual``: by hand).
+
+        Args:
+            name: the brand's name.
+            slug: its id (made from the name when not given).
+            connector: the connector id.
+            connector_config: the connector's non-secret settings.
+            secrets: the connector's secret settings; stored in the system keyring.
+            **fields: relationship fields of :class:`Brand` (category, website, tags ...).
+
+        Everything is checked first; the brand is stored only if the secrets could be kept.
+        """
+        config = dict(connector_config or {})
+        secret_values = dict(secrets or {})
         try:
-            slug = check_slug(slug) if slug else slugify(name)
-            self._check_connector(fields.get("connector", MANUAL_CONNECTOR))
-            brand = Brand(slug=slug, name=name.strip(), **fields)
+            slug = check_slug(slug) if slug is not None else slugify(name)
+            self._check_connector_settings(connector, config, secret_values)
+            brand = Brand(
+                slug=slug,
+                name=name.strip(),
+                connector=connector,
+                connector_config=config,
+                **fields,
+            )
         except (DomainError, TypeError) as exc:
             raise InputError(str(exc)) from None
         with self.store.write() as uow:
             try:
-                return uow.brands.add(brand, now=self.now())
+                added = uow.brands.add(brand, now=self.now())
             except AlreadyExists:
                 raise InputError(
                     f"a brand with id {slug!r} exists already; choose another with --slug"
                 ) from None
+            # Still inside the transaction: if the keyring refuses, the brand is not stored.
+            self._store_secrets(slug, secret_values)
+        return added
+
+    def _store_secrets(self, slug: str, values: Mapping[str, str]) -> None:
+        stored: list[str] = []
+        try:
+            for field, value in values.items():
+                self.secrets.set(slug, field, value)
+                stored.append(field)
+        except BaseException:
+            for field in stored:
+                self._forget_secret(slug, field)
+            raise
+
+    def connector_class(self, connector: str) -> type[Connector]:
+        try:
+            return self.registry.get(connector)
+        except UnknownConnector as exc:
+            raise InputError(str(exc)) from None
 
     def _check_connector(self, connector: str) -> None:
-        if connector not in KNOWN_CONNECTORS:
-            raise InputError(
-                f"unknown connector {connector!r} (available: {', '.join(KNOWN_CONNECTORS)})"
+        self.connector_class(connector)
+
+    def _check_connector_settings(
+        self, connector: str, config: Mapping[str, str], secrets: Mapping[str, str]
+    ) -> None:
+        cls = self.connector_class(connector)
+        fields = {f.name: f for f in cls.config_fields}
+        names = ", ".join(fields) or "none"
+        for key in (*config, *secrets):
+            if key not in fields:
+                raise InputError(
+                    f"connector {connector!r} has no setting {key!r} (its settings: {names})"
+                )
+        for key in config:
+            if fields[key].secret:
+                raise InputError(
+                    f"{key!r} is a secret: give it at the prompt or with --secret-env {key}=VAR, "
+                    "never on the command line"
+                )
+        for key in secrets:
+            if not fields[key].secret:
+                raise InputError(f"{key!r} is not a secret; give it with --set {key}=VALUE")
+        for f in fields.values():
+            if f.required and f.default is None and f.name not in config and f.name not in secrets:
+                how = f"--secret-env {f.name}=VAR" if f.secret else f"--set {f.name}=VALUE"
+                raise InputError(f"connector {connector!r} needs {f.label!r} ({how})")
+        problems = cls.config_problems({**cls.config_defaults(), **config})
+        if problems:
+            raise InputError(f"connector {connector!r}: {problems[0]}")
+
+    def connector_entries(self) -> list[ConnectorEntry]:
+        """Every discovered connector with its status (ok, incompatible, broken, invalid)."""
+        return self.registry.entries()
+
+    def connector_for(self, brand: Brand) -> Connector:
+        """A connector instance for ``brand``, wired with its settings, secrets and a session."""
+        cls = self.connector_class(brand.connector)
+        context = ConnectorContext(
+            config={**cls.config_defaults(), **brand.connector_config},
+            secrets=_BrandSecrets(self.secrets, brand.slug),
+            session=self._session_factory(),
+            clock=self.clock,
+            log=logging.getLogger(f"cmr_desktop.connector.{brand.connector}.{brand.slug}"),
+        )
+        return cls(context)
+
+    def check_connection(self, ref: str) -> str:
+        """Run the brand's connection check; returns what was seen.
+
+        Raises:
+            ConnectionFailed: the check failed; the message names the brand and the fix.
+        """
+        brand = self.get_brand(ref).brand
+        connector = self.connector_for(brand)
+        try:
+            return connector.check()
+        except ConnectorError as exc:
+            hint = (
+                f" Re-enter it with: cmr brand set-secret {brand.slug} {_first_secret(connector)}"
+                if isinstance(exc, AuthenticationError)
+                else ""
             )
+            raise ConnectionFailed(f"brand {brand.name!r}: {exc}.{hint}") from None
+        except Exception as exc:
+            raise ConnectionFailed(
+                f"brand {brand.name!r}: connector {brand.connector!r} failed unexpectedly "
+                f"({type(exc).__name__}); please report it to the connector's author"
+            ) from None
 
     def list_brands(self) -> list[BrandView]:
         with self.store.read() as uow:
@@ -177,9 +325,10 @@ class Services:
         with self.store.write() as uow:
             brand = self._resolve(uow, ref)
             uow.brands.remove(brand.slug)
-        for field in brand.connector_config:
-            # Config never holds secrets, but a connector's secret fields share its names.
-            self._forget_secret(brand.slug, field)
+        with contextlib.suppress(UnknownConnector):
+            for f in self.registry.get(brand.connector).config_fields:
+                if f.secret:
+                    self._forget_secret(brand.slug, f.name)
         return brand
 
     def _forget_secret(self, slug: str, field: str) -> None:
@@ -191,6 +340,14 @@ class Services:
         """Keep a secret (API token, password) for a brand in the OS keyring."""
         with self.store.read() as uow:
             brand = self._resolve(uow, ref)
+        secret_names = [
+            f.name for f in self.connector_class(brand.connector).config_fields if f.secret
+        ]
+        if field not in secret_names:
+            raise InputError(
+                f"connector {brand.connector!r} has no secret {field!r}"
+                + (f" (its secrets: {', '.join(secret_names)})" if secret_names else "")
+            )
         try:
             self.secrets.set(brand.slug, field, value)
         except ValueError as exc:

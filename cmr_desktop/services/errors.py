@@ -16,3 +16,7 @@ class BrandNotFound(InputError):
         hint = f" (did you mean {', '.join(repr(s) for s in suggestions)}?)" if suggestions else ""
         super().__init__(f"unknown brand {ref!r}{hint}")
         self.ref = ref
+
+
+class ConnectionFailed(ServiceError):
+    """A connector could not do its job (vendor down, token refused ...). CLI exit code 1."""

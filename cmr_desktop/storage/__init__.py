@@ -6,9 +6,12 @@ The only layer that imports SQLAlchemy (checked in CI).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cmr_desktop.storage.db import SCHEMA_HEAD, Database, StoreError, current_revision, migrate
 from cmr_desktop.storage.repositories import (
@@ -36,6 +39,29 @@ __all__ = [
 DB_FILENAME = "cmr.sqlite3"
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OperationalError) and exc.orig is not None:
+        return str(exc.orig)
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).splitlines()[0]
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """Turn the database's own failures into a StoreError with a plain message."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = _reason(exc)
+        if "locked" in reason or "busy" in reason:
+            raise StoreError(
+                "the database is busy: another CMR Desktop process kept it locked for 15 "
+                "seconds. Try again when it has finished."
+            ) from None
+        raise StoreError(f"the database failed: {reason}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class UnitOfWork:
     """The repositories of one transaction."""
@@ -49,7 +75,10 @@ class Store:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.db = Database(home / DB_FILENAME)
+        try:
+            self.db = Database(home / DB_FILENAME)
+        except (OSError, SQLAlchemyError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the data folder {home}: {_reason(exc)}") from None
 
     @property
     def path(self) -> Path:
@@ -57,13 +86,13 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[UnitOfWork]:
-        with self.db.reading() as session:
+        with _store_errors(), self.db.reading() as session:
             yield UnitOfWork(BrandRepository(session), SettingsRepository(session))
 
     @contextlib.contextmanager
     def write(self) -> Iterator[UnitOfWork]:
         """All changes in the block commit together, or none do."""
-        with self.db.writing() as session:
+        with _store_errors(), self.db.writing() as session:
             yield UnitOfWork(BrandRepository(session), SettingsRepository(session))
 
     def close(self) -> None:

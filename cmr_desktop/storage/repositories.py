@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,12 @@ from cmr_desktop.storage.models import BrandRow, BrandTagRow, OutboxRow, Prefere
 
 _TAG_SEP = "\x1f"
 _POLICY_KEY = "my_terms"
+
+
+def name_key(name: str) -> str:
+    """Sort key for names as people expect: "Émile" between "Eve" and "Fiona", any case."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 class NotFound(LookupError):
@@ -106,7 +113,7 @@ class BrandRepository:
                 tags,
             )
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
-            .order_by(func.lower(BrandRow.name), BrandRow.slug)
+            .order_by(BrandRow.slug)
         )
 
     @staticmethod
@@ -155,16 +162,9 @@ class BrandRepository:
                 pending,
             )
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
-            .order_by(
-                *(
-                    (BrandRow.slug,)
-                    if order == "slug"
-                    else (func.lower(BrandRow.name), BrandRow.slug)
-                )
-            )
+            .order_by(BrandRow.slug)
         )
-        loads = json.loads
-        return [
+        records = [
             BrandRecord(
                 r[0],
                 r[1],
@@ -176,7 +176,7 @@ class BrandRepository:
                 r[7],
                 sorted(r[8].split(_TAG_SEP)) if r[8] else [],
                 r[9],
-                loads(r[10]),
+                json.loads(r[10]),
                 r[11],
                 r[12],
                 r[13],
@@ -184,10 +184,15 @@ class BrandRepository:
             )
             for r in self.session.execute(stmt)
         ]
+        if order == "name":
+            records.sort(key=lambda r: name_key(r.name))  # stable: ties stay in slug order
+        return records
 
     def all(self) -> list[Brand]:
-        """Every brand, sorted by name."""
-        return [self._to_brand(r) for r in self.session.execute(self._select())]
+        """Every brand, sorted by name (accents and case ignored)."""
+        brands = [self._to_brand(r) for r in self.session.execute(self._select())]
+        brands.sort(key=lambda b: name_key(b.name))
+        return brands
 
     def get(self, slug: str) -> Brand:
         row = self.session.execute(self._select().where(BrandRow.slug == slug)).first()
@@ -271,21 +276,37 @@ class BrandRepository:
         return brand_id
 
     def update(self, brand: Brand, *, now: dt.datetime, keep_timestamps: bool = False) -> Brand:
-        """Replace a brand's record. A change of preferences marks it pending (outbox)."""
-        brand_id = self._id(brand.slug)
-        old_local = self.session.scalar(
-            select(PreferencesRow.local).where(PreferencesRow.brand_id == brand_id)
+        """Replace a brand's record. A change of preferences marks it pending (outbox).
+
+        Returns the brand as stored (with its timestamps).
+        """
+        tags = (
+            select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
+            .where(BrandTagRow.brand_id == BrandRow.id)
+            .scalar_subquery()
         )
-        if not keep_timestamps or brand.updated_at is None:
-            brand = replace(brand, updated_at=now)
+        row = self.session.execute(
+            select(BrandRow.id, BrandRow.created_at, PreferencesRow.local, tags)
+            .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
+            .where(BrandRow.slug == brand.slug)
+        ).first()
+        if row is None:
+            raise NotFound(brand.slug)
+        brand_id, created_at, old_local, old_tags = row
+        brand = replace(
+            brand,
+            created_at=created_at,
+            updated_at=brand.updated_at if keep_timestamps and brand.updated_at else now,
+        )
         values = _brand_values(brand)
         values.pop("created_at")
         self.session.execute(update(BrandRow).where(BrandRow.id == brand_id).values(values))
-        self.session.execute(delete(BrandTagRow).where(BrandTagRow.brand_id == brand_id))
-        if brand.tags:
-            self.session.execute(
-                insert(BrandTagRow), [{"brand_id": brand_id, "tag": t} for t in brand.tags]
-            )
+        if set(old_tags.split(_TAG_SEP) if old_tags else ()) != set(brand.tags):
+            self.session.execute(delete(BrandTagRow).where(BrandTagRow.brand_id == brand_id))
+            if brand.tags:
+                self.session.execute(
+                    insert(BrandTagRow), [{"brand_id": brand_id, "tag": t} for t in brand.tags]
+                )
         new_local = _dumps_prefs(brand.preferences)
         if new_local != old_local:
             self.session.execute(
@@ -294,7 +315,7 @@ class BrandRepository:
                 .values(local=new_local)
             )
             self.mark_pending(brand_id, now=now)
-        return self.get(brand.slug)
+        return brand
 
     def mark_pending(self, brand_id: int, *, now: dt.datetime) -> None:
         row = self.session.get(OutboxRow, brand_id)

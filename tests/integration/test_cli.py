@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from cmr_desktop.domain.vocabulary import DataCategory
 from cmr_desktop.interop import CSV_COLUMNS, validate_document
+
+CATEGORIES = [c.value for c in DataCategory]
 
 
 def _export(cmr: Any) -> dict[str, Any]:
@@ -188,14 +191,19 @@ def test_policy_set_show_check_apply(cmr: Any) -> None:
     check = cmr("policy", "check", "--json")
     assert check.code == 1  # the work ran, and found brands breaking the rules
     assert set(check.json()) == {"acme"}
-    assert len(check.json()["acme"]) == 4  # sms, email daily, sale, no end date
+    # sms, email daily, sale, sale undecided for the other categories, no end date
+    assert len(check.json()["acme"]) == 5
 
     assert cmr("policy", "apply").code == 0
     assert cmr("policy", "check").code == 0
     prefs = cmr("brand", "show", "acme", "--json").json()["preferences"]
     assert prefs["channels"]["sms"] == {"enabled": False}
     assert prefs["channels"]["email"]["frequency"] == "weekly"
-    assert prefs["grants"] == [{"category": "contact", "purpose": "sale", "decision": "deny"}]
+    assert prefs["grants"] == [
+        {"category": c, "purpose": "sale", "decision": "deny"} for c in sorted(CATEGORIES)
+    ]
+    text = cmr("brand", "show", "acme").out
+    assert "Acme may not use any of your data for sale." in text
 
 
 def test_export_json_validates_and_csv_has_a_row_per_brand_and_channel(

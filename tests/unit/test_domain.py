@@ -549,6 +549,8 @@ def test_never_sale() -> None:
     assert [v.message for v in found] == [  # in (category id, purpose id) order
         "Acme may use browsing data for sale.",
         "Acme may use contact data for sale.",
+        # 10 categories, 4 decided: an undecided use is the brand's default, like a channel
+        "Acme may still use your data for sale: you have not said no for 6 kind(s) of data.",
     ]
     assert {v.rule for v in found} == {"never sale"}
     fixed = terms.apply(prefs, day)
@@ -616,7 +618,8 @@ def test_all_four_terms_together_are_fixed_by_apply() -> None:
             (DataCategory.CONTACT, Purpose.MARKETING): Grant(Decision.ALLOW),
         },
     )
-    assert len(terms.evaluate(prefs, day)) == 5  # sms, email, sale, and two open-ended grants
+    # sms, email, sale, the undecided sale uses, and two open-ended grants
+    assert len(terms.evaluate(prefs, day)) == 6
     fixed = terms.apply(prefs, day)
     assert terms.evaluate(fixed, day) == []
     assert terms.apply(fixed, day) == fixed

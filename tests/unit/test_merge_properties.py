@@ -60,7 +60,17 @@ def spec_more_restrictive(key: tuple[Any, ...], a: Any, b: Any) -> bool:
         if a.decision is Decision.DENY or b.decision is Decision.DENY:
             return a.decision is Decision.DENY and b.decision is Decision.ALLOW
         return a.expires is not None and (b.expires is None or a.expires < b.expires)
-    return _width(a) > _width(b)  # quiet hours: wider is stricter
+    # Quiet hours: stricter only when the window covers every minute of the other one (a
+    # wider window elsewhere in the day would let brands call when the customer said no).
+    return _covers(a, b)
+
+
+def _covers(a: QuietHours, b: QuietHours) -> bool:
+    def minutes(q: QuietHours) -> set[int]:
+        start = q.start.hour * 60 + q.start.minute
+        return {(start + i) % 1440 for i in range(_width(q))}
+
+    return minutes(b) <= minutes(a)
 
 
 def spec_at_least_as_restrictive(key: tuple[Any, ...], a: Any, b: Any) -> bool:
@@ -187,16 +197,15 @@ def vendor_only_changes(draw: st.DrawFn) -> tuple[PreferenceSet, PreferenceSet]:
 def test_vendor_only_changes_follow_spec_order(
     inputs: tuple[PreferenceSet, PreferenceSet],
 ) -> None:
-    """Frequencies, grants and quiet hours, judged by the ARCHITECTURE 3.6 oracle.
-
-    (Channels and topics: see the examples below; the module orders them the wrong way.)
-    """
+    """Frequencies, grants and quiet hours, judged by the ARCHITECTURE 3.6 oracle."""
     base, remote = inputs
     local = base
     result = three_way_merge(base, local, remote)
     by_key = {c.key: c for c in result.changes}
     keys = all_keys(base, remote)
-    changed = {k for k in keys if remote.get(k) != base.get(k)}
+    changed = {
+        k for k in keys if remote.get(k) != base.get(k) and not _frequency_of_off_channel(result, k)
+    }
     assert set(by_key) == changed  # fields nobody changed are not reported
 
     drifted = []
@@ -234,7 +243,7 @@ def test_vendor_only_changes_follow_the_modules_own_order(
     result = three_way_merge(base, local, remote)
     by_key = {c.key: c for c in result.changes}
     for key in all_keys(base, remote):
-        if remote.get(key) == base.get(key):
+        if remote.get(key) == base.get(key) or _frequency_of_off_channel(result, key):
             assert key not in by_key
             continue
         expected = (
@@ -246,6 +255,10 @@ def test_vendor_only_changes_follow_the_modules_own_order(
         assert result.merged.get(key) == (
             remote.get(key) if expected is Outcome.ACCEPTED else local.get(key)
         )
+
+
+def _frequency_of_off_channel(result: Any, key: tuple[Any, ...]) -> bool:
+    return key[0] == "frequency" and result.merged.channels.get(key[1]) is False
 
 
 def test_vendor_tightening_a_frequency_is_accepted_and_loosening_is_drift() -> None:
@@ -342,15 +355,33 @@ def test_earlier_expiry_is_stricter_than_later_or_none() -> None:
     assert not more_restrictive(key, forever, early)
 
 
-def test_wider_quiet_hours_are_stricter() -> None:
+def test_quiet_hours_are_stricter_only_when_they_cover_the_other_window() -> None:
     key = ("quiet_hours",)
     narrow = QuietHours.parse("22:00-07:00")  # 9 h, over midnight
-    wide = QuietHours.parse("20:00-08:00")  # 12 h
-    daytime = QuietHours.parse("09:00-17:00")  # 8 h
+    wide = QuietHours.parse("20:00-08:00")  # 12 h, covers narrow
+    daytime = QuietHours.parse("08:30-20:00")  # 11.5 h, wider than narrow but by day
     assert more_restrictive(key, wide, narrow)
-    assert more_restrictive(key, narrow, daytime)
     assert not more_restrictive(key, narrow, wide)
+    assert not more_restrictive(key, daytime, narrow)  # wider, yet allows calls at night
+    assert not more_restrictive(key, narrow, daytime)
     assert more_restrictive(key, daytime, None)
+    base = PreferenceSet(quiet_hours=narrow)
+    result = three_way_merge(base, base, PreferenceSet(quiet_hours=daytime))
+    assert [c.outcome for c in result.changes] == [Outcome.DRIFT]
+    assert result.merged.quiet_hours == narrow
+
+
+def test_an_off_channels_frequency_is_neither_drift_nor_taken_over() -> None:
+    base = PreferenceSet(
+        channels={Channel.EMAIL: True}, frequencies={Channel.EMAIL: Frequency.WEEKLY}
+    )
+    remote = PreferenceSet(channels={Channel.EMAIL: False})  # vendor turned it off, dropped freq
+    result = three_way_merge(base, base, remote)
+    assert [(c.key, c.outcome) for c in result.changes] == [
+        (("channel", Channel.EMAIL), Outcome.ACCEPTED)
+    ]
+    assert result.merged.channels[Channel.EMAIL] is False
+    assert result.merged.frequencies[Channel.EMAIL] is Frequency.WEEKLY  # the choice is kept
 
 
 @pytest.mark.parametrize("key", [("channel", Channel.SMS), ("topic", "news")])

@@ -47,34 +47,84 @@ def test_no_keyring_backend_gives_a_clear_message() -> None:
             call()
 
 
-def test_cli_reports_a_missing_keyring_and_exits_1(cmr: Any) -> None:
+OPENPREF = (
+    "--connector",
+    "openpref",
+    "--set",
+    "base_url=http://127.0.0.1:9/v1",
+    "--set",
+    "subject=me",
+)
+
+
+def _run(cmr: Any, env_extra: dict[str, str], *args: str, stdin: str = "") -> Any:
     import os
     import subprocess
 
     from tests.conftest import BIN
 
-    assert cmr("brand", "add", "Acme").code == 0
-    env = {
-        **os.environ,
-        "CMR_HOME": str(cmr.home),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    proc = subprocess.run(
-        [str(BIN / "cmr"), "brand", "set-secret", "acme", "token"],
-        input="s3cret\n",
+    env = {**os.environ, "CMR_HOME": str(cmr.home), **env_extra}
+    return subprocess.run(
+        [str(BIN / "cmr"), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
+
+
+def test_cli_reports_a_missing_keyring_exits_1_and_stores_nothing(cmr: Any) -> None:
+    no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "TOK": "s3cret-tok"}
+    proc = _run(cmr, no_keyring, "brand", "add", "Acme", *OPENPREF, "--secret-env", "token=TOK")
     assert proc.returncode == 1
     assert "no system keyring is available" in proc.stderr
     assert "s3cret" not in proc.stderr + proc.stdout
+    assert cmr("brand", "list", "--json").json() == []  # the brand was not half-added
+
+    assert cmr("brand", "add", "Globex", *OPENPREF, "--secret-env", "token=TOK").code == 2
+    proc = _run(cmr, no_keyring, "brand", "set-secret", "acme", "token", stdin="s3cret\n")
+    assert proc.returncode == 2  # unknown brand: acme was never stored
 
 
-def test_cli_stores_a_secret_from_stdin(cmr: Any) -> None:
-    assert cmr("brand", "add", "Acme").code == 0
+def test_cli_stores_a_secret_from_the_environment_or_stdin(cmr: Any) -> None:
+    res = _run(
+        cmr,
+        {"PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring", "TOK": "s3c"},
+        "brand",
+        "add",
+        "Acme",
+        *OPENPREF,
+        "--secret-env",
+        "token=TOK",
+    )
+    assert res.returncode == 0, res.stderr
     res = cmr("brand", "set-secret", "acme", "token", stdin="s3cret\n")
     assert res.code == 0, res
     assert "s3cret" not in res.out + res.err
     assert "Stored token for acme" in res.out
+    wrong = cmr("brand", "set-secret", "acme", "password", stdin="x\n")
+    assert wrong.code == 2
+    assert "no secret 'password' (its secrets: token)" in wrong.err
+
+
+def test_a_secret_on_the_command_line_or_a_missing_one_is_refused(cmr: Any) -> None:
+    res = cmr("brand", "add", "Acme", *OPENPREF, "--set", "token=visible")
+    assert res.code == 2
+    assert "is a secret" in res.err
+    res = cmr("brand", "add", "Acme", *OPENPREF)  # no tty to prompt on
+    assert res.code == 2
+    assert "--secret-env token=VAR" in res.err
+    res = cmr("brand", "add", "Acme", *OPENPREF, "--secret-env", "token=NOT_SET_ANYWHERE")
+    assert res.code == 2
+    assert "NOT_SET_ANYWHERE is not set" in res.err
+
+
+def test_the_test_keyring_is_never_chosen_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyring.backend import KeyringBackend
+
+    from cmr_desktop.testing.keyring import InMemoryKeyring
+
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    assert InMemoryKeyring in KeyringBackend._classes  # keyring has seen it ...
+    assert InMemoryKeyring not in set(KeyringBackend.get_viable_backends())  # ... but skips it

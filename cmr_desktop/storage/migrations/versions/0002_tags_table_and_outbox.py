@@ -11,6 +11,7 @@ Create Date: 2026-11-24
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,6 +20,13 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+
+def _clean_tag(text: str) -> str:
+    """An old free-text tag made valid for the new rules (the domain's check_tag)."""
+    tag = re.sub(r"[^\w .&+-]", "-", text.strip())
+    tag = re.sub(r"^[^\w]+", "", tag)[:40].rstrip()
+    return tag
 
 
 def upgrade() -> None:
@@ -52,8 +60,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     tag_rows = []
     for brand_id, tags in bind.execute(sa.text("SELECT id, tags FROM brands WHERE tags != ''")):
-        for tag in sorted({t.strip() for t in tags.split(",") if t.strip()}):
-            tag_rows.append({"brand_id": brand_id, "tag": tag[:40]})
+        for tag in sorted({clean for t in tags.split(",") if (clean := _clean_tag(t))}):
+            tag_rows.append({"brand_id": brand_id, "tag": tag})
     if tag_rows:
         op.bulk_insert(brand_tags, tag_rows)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,1 @@
+"""Connectors: the plugin API, the registry, the shared HTTP session, built-ins."""
