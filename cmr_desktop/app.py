@@ -35,12 +35,3 @@ def gui_main() -> int:
         file=sys.stderr,
     )
     return 2
-
-
-def vendor_sim_main() -> int:
-    """``cmr-vendor-sim``: the vendor simulator arrives with the connector plugins."""
-    print(
-        "cmr-vendor-sim: the vendor simulator is not available in this version yet.",
-        file=sys.stderr,
-    )
-    return 2

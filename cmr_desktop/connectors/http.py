@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from cmr_desktop import __version__
@@ -109,7 +110,15 @@ class ConnectorSession(requests.Session):
             kwargs["timeout"] = self.default_timeout
         if kwargs.get("verify") is False:
             raise ValueError("TLS verification cannot be turned off for connector requests")
-        return super().request(method, url, *args, **kwargs)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.ConnectionError as exc:
+            # Once urllib3's retries are used up, requests reports a read timeout as a
+            # ConnectionError wrapping MaxRetryError(ReadTimeoutError). Say what it was.
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            if isinstance(reason, ReadTimeoutError):
+                raise requests.ReadTimeout(str(reason), request=exc.request) from None
+            raise
 
 
 def make_session(
