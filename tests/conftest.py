@@ -25,6 +25,8 @@ from cmr_desktop.services import Services
 from cmr_desktop.storage import Store
 from cmr_desktop.testing.keyring import InMemoryKeyring
 
+pytest_plugins = ["pytester"]
+
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 BIN = Path(sys.executable).parent
 
@@ -93,18 +95,25 @@ def cmr(tmp_path: Path) -> Any:
     """Run the installed ``cmr`` console script as a separate process on a test home."""
     home = tmp_path / "cli-home"
 
-    def run(*args: str, stdin: str | None = None, home_dir: Path | None = None) -> CliResult:
-        env = {
+    def run(
+        *args: str,
+        stdin: str | None = None,
+        home_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CliResult:
+        full_env = {
             **os.environ,
             "CMR_HOME": str(home_dir or home),
             "PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring",
+            "CMR_TEST_KEYRING_FILE": str(tmp_path / "test-keyring.json"),
+            **(env or {}),
         }
         proc = subprocess.run(
             [str(BIN / "cmr"), *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=env,
+            env=full_env,
             timeout=60,
             check=False,
         )

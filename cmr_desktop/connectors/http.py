@@ -25,7 +25,7 @@ from cmr_desktop import __version__
 
 USER_AGENT = f"cmr-desktop/{__version__} (+https://example.invalid/cmr-desktop)"
 DEFAULT_TIMEOUT = (3.05, 15.0)  # (connect, read) seconds
-MAX_RETRY_AFTER = 5.0  # seconds a worker may sleep inside one request
+MAX_RETRY_AFTER = 2.0  # seconds a worker may sleep inside one request
 
 _SCRUB = [
     (
@@ -91,7 +91,10 @@ def install_redaction() -> None:
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry whose ``Retry-After`` sleeps are capped (the default has no cap)."""
+    """urllib3 Retry whose ``Retry-After`` sleeps are capped (the default has no cap), and
+    which leaves 429 to the caller (urllib3 retries any 429 that carries Retry-After)."""
+
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
 
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)

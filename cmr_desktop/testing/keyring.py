@@ -11,6 +11,7 @@ as "not viable") unless ``PYTHON_KEYRING_BACKEND`` names it; ``set_keyring()`` a
 
 from __future__ import annotations
 
+import json
 import os
 
 import keyring.backend
@@ -29,16 +30,34 @@ class InMemoryKeyring(keyring.backend.KeyringBackend):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        # Tests that run `cmr` as several processes share secrets through a file they name
+        # (a test's temporary folder); a real installation never sets this.
+        self._file = os.environ.get("CMR_TEST_KEYRING_FILE")
         self._data: dict[tuple[str, str], str] = {}
 
+    def _load(self) -> None:
+        if self._file and os.path.exists(self._file):
+            with open(self._file, encoding="utf-8") as fh:
+                self._data = {(s, u): p for s, u, p in json.load(fh)}
+
+    def _save(self) -> None:
+        if self._file:
+            with open(self._file, "w", encoding="utf-8") as fh:
+                json.dump([[s, u, p] for (s, u), p in self._data.items()], fh)
+
     def set_password(self, service: str, username: str, password: str) -> None:
+        self._load()
         self._data[(service, username)] = password
+        self._save()
 
     def get_password(self, service: str, username: str) -> str | None:
+        self._load()
         return self._data.get((service, username))
 
     def delete_password(self, service: str, username: str) -> None:
+        self._load()
         try:
             del self._data[(service, username)]
         except KeyError:
             raise keyring.errors.PasswordDeleteError(username) from None
+        self._save()
