@@ -51,6 +51,7 @@ __all__ = [
     "AuthenticationError",
     "Catalog",
     "Channel",
+    "Clock",
     "ConfigField",
     "Connector",
     "ConnectorContext",
@@ -296,7 +297,9 @@ class ConnectorContext:
         config: non-secret config values by field name (defaults applied).
         secrets: secret config values, read on demand.
         session: the HTTP session to use for every request (timeouts, retries, User-Agent,
-            TLS verification and log redaction are already set up).
+            TLS verification and log redaction are already set up). It raises ``requests``
+            exceptions: catch ``requests.Timeout`` (-> :class:`ConnectorTimeout`) before
+            ``requests.RequestException`` (-> :class:`TransientError`).
         clock: the current time (for expiry and timestamps).
         log: a logger for this connector and brand; never log secret values.
     """
@@ -399,8 +402,13 @@ class Connector(abc.ABC):
     ) -> RemoteState:
         """Ask the vendor to hold ``desired`` (already restricted to the catalog).
 
+        Fields absent from ``desired`` are undecided: leave them as the vendor has them (do
+        not reset them). The host's session never retries a POST or PATCH by itself; a PUT
+        or DELETE is retried on connection errors and 502/503/504 with the same
+        idempotency key.
+
         Args:
-            desired: the full desired state.
+            desired: the desired state: every field the customer decided.
             base_version: the version the customer's change was based on; the vendor must
                 refuse the write (:class:`VersionConflict`) if its state moved on.
             idempotency_key: the same for every retry of this write; the vendor must apply

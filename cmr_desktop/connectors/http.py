@@ -28,6 +28,14 @@ DEFAULT_TIMEOUT = (3.05, 15.0)  # (connect, read) seconds
 MAX_RETRY_AFTER = 2.0  # seconds a worker may sleep inside one request
 
 _SCRUB = [
+    # Any header or parameter whose name says it carries a credential (X-Api-Key: ..).
+    (
+        re.compile(
+            r"(?i)\b([\w-]*(?:api[-_]?key|token|secret|password|passwd)[\w-]*['\"]?\s*[:=]\s*['\"]?)"
+            r"(?!\[redacted\])[^\s'\",}&]+"
+        ),
+        r"\1[redacted]",
+    ),
     (
         re.compile(
             r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+|token\s+)?[^\s'\",}]+"
@@ -77,17 +85,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-#: Installed once on the loggers that can see request details.
+#: The one filter; connectors' secrets are registered with it as they are read.
 REDACTOR = RedactingFilter()
-_LOGGERS = ("urllib3", "requests", "cmr_desktop")
+_PREFIXES = ("urllib3", "requests", "cmr_desktop")
+_installed = False
 
 
 def install_redaction() -> None:
-    """Attach the redacting filter to the loggers that may see headers or URLs."""
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if REDACTOR not in logger.filters:
-            logger.addFilter(REDACTOR)
+    """Scrub every log record from the loggers that may see headers or URLs.
+
+    A filter on a logger does not see its children's records (``cmr_desktop.connector.x``,
+    ``urllib3.connectionpool``), so the scrubbing happens where records are made instead.
+    """
+    global _installed
+    if _installed:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.name.startswith(_PREFIXES):
+            REDACTOR.filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
 
 
 class _CappedRetry(Retry):

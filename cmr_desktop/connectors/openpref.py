@@ -44,6 +44,9 @@ from cmr_desktop.connectors.api import (
 def check_base_url(url: str) -> str:
     """``url`` without a trailing slash, if it is https (or http on this machine only)."""
     parts = urlsplit(url)
+    if parts.username or parts.password:
+        # Say so without repeating the URL: it holds a password.
+        raise ValueError("base_url must not contain a user name or password; use the token")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"base_url {url!r} is not an http(s) URL")
     if parts.scheme == "http":
@@ -54,8 +57,6 @@ def check_base_url(url: str) -> str:
             loopback = False
         if not loopback:
             raise ValueError(f"base_url {url!r} must use https (plain http only for 127.0.0.1)")
-    if parts.username or parts.password:
-        raise ValueError("base_url must not contain credentials; use the token field")
     return url.rstrip("/")
 
 

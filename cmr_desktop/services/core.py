@@ -289,7 +289,9 @@ class Services:
                 if isinstance(exc, AuthenticationError)
                 else ""
             )
-            raise ConnectionFailed(f"brand {brand.name!r}: {exc}.{hint}") from None
+            text = str(exc).rstrip()
+            end = "" if text.endswith((".", "!", "?")) else "."
+            raise ConnectionFailed(f"brand {brand.name!r}: {text}{end}{hint}") from None
         except Exception as exc:
             raise ConnectionFailed(
                 f"brand {brand.name!r}: connector {brand.connector!r} failed unexpectedly "
