@@ -29,6 +29,7 @@ from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
 from cmr_desktop.secrets import SecretsUnavailable
 from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
+from cmr_desktop.sync.engine import Result
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -338,6 +339,119 @@ def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
         value = sys.stdin.readline().rstrip("\r\n")
     ctx.services.set_secret(ref, field, value)
     click.echo(f"Stored {field} for {ref} in the system keyring.")
+
+
+# --- sync and journal ---------------------------------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT)
+@click.argument("refs", nargs=-1, metavar="[BRAND]...")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=32,
+    show_default=True,
+    help="Brands synced at once.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Re-read every vendor, even brands with no pending change (finds drift).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+@pass_ctx
+def sync_cmd(ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: bool) -> int:
+    """Push your pending choices to every vendor and check they keep them.
+
+    Exit status 1 if any brand failed (the summary says why).
+    """
+    slugs = ctx.services.resolve_slugs(refs)
+    engine = ctx.services.sync_engine(jobs=jobs)
+    total = len(engine.targets(slugs, verify=verify))
+    tty = sys.stderr.isatty() and not as_json
+    bar: Any = click.progressbar(length=total, label="Syncing", file=sys.stderr) if tty else None
+
+    def progress(outcome: Any, done: int, count: int) -> None:
+        if bar is not None:
+            bar.update(1)
+        elif not as_json:
+            click.echo(f"[{done}/{count}] {outcome.slug}: {outcome.result}", err=True)
+
+    try:
+        if bar is not None:
+            with bar:
+                report = engine.run(slugs, verify=verify, progress=progress)
+        else:
+            report = engine.run(slugs, verify=verify, progress=progress)
+    except KeyboardInterrupt:
+        engine.cancel()
+        click.echo("Cancelled: brands not finished stay pending.", err=True)
+        return 1
+    if as_json:
+        emit_json(
+            [
+                {
+                    "brand": o.slug,
+                    "name": o.name,
+                    "result": str(o.result),
+                    "detail": o.detail,
+                    "attempts": o.attempts,
+                }
+                for o in report.outcomes
+            ]
+        )
+    else:
+        if not report.outcomes:
+            click.echo("Nothing to sync: every brand is up to date.")
+        for o in report.outcomes:
+            if o.detail:
+                click.echo(f"{o.slug:<24} {o.result:<10} {o.detail}")
+            else:
+                click.echo(f"{o.slug:<24} {o.result}")
+        counts = [f"{report.count(r)} {r}" for r in Result if report.count(r)]
+        if counts:
+            click.echo("Summary: " + ", ".join(counts))
+    return 0 if report.ok else 1
+
+
+@cli.command("log", context_settings=CONTEXT)
+@click.argument("ref", required=False, metavar="[BRAND]")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--verify", is_flag=True, help="Check the hash chain; exit 1 if it is broken.")
+@pass_ctx
+def log_cmd(ctx: Ctx, ref: str | None, as_json: bool, verify: bool) -> int:
+    """The audit journal: every push, drift and error, hash-chained."""
+    if verify:
+        broken = ctx.services.verify_journal()
+        if broken is None:
+            click.echo("The journal is intact.")
+            return 0
+        click.echo(f"The journal is broken at entry {broken}: it was changed or removed.")
+        return 1
+    entries = ctx.services.journal(ref)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "brand": e.brand,
+                    "kind": e.kind,
+                    "detail": e.detail,
+                    "hash": e.hash,
+                }
+                for e in entries
+            ]
+        )
+        return 0
+    if not entries:
+        click.echo("The journal is empty." if ref is None else f"No journal entries for {ref}.")
+    for e in entries:
+        click.echo(
+            f"{e.id:>5} {e.at:%Y-%m-%d %H:%M:%S} {e.brand:<24} {e.kind:<9} "
+            + json.dumps(e.detail, ensure_ascii=False)[:160]
+        )
+    return 0
 
 
 # --- connectors ---------------------------------------------------------------------------

@@ -42,7 +42,8 @@ from cmr_desktop.interop import (
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
-from cmr_desktop.storage import AlreadyExists, BrandRecord, Store, UnitOfWork
+from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
+from cmr_desktop.sync import SyncEngine
 
 _EDITABLE = (
     "name",
@@ -272,6 +273,30 @@ class Services:
             log=logging.getLogger(f"cmr_desktop.connector.{brand.connector}.{brand.slug}"),
         )
         return cls(context)
+
+    # --- sync and journal -----------------------------------------------------------------
+
+    def sync_engine(self, *, jobs: int = 32, seed: int | None = None) -> SyncEngine:
+        """An engine that pushes pending choices to every vendor (see cmr_desktop.sync)."""
+        return SyncEngine(self.store, self.connector_for, self.clock, jobs=jobs, seed=seed)
+
+    def resolve_slugs(self, refs: Sequence[str]) -> list[str]:
+        with self.store.read() as uow:
+            return [self._resolve(uow, r).slug for r in refs]
+
+    def journal(self, ref: str | None = None) -> list[JournalEntry]:
+        """Journal entries, oldest first (of one brand, or all)."""
+        with self.store.read() as uow:
+            slug = None
+            if ref is not None:
+                found = uow.brands.find(ref)
+                slug = found.slug if found else ref  # removed brands keep their entries
+            return uow.journal.entries(slug)
+
+    def verify_journal(self) -> int | None:
+        """The id of the first entry whose hash chain breaks, or None when it is intact."""
+        with self.store.read() as uow:
+            return uow.journal.first_broken()
 
     def check_connection(self, ref: str) -> str:
         """Run the brand's connection check; returns what was seen.

@@ -12,14 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from cmr_desktop.storage.db import SCHEMA_HEAD, Database, StoreError, current_revision, migrate
 from cmr_desktop.storage.repositories import (
     AlreadyExists,
     BrandRecord,
     BrandRepository,
+    JournalEntry,
+    JournalRepository,
     NotFound,
     SettingsRepository,
+    SyncInput,
+    SyncRepository,
+    SyncState,
 )
 
 __all__ = [
@@ -27,10 +33,15 @@ __all__ = [
     "AlreadyExists",
     "BrandRecord",
     "BrandRepository",
+    "JournalEntry",
+    "JournalRepository",
     "NotFound",
     "SettingsRepository",
     "Store",
     "StoreError",
+    "SyncInput",
+    "SyncRepository",
+    "SyncState",
     "UnitOfWork",
     "current_revision",
     "migrate",
@@ -68,6 +79,17 @@ class UnitOfWork:
 
     brands: BrandRepository
     settings: SettingsRepository
+    sync: SyncRepository
+    journal: JournalRepository
+
+
+def _unit(session: Session) -> UnitOfWork:
+    return UnitOfWork(
+        BrandRepository(session),
+        SettingsRepository(session),
+        SyncRepository(session),
+        JournalRepository(session),
+    )
 
 
 class Store:
@@ -87,13 +109,13 @@ class Store:
     @contextlib.contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with _store_errors(), self.db.reading() as session:
-            yield UnitOfWork(BrandRepository(session), SettingsRepository(session))
+            yield _unit(session)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[UnitOfWork]:
         """All changes in the block commit together, or none do."""
         with _store_errors(), self.db.writing() as session:
-            yield UnitOfWork(BrandRepository(session), SettingsRepository(session))
+            yield _unit(session)
 
     def close(self) -> None:
         self.db.close()

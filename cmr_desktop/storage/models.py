@@ -79,6 +79,12 @@ class PreferencesRow(Base):
     local: Mapped[str] = mapped_column(Text)  # PreferenceSet.to_dict() as JSON
     base: Mapped[str | None] = mapped_column(Text, nullable=True)
     remote_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Goes up by one with every local change; a push carries it in its idempotency key.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: "", ok, drift, failed, needs_reauth, manual (what the last sync found)
+    sync_status: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    sync_detail: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class OutboxRow(Base):
@@ -106,3 +112,17 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class JournalRow(Base):
+    """Append-only audit journal; each entry's hash covers the one before it."""
+
+    __tablename__ = "journal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    brand: Mapped[str] = mapped_column(String(64), index=True)  # kept after a brand is removed
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)  # JSON: what was sent, what came back
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -6,6 +6,7 @@ They take a Session (one unit of work) and speak in domain objects.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import unicodedata
 import uuid
@@ -20,7 +21,14 @@ from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.vocabulary import RelationshipStatus
-from cmr_desktop.storage.models import BrandRow, BrandTagRow, OutboxRow, PreferencesRow, SettingRow
+from cmr_desktop.storage.models import (
+    BrandRow,
+    BrandTagRow,
+    JournalRow,
+    OutboxRow,
+    PreferencesRow,
+    SettingRow,
+)
 
 _TAG_SEP = "\x1f"
 _POLICY_KEY = "my_terms"
@@ -312,7 +320,7 @@ class BrandRepository:
             self.session.execute(
                 update(PreferencesRow)
                 .where(PreferencesRow.brand_id == brand_id)
-                .values(local=new_local)
+                .values(local=new_local, revision=PreferencesRow.revision + 1)
             )
             self.mark_pending(brand_id, now=now)
         return brand
@@ -377,3 +385,197 @@ def _brand_values(brand: Brand) -> dict[str, Any]:
         "created_at": brand.created_at,
         "updated_at": brand.updated_at,
     }
+
+
+# --- sync --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncInput:
+    """What the sync engine needs to know about one brand, read in one transaction."""
+
+    brand: Brand
+    base: PreferenceSet | None
+    revision: int
+    remote_version: str | None
+    pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """What the last sync found for a brand."""
+
+    status: str
+    detail: str
+    confirmed_at: dt.datetime | None
+
+
+class SyncRepository:
+    """The per-brand sync bookkeeping: base state, revision, outbox, status."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def targets(self, slugs: Sequence[str] = (), *, everything: bool = False) -> list[str]:
+        """Brands to sync: those named, else all (``everything``), else the pending ones."""
+        if slugs:
+            return list(slugs)
+        stmt = select(BrandRow.slug).order_by(BrandRow.slug)
+        if not everything:
+            stmt = stmt.join(OutboxRow, OutboxRow.brand_id == BrandRow.id)
+        return list(self.session.scalars(stmt))
+
+    def load(self, slug: str) -> SyncInput:
+        brand = BrandRepository(self.session).get(slug)
+        row = self.session.execute(
+            select(
+                PreferencesRow.base,
+                PreferencesRow.revision,
+                PreferencesRow.remote_version,
+                OutboxRow.brand_id,
+            )
+            .join(BrandRow, BrandRow.id == PreferencesRow.brand_id)
+            .outerjoin(OutboxRow, OutboxRow.brand_id == BrandRow.id)
+            .where(BrandRow.slug == slug)
+        ).one()
+        base = PreferenceSet.from_dict(json.loads(row[0])) if row[0] else None
+        return SyncInput(brand, base, row[1], row[2], row[3] is not None)
+
+    def store_key(self, slug: str, key: str, *, now: dt.datetime) -> None:
+        """Keep the idempotency key of the push about to be sent (before it is sent)."""
+        brand_id = BrandRepository(self.session)._id(slug)
+        row = self.session.get(OutboxRow, brand_id)
+        if row is None:
+            row = OutboxRow(brand_id=brand_id, since=now, edits=0, attempts=0)
+            self.session.add(row)
+        row.idempotency_key = key
+        row.attempts += 1
+        self.session.flush()
+
+    def confirmed(
+        self,
+        slug: str,
+        *,
+        revision: int,
+        base: PreferenceSet,
+        remote_version: str,
+        accepted: PreferenceSet | None,
+        status: str,
+        detail: str,
+        now: dt.datetime,
+    ) -> bool:
+        """The vendor now holds ``base``. Returns False if the customer edited meanwhile
+        (then their newer change stays pending, and only the base moves on)."""
+        brand_id = BrandRepository(self.session)._id(slug)
+        current = self.session.scalar(
+            select(PreferencesRow.revision).where(PreferencesRow.brand_id == brand_id)
+        )
+        values: dict[str, Any] = {
+            "base": _dumps_prefs(base),
+            "remote_version": remote_version,
+            "confirmed_at": now,
+            "sync_status": status,
+            "sync_detail": detail,
+        }
+        unchanged = current == revision
+        if unchanged:
+            if accepted is not None:
+                values["local"] = _dumps_prefs(accepted)  # vendor-side tightening taken over
+            self.session.execute(delete(OutboxRow).where(OutboxRow.brand_id == brand_id))
+        self.session.execute(
+            update(PreferencesRow).where(PreferencesRow.brand_id == brand_id).values(values)
+        )
+        return unchanged
+
+    def set_status(self, slug: str, status: str, detail: str, *, error: bool = False) -> None:
+        brand_id = BrandRepository(self.session)._id(slug)
+        self.session.execute(
+            update(PreferencesRow)
+            .where(PreferencesRow.brand_id == brand_id)
+            .values(sync_status=status, sync_detail=detail)
+        )
+        if error:
+            self.session.execute(
+                update(OutboxRow).where(OutboxRow.brand_id == brand_id).values(last_error=detail)
+            )
+
+    def state(self, slug: str) -> SyncState:
+        row = self.session.execute(
+            select(
+                PreferencesRow.sync_status, PreferencesRow.sync_detail, PreferencesRow.confirmed_at
+            )
+            .join(BrandRow, BrandRow.id == PreferencesRow.brand_id)
+            .where(BrandRow.slug == slug)
+        ).one()
+        return SyncState(row[0], row[1], row[2])
+
+
+# --- the audit journal ----------------------------------------------------------------------
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    at: dt.datetime
+    brand: str
+    kind: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def entry_hash(
+    entry_id: int, at: dt.datetime, brand: str, kind: str, detail: str, prev: str
+) -> str:
+    """SHA-256 over the entry's content and the previous entry's hash."""
+    stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = json.dumps([entry_id, stamp, brand, kind, detail, prev], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class JournalRepository:
+    """Append-only, hash-chained record of every push, drift and error."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, *, at: dt.datetime, brand: str, kind: str, detail: dict[str, Any]) -> None:
+        # Callers hold a write transaction (BEGIN IMMEDIATE): no other writer can interleave.
+        last = self.session.execute(
+            select(JournalRow.id, JournalRow.hash).order_by(JournalRow.id.desc()).limit(1)
+        ).first()
+        entry_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        self.session.execute(
+            insert(JournalRow).values(
+                id=entry_id,
+                at=at,
+                brand=brand,
+                kind=kind,
+                detail=text,
+                prev_hash=prev,
+                hash=entry_hash(entry_id, at, brand, kind, text, prev),
+            )
+        )
+
+    def entries(self, brand: str | None = None) -> list[JournalEntry]:
+        stmt = select(JournalRow).order_by(JournalRow.id)
+        if brand is not None:
+            stmt = stmt.where(JournalRow.brand == brand)
+        return [
+            JournalEntry(r.id, r.at, r.brand, r.kind, json.loads(r.detail), r.prev_hash, r.hash)
+            for r in self.session.scalars(stmt)
+        ]
+
+    def first_broken(self) -> int | None:
+        """The id of the first entry whose hash or link does not check out, or None."""
+        prev = GENESIS
+        for r in self.session.scalars(select(JournalRow).order_by(JournalRow.id)):
+            if r.prev_hash != prev or r.hash != entry_hash(
+                r.id, r.at, r.brand, r.kind, r.detail, r.prev_hash
+            ):
+                return r.id
+            prev = r.hash
+        return None
