@@ -63,8 +63,10 @@ def main() -> int:
         t = time.perf_counter()
         with export_file.open("w", encoding="utf-8") as fh:
             services.export_json(fh)
-        print(f"export JSON: {time.perf_counter() - t:.3f} s "
-              f"({export_file.stat().st_size / 1e6:.1f} MB)")
+        print(
+            f"export JSON: {time.perf_counter() - t:.3f} s "
+            f"({export_file.stat().st_size / 1e6:.1f} MB)"
+        )
 
         t = time.perf_counter()
         services.export_csv(io.StringIO())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,7 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        self._write_lock = threading.RLock()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
@@ -149,8 +151,13 @@ class Database:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction: commits when the block ends, rolls back on any exception."""
-        with self._write() as session, session.begin():
+        """A write transaction: commits when the block ends, rolls back on any exception.
+
+        Writers of this process queue on a lock first: SQLite's own busy handler makes a
+        waiting writer sleep in growing steps (up to 100 ms), which with a pool of sync
+        workers cost more than the work. Other processes still meet the busy timeout.
+        """
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -410,47 +410,63 @@ class SyncState:
     confirmed_at: dt.datetime | None
 
 
+def _stamp(value: dt.datetime) -> str:
+    """The stored form of a timestamp (as UTCDateTime writes it)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class SyncRepository:
-    """The per-brand sync bookkeeping: base state, revision, outbox, status."""
+    """The per-brand sync bookkeeping: base state, revision, outbox, status.
+
+    The sync engine calls these a few times per brand from many threads, so they use plain
+    SQL: building SQLAlchemy statements cost more than the work itself (profiled).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _sql(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self.session.connection().exec_driver_sql(sql, params or {})
 
     def targets(self, slugs: Sequence[str] = (), *, everything: bool = False) -> list[str]:
         """Brands to sync: those named, else all (``everything``), else the pending ones."""
         if slugs:
             return list(slugs)
-        stmt = select(BrandRow.slug).order_by(BrandRow.slug)
-        if not everything:
-            stmt = stmt.join(OutboxRow, OutboxRow.brand_id == BrandRow.id)
-        return list(self.session.scalars(stmt))
+        if everything:
+            return [r[0] for r in self._sql("SELECT slug FROM brands ORDER BY slug")]
+        return [
+            r[0]
+            for r in self._sql(
+                "SELECT b.slug FROM brands b JOIN outbox o ON o.brand_id = b.id ORDER BY b.slug"
+            )
+        ]
 
     def load(self, slug: str) -> SyncInput:
         brand = BrandRepository(self.session).get(slug)
-        row = self.session.execute(
-            select(
-                PreferencesRow.base,
-                PreferencesRow.revision,
-                PreferencesRow.remote_version,
-                OutboxRow.brand_id,
-            )
-            .join(BrandRow, BrandRow.id == PreferencesRow.brand_id)
-            .outerjoin(OutboxRow, OutboxRow.brand_id == BrandRow.id)
-            .where(BrandRow.slug == slug)
+        row = self._sql(
+            "SELECT p.base, p.revision, p.remote_version, o.brand_id FROM brands b "
+            "JOIN preferences p ON p.brand_id = b.id "
+            "LEFT JOIN outbox o ON o.brand_id = b.id WHERE b.slug = :slug",
+            {"slug": slug},
         ).one()
         base = PreferenceSet.from_dict(json.loads(row[0])) if row[0] else None
         return SyncInput(brand, base, row[1], row[2], row[3] is not None)
 
+    def _brand_id(self, slug: str) -> int:
+        brand_id = self._sql("SELECT id FROM brands WHERE slug = :slug", {"slug": slug}).scalar()
+        if brand_id is None:
+            raise NotFound(slug)
+        return int(brand_id)
+
     def store_key(self, slug: str, key: str, *, now: dt.datetime) -> None:
         """Keep the idempotency key of the push about to be sent (before it is sent)."""
-        brand_id = BrandRepository(self.session)._id(slug)
-        row = self.session.get(OutboxRow, brand_id)
-        if row is None:
-            row = OutboxRow(brand_id=brand_id, since=now, edits=0, attempts=0)
-            self.session.add(row)
-        row.idempotency_key = key
-        row.attempts += 1
-        self.session.flush()
+        brand_id = self._brand_id(slug)
+        self._sql(
+            "INSERT INTO outbox (brand_id, since, edits, idempotency_key, attempts) "
+            "VALUES (:id, :now, 0, :key, 1) ON CONFLICT (brand_id) DO UPDATE SET "
+            "idempotency_key = excluded.idempotency_key, attempts = outbox.attempts + 1",
+            {"id": brand_id, "now": _stamp(now), "key": key},
+        )
 
     def confirmed(
         self,
@@ -466,48 +482,54 @@ class SyncRepository:
     ) -> bool:
         """The vendor now holds ``base``. Returns False if the customer edited meanwhile
         (then their newer change stays pending, and only the base moves on)."""
-        brand_id = BrandRepository(self.session)._id(slug)
-        current = self.session.scalar(
-            select(PreferencesRow.revision).where(PreferencesRow.brand_id == brand_id)
-        )
-        values: dict[str, Any] = {
+        brand_id = self._brand_id(slug)
+        current = self._sql(
+            "SELECT revision FROM preferences WHERE brand_id = :id", {"id": brand_id}
+        ).scalar()
+        params = {
+            "id": brand_id,
             "base": _dumps_prefs(base),
-            "remote_version": remote_version,
-            "confirmed_at": now,
-            "sync_status": status,
-            "sync_detail": detail,
+            "version": remote_version,
+            "now": _stamp(now),
+            "status": status,
+            "detail": detail,
         }
         unchanged = current == revision
+        set_local = ""
         if unchanged:
             if accepted is not None:
-                values["local"] = _dumps_prefs(accepted)  # vendor-side tightening taken over
-            self.session.execute(delete(OutboxRow).where(OutboxRow.brand_id == brand_id))
-        self.session.execute(
-            update(PreferencesRow).where(PreferencesRow.brand_id == brand_id).values(values)
+                set_local = ", local = :local"  # vendor-side tightening taken over
+                params["local"] = _dumps_prefs(accepted)
+            self._sql("DELETE FROM outbox WHERE brand_id = :id", {"id": brand_id})
+        self._sql(
+            "UPDATE preferences SET base = :base, remote_version = :version, "
+            f"confirmed_at = :now, sync_status = :status, sync_detail = :detail{set_local} "
+            "WHERE brand_id = :id",
+            params,
         )
-        return unchanged
+        return bool(unchanged)
 
     def set_status(self, slug: str, status: str, detail: str, *, error: bool = False) -> None:
-        brand_id = BrandRepository(self.session)._id(slug)
-        self.session.execute(
-            update(PreferencesRow)
-            .where(PreferencesRow.brand_id == brand_id)
-            .values(sync_status=status, sync_detail=detail)
+        brand_id = self._brand_id(slug)
+        self._sql(
+            "UPDATE preferences SET sync_status = :status, sync_detail = :detail "
+            "WHERE brand_id = :id",
+            {"id": brand_id, "status": status, "detail": detail},
         )
         if error:
-            self.session.execute(
-                update(OutboxRow).where(OutboxRow.brand_id == brand_id).values(last_error=detail)
+            self._sql(
+                "UPDATE outbox SET last_error = :detail WHERE brand_id = :id",
+                {"id": brand_id, "detail": detail},
             )
 
     def state(self, slug: str) -> SyncState:
-        row = self.session.execute(
-            select(
-                PreferencesRow.sync_status, PreferencesRow.sync_detail, PreferencesRow.confirmed_at
-            )
-            .join(BrandRow, BrandRow.id == PreferencesRow.brand_id)
-            .where(BrandRow.slug == slug)
+        row = self._sql(
+            "SELECT p.sync_status, p.sync_detail, p.confirmed_at FROM preferences p "
+            "JOIN brands b ON b.id = p.brand_id WHERE b.slug = :slug",
+            {"slug": slug},
         ).one()
-        return SyncState(row[0], row[1], row[2])
+        confirmed = dt.datetime.fromisoformat(row[2]) if row[2] else None
+        return SyncState(row[0], row[1], confirmed)
 
 
 # --- the audit journal ----------------------------------------------------------------------

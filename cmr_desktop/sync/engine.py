@@ -334,27 +334,34 @@ class SyncEngine:
             for c in drift
         )
         with self.store.write() as uow:
-            for change in drift:
+            if drift:
                 uow.journal.append(
                     at=now,
                     brand=brand.slug,
                     kind="drift",
                     detail={
-                        "field": _field(change.key),
-                        "vendor": _fmt(change.remote),
-                        "yours": _fmt(change.local),
                         "version": remote.version,
+                        "fields": [
+                            {
+                                "field": _field(c.key),
+                                "vendor": _fmt(c.remote),
+                                "yours": _fmt(c.local),
+                            }
+                            for c in drift
+                        ],
                     },
                 )
-            for change in merged.accepted:
+            if merged.accepted:
                 uow.journal.append(
                     at=now,
                     brand=brand.slug,
                     kind="accepted",
                     detail={
-                        "field": _field(change.key),
-                        "vendor": _fmt(change.remote),
-                        "was": _fmt(change.local),
+                        "version": remote.version,
+                        "fields": [
+                            {"field": _field(c.key), "vendor": _fmt(c.remote), "was": _fmt(c.local)}
+                            for c in merged.accepted
+                        ],
                     },
                 )
             if sent is not None:

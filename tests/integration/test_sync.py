@@ -92,7 +92,7 @@ def test_drift_is_detected_reasserted_and_journaled(svc: Services, sim: VendorSi
     assert "channel.email: vendor had on, you chose off" in outcome.detail
     assert remote_email(sim, 0) is False  # re-asserted
     drift = [e for e in svc.journal("brand-0") if e.kind == "drift"]
-    assert drift[-1].detail["field"] == "channel.email"
+    assert drift[-1].detail["fields"][0]["field"] == "channel.email"
     assert svc.verify_journal() is None
 
 
