@@ -151,15 +151,16 @@ def main() -> int:
             sim.set_latency(args.latency_ms)
             engine = services.sync_engine(jobs=args.jobs)
             engine.per_vendor = args.jobs
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), time.process_time()
             report = engine.run()
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             synced = report.count(Result.SYNCED)
             print(
                 f"full sync of {n} brands ({args.latency_ms:.0f} ms per request, "
                 f"{args.jobs} jobs): {wall:.2f} s wall; {synced} synced, "
-                f"{sim.writes_applied()} writes applied; peak RSS {peak:.0f} MB"
+                f"{sim.writes_applied()} writes applied; {cpu:.2f} s CPU in this process; "
+                f"peak RSS {peak:.0f} MB"
             )
             if not report.ok:
                 failed = [o for o in report.outcomes if o.result is not Result.SYNCED]

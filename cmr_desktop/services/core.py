@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import gc
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,6 +132,16 @@ class Services:
         self.app_version = app_version
         self._registry = registry
         self._session_factory = session_factory or make_session
+        self._sessions = threading.local()
+
+    def _session(self) -> requests.Session:
+        """One HTTP session per thread, reused across brands: its connection pools save a
+        TCP (and TLS) handshake per brand. A Session must not be shared between threads."""
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._session_factory()
+            self._sessions.session = session
+        return session
 
     @property
     def registry(self) -> Registry:
@@ -268,7 +279,7 @@ class Services:
         context = ConnectorContext(
             config={**cls.config_defaults(), **brand.connector_config},
             secrets=_BrandSecrets(self.secrets, brand.slug),
-            session=self._session_factory(),
+            session=self._session(),
             clock=self.clock,
             log=logging.getLogger(f"cmr_desktop.connector.{brand.connector}.{brand.slug}"),
         )

@@ -6,6 +6,7 @@ They take a Session (one unit of work) and speak in domain objects.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import unicodedata
@@ -89,6 +90,12 @@ class BrandRecord:
         return result
 
 
+@functools.cache
+def _brand_select() -> Any:
+    # Built once: constructing the statement cost more than running it (sync profile).
+    return BrandRepository._build_select()
+
+
 class BrandRepository:
     """Brands, their tags and preferences, and the per-brand outbox marker."""
 
@@ -98,6 +105,10 @@ class BrandRepository:
     # --- reading ------------------------------------------------------------------------
 
     def _select(self) -> Any:
+        return _brand_select()
+
+    @staticmethod
+    def _build_select() -> Any:
         tags = (
             select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
             .where(BrandTagRow.brand_id == BrandRow.id)
@@ -565,21 +576,23 @@ class JournalRepository:
 
     def append(self, *, at: dt.datetime, brand: str, kind: str, detail: dict[str, Any]) -> None:
         # Callers hold a write transaction (BEGIN IMMEDIATE): no other writer can interleave.
-        last = self.session.execute(
-            select(JournalRow.id, JournalRow.hash).order_by(JournalRow.id.desc()).limit(1)
-        ).first()
+        # Plain SQL: the sync engine appends from many threads (see SyncRepository).
+        conn = self.session.connection()
+        last = conn.exec_driver_sql("SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1").first()
         entry_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
-        self.session.execute(
-            insert(JournalRow).values(
-                id=entry_id,
-                at=at,
-                brand=brand,
-                kind=kind,
-                detail=text,
-                prev_hash=prev,
-                hash=entry_hash(entry_id, at, brand, kind, text, prev),
-            )
+        conn.exec_driver_sql(
+            "INSERT INTO journal (id, at, brand, kind, detail, prev_hash, hash) "
+            "VALUES (:id, :at, :brand, :kind, :detail, :prev, :hash)",
+            {
+                "id": entry_id,
+                "at": _stamp(at),
+                "brand": brand,
+                "kind": kind,
+                "detail": text,
+                "prev": prev,
+                "hash": entry_hash(entry_id, at, brand, kind, text, prev),
+            },
         )
 
     def entries(self, brand: str | None = None) -> list[JournalEntry]:
