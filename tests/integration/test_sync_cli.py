@@ -1,0 +1,176 @@
+"""`cmr sync` and `cmr log` through the real entry point; crash safety under SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+
+from cmr_desktop.domain import Channel
+from cmr_desktop.services import Services
+from cmr_desktop.testing.keyring import InMemoryKeyring
+from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
+from tests.conftest import BIN, open_services
+
+VENDORS = ("vendor-001", "vendor-002", "vendor-003")
+
+
+@pytest.fixture
+def shared_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Secrets this process stores, `cmr` subprocesses can read (a test keyring file)."""
+    path = tmp_path / "test-keyring.json"
+    monkeypatch.setenv("CMR_TEST_KEYRING_FILE", str(path))
+    keyring.set_keyring(InMemoryKeyring())
+    return path
+
+
+def _brands(svc: Services, sim: VendorSimulator, n: int) -> None:
+    for i in range(n):
+        vendor = VENDORS[i % 3]
+        sim.add_subject(vendor, f"sub-{i}")
+        svc.add_brand(
+            f"Brand {i}",
+            connector="openpref",
+            connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
+            secrets={"token": sim.token(vendor)},
+        )
+        svc.update_preferences(f"brand-{i}", lambda p: p.with_channel(Channel.EMAIL, False))
+
+
+def _cmr_env(home: Path, keyring_file: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CMR_HOME": str(home),
+        "PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring",
+        "CMR_TEST_KEYRING_FILE": str(keyring_file),
+    }
+
+
+def _run(home: Path, keyring_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "cmr"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=_cmr_env(home, keyring_file),
+    )
+
+
+@pytest.fixture
+def sim() -> Iterator[VendorSimulator]:
+    with VendorSimulator(default_vendors(3), seed=11) as s:
+        yield s
+
+
+def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: VendorSimulator) -> None:
+    home = tmp_path / "home"
+    svc = open_services(home)
+    _brands(svc, sim, 4)
+    svc.add_brand("Corner Shop")
+    svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
+    svc.set_secret("brand-3", "token", "wrong")
+    svc.store.close()
+
+    res = _run(home, shared_keyring, "sync", "--json")
+    assert res.returncode == 1, res.stderr  # brand-3 failed
+    outcomes = {o["brand"]: o for o in json.loads(res.stdout)}
+    assert outcomes["brand-0"]["result"] == "synced"
+    assert outcomes["corner-shop"]["result"] == "manual"
+    assert "do by hand: channel.sms: default -> off" in outcomes["corner-shop"]["detail"]
+    assert outcomes["brand-3"]["result"] == "failed"
+    assert "needs re-authentication" in outcomes["brand-3"]["detail"]
+
+    text = _run(home, shared_keyring, "sync", "brand-0", "--verify")
+    assert text.returncode == 0, text.stderr
+    assert "brand-0" in text.stdout
+    assert "Summary: 1 unchanged" in text.stdout
+    assert "[1/1] brand-0: unchanged" in text.stderr  # plain progress lines without a TTY
+
+    log = _run(home, shared_keyring, "log", "brand-0", "--json")
+    kinds = [e["kind"] for e in json.loads(log.stdout)]
+    assert "push" in kinds
+    assert "answer" in kinds
+    ok = _run(home, shared_keyring, "log", "--verify")
+    assert ok.returncode == 0
+    assert "intact" in ok.stdout
+
+
+def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
+    tmp_path: Path, shared_keyring: Path
+) -> None:
+    n = 200
+    with VendorSimulator(default_vendors(3), seed=5, knobs=Knobs(latency_ms=30)) as sim:
+        home = tmp_path / "home"
+        svc = open_services(home)
+        _brands(svc, sim, n)
+        svc.store.close()
+        rng = random.Random(2026)
+        env = _cmr_env(home, shared_keyring)
+        for _ in range(10):
+            proc = subprocess.Popen(
+                [str(BIN / "cmr"), "sync", "--jobs", "4"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # A kill at a random moment is the point of this test, so this sleep stays.
+            time.sleep(rng.uniform(0.4, 1.2))  # noqa: sleep
+            proc.kill()
+            proc.wait()
+        interrupted = open_services(home)
+        left = [v for v in interrupted.list_brands() if v.pending]
+        interrupted.store.close()
+        assert 0 < len(left) < n, "the kills should land in the middle of the work"
+        final = _run(home, shared_keyring, "sync", "--jobs", "16")
+        assert final.returncode == 0, final.stdout[-2000:] + final.stderr[-2000:]
+
+        svc = open_services(home)
+        try:
+            views = svc.list_brands()
+            assert not [v.brand.slug for v in views if v.pending]
+            for v in views:  # every local edit survived
+                assert v.brand.preferences.channels[Channel.EMAIL] is False
+            for i in range(n):  # every vendor holds the choice
+                state = sim.state(VENDORS[i % 3])[f"sub-{i}"]["preferences"]
+                assert state["channels"]["email"]["enabled"] is False, i
+            # one revision per brand: applied exactly once each, however often we crashed
+            assert sum(sim.stats(v).writes_applied for v in VENDORS) == n
+            assert svc.verify_journal() is None
+        finally:
+            svc.store.close()
+
+
+def test_cancelling_stops_new_work_and_leaves_brands_consistent(
+    tmp_path: Path, shared_keyring: Path
+) -> None:
+    with VendorSimulator(default_vendors(3), seed=2, knobs=Knobs(latency_ms=50)) as sim:
+        svc = open_services(tmp_path / "home")
+        _brands(svc, sim, 30)
+        engine = svc.sync_engine(jobs=2)
+        seen: list[Any] = []
+
+        def progress(outcome: Any, done: int, total: int) -> None:
+            seen.append(outcome)
+            if done == 3:
+                engine.cancel()
+
+        report = engine.run(progress=progress)
+        results = {str(o.result) for o in report.outcomes}
+        assert "cancelled" in results
+        assert len([o for o in report.outcomes if str(o.result) == "synced"]) < 30
+        pending = {v.brand.slug for v in svc.list_brands() if v.pending}
+        synced = {o.slug for o in report.outcomes if str(o.result) == "synced"}
+        assert pending.isdisjoint(synced)
+        assert len(pending) + len(synced) == 30
+        assert svc.sync_engine().run().ok  # the rest goes through next time
+        assert not any(v.pending for v in svc.list_brands())
+        svc.store.close()
