@@ -18,8 +18,8 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,7 +30,6 @@ from cmr_desktop.connectors.api import (
     Catalog,
     Connector,
     ConnectorError,
-    PermanentError,
     RateLimited,
     RemoteState,
     TransientError,
@@ -120,11 +119,31 @@ def push_key(brand: Brand, revision: int, base_version: str, desired: Preference
 
 def vendor_key(brand: Brand) -> str:
     """Which vendor endpoint a brand talks to (for the per-vendor limit and catalog cache)."""
-    for value in brand.connector_config.values():
+    return (
+        _record_vendor(brand.connector, brand.connector_config) or f"{brand.connector}:{brand.slug}"
+    )
+
+
+def _record_vendor(connector: str, config: Mapping[str, str]) -> str:
+    for value in config.values():
         parts = urlsplit(value)
         if parts.scheme in ("http", "https") and parts.netloc:
-            return f"{brand.connector}:{parts.netloc}{parts.path}"
-    return f"{brand.connector}:{brand.slug}"
+            return f"{connector}:{parts.netloc}{parts.path}"
+    return ""
+
+
+def _interleave(items: Sequence[str], key: Callable[[str], str]) -> list[str]:
+    """Round-robin across vendors, so the first workers do not all go to one vendor."""
+    groups: dict[str, deque[str]] = defaultdict(deque)
+    for item in items:
+        groups[key(item)].append(item)
+    out: list[str] = []
+    while groups:
+        for name in list(groups):
+            out.append(groups[name].popleft())
+            if not groups[name]:
+                del groups[name]
+    return out
 
 
 class SyncEngine:
@@ -135,7 +154,8 @@ class SyncEngine:
         connector_for: builds a connector for a brand (settings, secrets, session).
         clock: the time (grant expiry, journal timestamps).
         jobs: worker threads.
-        per_vendor: brands of one vendor endpoint in flight at once.
+        per_vendor: brands of one vendor endpoint in flight at once (default: a quarter of
+            ``jobs``, at least 4).
         retries_per_brand: transient failures retried per brand (and 2 per brand in total for
             the run, shared: the retry budget).
         backoff: first retry delay in seconds (doubles, with jitter, up to ``max_backoff``).
@@ -149,7 +169,7 @@ class SyncEngine:
         clock: Clock,
         *,
         jobs: int = 32,
-        per_vendor: int = 32,
+        per_vendor: int | None = None,
         retries_per_brand: int = 4,
         backoff: float = 0.2,
         max_backoff: float = 10.0,
@@ -159,14 +179,14 @@ class SyncEngine:
         self.connector_for = connector_for
         self.clock = clock
         self.jobs = max(1, jobs)
-        self.per_vendor = max(1, per_vendor)
+        # Default: a quarter of the pool per vendor endpoint, at least 4.
+        self.per_vendor = max(1, per_vendor) if per_vendor else max(4, self.jobs // 4)
         self.retries_per_brand = retries_per_brand
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._rng = random.Random(seed)
         self._cancel = threading.Event()
         self._catalogs: dict[str, Catalog] = {}
-        self._vendor_slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
 
     # --- public -----------------------------------------------------------------------------
@@ -186,21 +206,63 @@ class SyncEngine:
         verify: bool = False,
         progress: Callable[[BrandOutcome, int, int], None] | None = None,
     ) -> SyncReport:
-        """Sync the named brands, else all (``verify``), else those with pending changes."""
+        """Sync the named brands, else all (``verify``), else those with pending changes.
+
+        ``progress`` is called (from worker threads, one call at a time) as each brand ends.
+        """
         self._cancel.clear()
         self._catalogs.clear()
         targets = self.targets(slugs, verify=verify)
-        budget = _Budget(2 * len(targets) + 10)
         report = SyncReport()
         if not targets:
             return report
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(targets))) as pool:
-            futures = [pool.submit(self._guarded, slug, budget) for slug in targets]
-            for done, future in enumerate(as_completed(futures), start=1):
-                outcome = future.result()
+        with self.store.read() as uow:
+            vendors = {
+                r.slug: _record_vendor(r.connector, r.connector_config)
+                for r in uow.brands.records(order="slug")
+            }
+        budget = _Budget(2 * len(targets) + 10)
+        queue = deque(_interleave(targets, lambda s: vendors.get(s, s)))
+        busy: dict[str, int] = defaultdict(int)
+        cond = threading.Condition()
+
+        def next_slug() -> str | None:
+            # The first queued brand whose vendor has a free slot: a slow or hanging vendor
+            # holds at most `per_vendor` workers, never the whole pool.
+            with cond:
+                while queue and not self._cancel.is_set():
+                    for index, slug in enumerate(queue):
+                        if busy[vendors.get(slug, slug)] < self.per_vendor:
+                            del queue[index]
+                            busy[vendors.get(slug, slug)] += 1
+                            return slug
+                    cond.wait(0.5)
+                return None
+
+        def finish(slug: str, outcome: BrandOutcome) -> None:
+            with cond:
+                busy[vendors.get(slug, slug)] -= 1
                 report.outcomes.append(outcome)
                 if progress is not None:
-                    progress(outcome, done, len(targets))
+                    progress(outcome, len(report.outcomes), len(targets))
+                cond.notify_all()
+
+        def worker() -> None:
+            while (slug := next_slug()) is not None:
+                finish(slug, self._guarded(slug, budget))
+
+        threads = [
+            threading.Thread(target=worker, name=f"cmr-sync-{n}", daemon=True)
+            for n in range(min(self.jobs, len(targets)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for slug in queue:  # cancelled before they started
+            report.outcomes.append(
+                BrandOutcome(slug, slug, Result.CANCELLED, "cancelled before it started")
+            )
         report.outcomes.sort(key=lambda o: o.slug)
         return report
 
@@ -217,13 +279,6 @@ class SyncEngine:
             self._record_failure(slug, "failed", detail)
             return BrandOutcome(slug, slug, Result.FAILED, detail)
 
-    def _slot(self, brand: Brand) -> threading.BoundedSemaphore:
-        key = vendor_key(brand)
-        with self._lock:
-            if key not in self._vendor_slots:
-                self._vendor_slots[key] = threading.BoundedSemaphore(self.per_vendor)
-            return self._vendor_slots[key]
-
     def _sync_brand(self, slug: str, budget: _Budget) -> BrandOutcome:
         with self.store.read() as uow:
             inp = uow.sync.load(slug)
@@ -232,31 +287,31 @@ class SyncEngine:
         if not connector.remote:
             return self._manual(brand, inp.base, inp.pending)
         attempts = 0
-        with self._slot(brand):
-            while True:
-                attempts += 1
-                try:
-                    return self._attempt(brand, inp.base, inp.revision, connector, attempts)
-                except AuthenticationError as exc:
-                    detail = f"needs re-authentication: {exc}"
-                    self._record_failure(slug, "needs_reauth", detail, journal=True)
-                    return BrandOutcome(slug, brand.name, Result.FAILED, detail, attempts)
-                except (PermanentError, ConnectorError) as exc:
-                    retryable = isinstance(exc, (TransientError, VersionConflict))
-                    if (
-                        not retryable
-                        or attempts > self.retries_per_brand
-                        or self._cancel.is_set()
-                        or not budget.take()
-                    ):
-                        reason = str(exc) if retryable is False else f"gave up: {exc}"
-                        self._record_failure(slug, "failed", reason, journal=True)
-                        result = Result.CANCELLED if self._cancel.is_set() else Result.FAILED
-                        return BrandOutcome(slug, brand.name, result, reason, attempts)
-                    self._wait(exc, attempts)
-                    if isinstance(exc, VersionConflict):
-                        with self.store.read() as uow:
-                            inp = uow.sync.load(slug)
+        # (The per-vendor limit is applied by the scheduler in run().)
+        while True:
+            attempts += 1
+            try:
+                return self._attempt(brand, inp.base, inp.revision, connector, attempts)
+            except AuthenticationError as exc:
+                detail = f"needs re-authentication: {exc}"
+                self._record_failure(slug, "needs_reauth", detail, journal=True)
+                return BrandOutcome(slug, brand.name, Result.FAILED, detail, attempts)
+            except ConnectorError as exc:
+                retryable = isinstance(exc, (TransientError, VersionConflict))
+                if (
+                    not retryable
+                    or attempts > self.retries_per_brand
+                    or self._cancel.is_set()
+                    or not budget.take()
+                ):
+                    reason = f"gave up: {exc}" if retryable else str(exc)
+                    self._record_failure(slug, "failed", reason, journal=True)
+                    result = Result.CANCELLED if self._cancel.is_set() else Result.FAILED
+                    return BrandOutcome(slug, brand.name, result, reason, attempts)
+                self._wait(exc, attempts)
+                if isinstance(exc, VersionConflict):
+                    with self.store.read() as uow:
+                        inp = uow.sync.load(slug)
 
     def _wait(self, exc: ConnectorError, attempts: int) -> None:
         delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))

@@ -191,3 +191,15 @@ def test_a_changed_journal_entry_is_found(svc: Services, sim: VendorSimulator) -
     con.commit()
     con.close()
     assert svc.verify_journal() == entries[2].id
+
+
+def test_a_slow_vendor_delays_only_itself(svc: Services, sim: VendorSimulator) -> None:
+    connect(svc, sim, 15)  # 5 brands per vendor
+    sim.set_knobs("vendor-001", latency_ms=400)
+    order: list[str] = []
+    engine = svc.sync_engine(jobs=6)
+    engine.per_vendor = 2
+    report = engine.run(progress=lambda outcome, done, total: order.append(outcome.slug))
+    assert report.ok
+    slow = {f"brand-{i}" for i in range(0, 15, 3)}  # the vendor-001 brands
+    assert set(order[:10]) == {f"brand-{i}" for i in range(15)} - slow
