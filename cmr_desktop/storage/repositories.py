@@ -90,6 +90,15 @@ class BrandRecord:
         return result
 
 
+def _tags_of_brand() -> Any:
+    """A brand's tags as one text (joined with _TAG_SEP), for use inside a brand query."""
+    return (
+        select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
+        .where(BrandTagRow.brand_id == BrandRow.id)
+        .scalar_subquery()
+    )
+
+
 @functools.cache
 def _brand_select() -> Any:
     # Built once: constructing the statement cost more than running it (sync profile).
@@ -109,11 +118,7 @@ class BrandRepository:
 
     @staticmethod
     def _build_select() -> Any:
-        tags = (
-            select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
-            .where(BrandTagRow.brand_id == BrandRow.id)
-            .scalar_subquery()
-        )
+        tags = _tags_of_brand()
         return (
             select(
                 BrandRow.slug,
@@ -156,11 +161,7 @@ class BrandRepository:
 
     def records(self, *, order: str = "name") -> list[BrandRecord]:
         """Every brand as stored, ordered by ``name`` (case-insensitive) or ``slug``."""
-        tags = (
-            select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
-            .where(BrandTagRow.brand_id == BrandRow.id)
-            .scalar_subquery()
-        )
+        tags = _tags_of_brand()
         pending = select(OutboxRow.brand_id).where(OutboxRow.brand_id == BrandRow.id).exists()
         stmt = (
             select(
@@ -299,11 +300,7 @@ class BrandRepository:
 
         Returns the brand as stored (with its timestamps).
         """
-        tags = (
-            select(func.group_concat(BrandTagRow.tag, _TAG_SEP))
-            .where(BrandTagRow.brand_id == BrandRow.id)
-            .scalar_subquery()
-        )
+        tags = _tags_of_brand()
         row = self.session.execute(
             select(BrandRow.id, BrandRow.created_at, PreferencesRow.local, tags)
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
