@@ -443,10 +443,16 @@ class SyncEngine:
             return BrandOutcome(brand.slug, brand.name, Result.DRIFT, drift_text, attempts)
         if sent is not None or accepted is not None:
             what = f"pushed {len(merged.to_push)} change(s)" if sent is not None else ""
-            took = (
-                f"took over {len(merged.accepted)} stricter vendor setting(s)" if accepted else ""
+            # Fields the customer had not decided are recorded as the vendor has them; fields
+            # the vendor made stricter than the customer's choice are taken over.
+            learned = sum(1 for c in merged.accepted if c.local is None)
+            stricter = len(merged.accepted) - learned
+            parts = (
+                what,
+                f"recorded {learned} setting(s) you had not decided" if learned else "",
+                f"took over {stricter} stricter vendor setting(s)" if stricter else "",
             )
-            detail = ", ".join(t for t in (what, took) if t)
+            detail = ", ".join(t for t in parts if t)
             return BrandOutcome(brand.slug, brand.name, Result.SYNCED, detail, attempts)
         return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "", attempts)
 
