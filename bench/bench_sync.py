@@ -14,6 +14,7 @@ Run: python bench/bench_sync.py [--brands 1000] [--latency-ms 100] [--jobs 128]
 from __future__ import annotations
 
 import argparse
+import gc
 import datetime as dt
 import os
 import resource
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=None)
     args = parser.parse_args()
     keyring.set_keyring(InMemoryKeyring())
+    gc.disable()  # as `cmr` runs: a short-lived process with the cyclic collector off
     n = args.brands
     sim = Simulator(VENDORS)
     try:

@@ -450,15 +450,22 @@ class SyncRepository:
         ]
 
     def load(self, slug: str) -> SyncInput:
-        brand = BrandRepository(self.session).get(slug)
+        # One plain query for the brand and its sync state (called once per brand per run).
         row = self._sql(
-            "SELECT p.base, p.revision, p.remote_version, o.brand_id FROM brands b "
-            "JOIN preferences p ON p.brand_id = b.id "
+            "SELECT b.slug, b.name, b.account_id, b.status, b.category, b.website, "
+            "b.privacy_contact, b.notes, b.connector, b.connector_config, b.created_at, "
+            "b.updated_at, p.local, (SELECT group_concat(t.tag, char(31)) FROM brand_tags t "
+            "WHERE t.brand_id = b.id), p.base, p.revision, p.remote_version, o.brand_id "
+            "FROM brands b JOIN preferences p ON p.brand_id = b.id "
             "LEFT JOIN outbox o ON o.brand_id = b.id WHERE b.slug = :slug",
             {"slug": slug},
-        ).one()
-        base = PreferenceSet.from_dict(json.loads(row[0])) if row[0] else None
-        return SyncInput(brand, base, row[1], row[2], row[3] is not None)
+        ).first()
+        if row is None:
+            raise NotFound(slug)
+        stamps = [dt.datetime.fromisoformat(row[i]) for i in (10, 11)]
+        brand = BrandRepository._to_brand((*row[:10], *stamps, *row[12:14]))
+        base = PreferenceSet.from_dict(json.loads(row[14])) if row[14] else None
+        return SyncInput(brand, base, row[15], row[16], row[17] is not None)
 
     def _brand_id(self, slug: str) -> int:
         brand_id = self._sql("SELECT id FROM brands WHERE slug = :slug", {"slug": slug}).scalar()
