@@ -14,8 +14,8 @@ Run: python bench/bench_sync.py [--brands 1000] [--latency-ms 100] [--jobs 128]
 from __future__ import annotations
 
 import argparse
-import gc
 import datetime as dt
+import gc
 import os
 import resource
 import signal
