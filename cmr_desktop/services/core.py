@@ -15,10 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import requests
+from typing import IO, Any
 
 from cmr_desktop.connectors.api import (
     AuthenticationError,
@@ -26,7 +23,7 @@ from cmr_desktop.connectors.api import (
     ConnectorContext,
     ConnectorError,
 )
-from cmr_desktop.connectors.http import REDACTOR, make_session
+from cmr_desktop.connectors.http import REDACTOR, ConnectorSession, make_session
 from cmr_desktop.connectors.registry import ConnectorEntry, Registry, UnknownConnector
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugify
 from cmr_desktop.domain.clock import Clock, SystemClock
@@ -124,7 +121,7 @@ class Services:
         clock: Clock | None = None,
         app_version: str = "0",
         registry: Registry | None = None,
-        session_factory: Callable[[], requests.Session] | None = None,
+        session_factory: Callable[[], ConnectorSession] | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
@@ -134,10 +131,10 @@ class Services:
         self._session_factory = session_factory or make_session
         self._sessions = threading.local()
 
-    def _session(self) -> requests.Session:
+    def _session(self) -> ConnectorSession:
         """One HTTP session per thread, reused across brands: its connection pools save a
         TCP (and TLS) handshake per brand. A Session must not be shared between threads."""
-        session: requests.Session | None = getattr(self._sessions, "session", None)
+        session: ConnectorSession | None = getattr(self._sessions, "session", None)
         if session is None:
             session = self._session_factory()
             self._sessions.session = session
