@@ -29,7 +29,7 @@ from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
 from cmr_desktop.secrets import SecretsUnavailable
 from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
-from cmr_desktop.sync.engine import Result
+from cmr_desktop.sync.engine import Result, SyncBusy
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -323,6 +323,15 @@ def brand_check(ctx: Ctx, ref: str) -> None:
     click.echo(ctx.services.check_connection(ref))
 
 
+@brand.command("done")
+@click.argument("ref", metavar="BRAND")
+@pass_ctx
+def brand_done(ctx: Ctx, ref: str) -> None:
+    """Record that you carried out a manual brand's choices yourself (clears pending)."""
+    done = ctx.services.confirm_done_by_hand(ref)
+    click.echo(f"Recorded as done by hand: {'; '.join(done) if done else 'nothing had changed'}.")
+
+
 @brand.command("set-secret")
 @click.argument("ref", metavar="BRAND")
 @click.argument("field")
@@ -386,6 +395,9 @@ def sync_cmd(ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: 
     except KeyboardInterrupt:
         engine.cancel()
         click.echo("Cancelled: brands not finished stay pending.", err=True)
+        return 1
+    except SyncBusy as exc:
+        click.echo(f"cmr: error: {exc}", err=True)
         return 1
     if as_json:
         emit_json(

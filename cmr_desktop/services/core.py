@@ -42,6 +42,7 @@ from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
 from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
 from cmr_desktop.sync import SyncEngine
+from cmr_desktop.sync.engine import differences
 
 _EDITABLE = (
     "name",
@@ -287,6 +288,37 @@ class Services:
     def sync_engine(self, *, jobs: int = 32, seed: int | None = None) -> SyncEngine:
         """An engine that pushes pending choices to every vendor (see cmr_desktop.sync)."""
         return SyncEngine(self.store, self.connector_for, self.clock, jobs=jobs, seed=seed)
+
+    def confirm_done_by_hand(self, ref: str) -> list[str]:
+        """The customer carried out a manual brand's choices themselves: record it.
+
+        Returns what was done (the changes since the last confirmation), also journaled.
+
+        Raises:
+            InputError: the brand has a connector (its vendor is synced, not done by hand).
+        """
+        with self.store.write() as uow:
+            brand = self._resolve(uow, ref)
+            if brand.connector != MANUAL_CONNECTOR:
+                raise InputError(
+                    f"{brand.name} is synced through connector {brand.connector!r}; "
+                    "use cmr sync instead"
+                )
+            inp = uow.sync.load(brand.slug)
+            done = differences(inp.base or PreferenceSet(), brand.preferences)
+            now = self.now()
+            uow.sync.confirmed(
+                brand.slug,
+                revision=inp.revision,
+                base=brand.preferences,
+                remote_version="by hand",
+                accepted=None,
+                status="ok",
+                detail="done by hand",
+                now=now,
+            )
+            uow.journal.append(at=now, brand=brand.slug, kind="by_hand", detail={"done": done})
+        return done
 
     def resolve_slugs(self, refs: Sequence[str]) -> list[str]:
         with self.store.read() as uow:

@@ -13,15 +13,18 @@ endpoint; a slow vendor only holds its own workers (bounded by the session's tim
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +79,38 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return not any(o.result in (Result.FAILED, Result.CANCELLED) for o in self.outcomes)
+
+
+class SyncBusy(RuntimeError):
+    """Another process is syncing the same home."""
+
+
+@contextlib.contextmanager
+def _home_lock(home: Path) -> Iterator[None]:
+    """One sync per home at a time, across processes (two would push the same brand)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock across processes yet
+        yield
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "sync.lock", "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise SyncBusy(
+                f"a sync of this home is already running ({holder}); try again when it ends"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class _Budget:
@@ -209,7 +244,20 @@ class SyncEngine:
         """Sync the named brands, else all (``verify``), else those with pending changes.
 
         ``progress`` is called (from worker threads, one call at a time) as each brand ends.
+
+        Raises:
+            SyncBusy: another process is syncing this home.
         """
+        with _home_lock(self.store.home):
+            return self._run(slugs, verify=verify, progress=progress)
+
+    def _run(
+        self,
+        slugs: Sequence[str],
+        *,
+        verify: bool,
+        progress: Callable[[BrandOutcome, int, int], None] | None,
+    ) -> SyncReport:
         self._cancel.clear()
         self._catalogs.clear()
         targets = self.targets(slugs, verify=verify)
@@ -457,12 +505,17 @@ class SyncEngine:
         return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "", attempts)
 
     def _manual(self, brand: Brand, base: PreferenceSet | None, pending: bool) -> BrandOutcome:
-        changes = _differences(base or PreferenceSet(), brand.preferences)
+        changes = differences(base or PreferenceSet(), brand.preferences)
         detail = "; ".join(changes) if changes else "nothing to change"
         if pending:
             with self.store.write() as uow:
                 uow.sync.set_status(brand.slug, "manual", detail)
-        return BrandOutcome(brand.slug, brand.name, Result.MANUAL, f"do by hand: {detail}")
+        return BrandOutcome(
+            brand.slug,
+            brand.name,
+            Result.MANUAL,
+            f"do by hand: {detail} (then: cmr brand done {brand.slug})" if pending else detail,
+        )
 
     def _record_failure(
         self, slug: str, status: str, detail: str, *, journal: bool = False
@@ -481,7 +534,8 @@ class SyncEngine:
             log.exception("could not record the failure of %s", slug)
 
 
-def _differences(old: PreferenceSet, new: PreferenceSet) -> list[str]:
+def differences(old: PreferenceSet, new: PreferenceSet) -> list[str]:
+    """What changed from ``old`` to ``new``, one "field: old -> new" line per field."""
     a, b = old.fields(), new.fields()
     return [
         f"{_field(k)}: {_fmt(a.get(k))} -> {_fmt(b.get(k))}"
@@ -494,4 +548,13 @@ def summarize(report: SyncReport) -> dict[str, int]:
     return {r.value: report.count(r) for r in Result}
 
 
-__all__ = ["BrandOutcome", "Result", "SyncEngine", "SyncReport", "push_key", "vendor_key"]
+__all__ = [
+    "BrandOutcome",
+    "Result",
+    "SyncBusy",
+    "SyncEngine",
+    "SyncReport",
+    "differences",
+    "push_key",
+    "vendor_key",
+]

@@ -131,12 +131,18 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
     assert grant()["decision"] == "deny"
 
 
-def test_manual_brands_are_reported_with_what_to_do(svc: Services) -> None:
+def test_manual_brands_are_reported_with_what_to_do_until_done(svc: Services) -> None:
     svc.add_brand("Corner Shop")
     svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
     (outcome,) = svc.sync_engine().run().outcomes
     assert outcome.result is Result.MANUAL
     assert "channel.sms: default -> off" in outcome.detail
+    assert "cmr brand done corner-shop" in outcome.detail
+    assert svc.sync_engine().run().outcomes  # still pending: nobody did it yet
+    done = svc.confirm_done_by_hand("Corner Shop")
+    assert done == ["channel.sms: default -> off"]
+    assert svc.sync_engine().run().outcomes == []  # nothing pending any more
+    assert [e.kind for e in svc.journal("corner-shop")] == ["by_hand"]
 
 
 def test_a_refused_token_marks_the_brand_and_others_go_on(

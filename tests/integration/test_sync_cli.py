@@ -123,7 +123,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
                 stderr=subprocess.DEVNULL,
             )
             # A kill at a random moment is the point of this test, so this sleep stays.
-            time.sleep(rng.uniform(0.4, 1.2))  # noqa: sleep
+            time.sleep(rng.uniform(0.4, 1.2))  # deliberate, see above (noqa: sleep)
             proc.kill()
             proc.wait()
         interrupted = open_services(home)
@@ -174,3 +174,25 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
         assert svc.sync_engine().run().ok  # the rest goes through next time
         assert not any(v.pending for v in svc.list_brands())
         svc.store.close()
+
+
+def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyring: Path) -> None:
+    import fcntl
+
+    from cmr_desktop.sync.engine import SyncBusy
+
+    home = tmp_path / "home"
+    svc = open_services(home)
+    svc.add_brand("Corner Shop")
+    with open(home / "sync.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242")
+        held.flush()
+        with pytest.raises(SyncBusy, match=r"already running \(pid 4242\)"):
+            svc.sync_engine().run()
+        res = _run(home, shared_keyring, "sync")
+        assert res.returncode == 1
+        assert "a sync of this home is already running" in res.stderr
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert svc.sync_engine().run().ok  # free again
+    svc.store.close()
