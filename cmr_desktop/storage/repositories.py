@@ -83,6 +83,8 @@ class BrandRecord:
     updated_at: str
     preferences_json: str
     pending: bool
+    sync_status: str = ""  # what the last sync found: "", ok, drift, failed, needs_reauth ...
+    confirmed_at: str | None = None  # when the vendor last confirmed (stored ISO text)
 
     @property
     def preferences(self) -> dict[str, Any]:
@@ -180,6 +182,8 @@ class BrandRepository:
                 type_coerce(BrandRow.updated_at, String),
                 PreferencesRow.local,
                 pending,
+                PreferencesRow.sync_status,
+                type_coerce(PreferencesRow.confirmed_at, String),
             )
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
             .order_by(BrandRow.slug)
@@ -201,6 +205,8 @@ class BrandRepository:
                 r[12],
                 r[13],
                 bool(r[14]),
+                r[15],
+                r[16],
             )
             for r in self.session.execute(stmt)
         ]
