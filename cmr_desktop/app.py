@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,11 +26,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     return main(argv, build_services)
 
 
-def gui_main() -> int:
-    """``cmr-desktop``: the GUI is not built yet; say so instead of showing a fake window."""
-    print(
-        "cmr-desktop: the desktop window is not available in this version yet. "
-        "Use the `cmr` command line tool meanwhile (try `cmr --help`).",
-        file=sys.stderr,
-    )
-    return 2
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """``cmr-desktop``: the desktop app (``--demo``: a throw-away home with simulated vendors)."""
+    from cmr_desktop.ui.app import main
+
+    return main(argv, build_services)

@@ -481,6 +481,12 @@ class Services:
         with bulk_work(), self.store.read() as uow:
             return uow.brands.records(order="name")
 
+    def brand_record(self, slug: str) -> BrandRecord | None:
+        """One brand as stored (the fast read-out), or None if it is gone."""
+        with self.store.read() as uow:
+            found = uow.brands.records(slug=slug)
+        return found[0] if found else None
+
     def _export_parts(self) -> tuple[list[BrandRecord], dict[str, Any]]:
         with bulk_work(), self.store.read() as uow:
             records, terms = uow.brands.records(order="slug"), uow.settings.policy()

@@ -161,8 +161,8 @@ class BrandRepository:
             updated_at=row[11],
         )
 
-    def records(self, *, order: str = "name") -> list[BrandRecord]:
-        """Every brand as stored, ordered by ``name`` (case-insensitive) or ``slug``."""
+    def records(self, *, order: str = "name", slug: str | None = None) -> list[BrandRecord]:
+        """Every brand as stored (or only ``slug``), ordered by ``name`` or ``slug``."""
         tags = _tags_of_brand()
         pending = select(OutboxRow.brand_id).where(OutboxRow.brand_id == BrandRow.id).exists()
         stmt = (
@@ -188,6 +188,8 @@ class BrandRepository:
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
             .order_by(BrandRow.slug)
         )
+        if slug is not None:
+            stmt = stmt.where(BrandRow.slug == slug)
         records = [
             BrandRecord(
                 r[0],

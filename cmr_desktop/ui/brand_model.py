@@ -42,7 +42,7 @@ HEADERS = {
     Column.CATEGORY: "Category",
     Column.CHANNELS: "May reach you by",
     Column.FREQUENCY: "At most",
-    Column.GRANTS: "Data uses allowed",
+    Column.GRANTS: "Data uses",
     Column.STATUS: "Status",
     Column.SYNCED: "Last confirmed",
 }

@@ -301,15 +301,29 @@ def test_import_error_names_the_path_inside_the_document(cmr: Any, tmp_path: Pat
     assert _export(cmr) == before
 
 
-def test_unfinished_entry_points_say_so_and_exit_2() -> None:
+def test_desktop_entry_point_answers_version_and_help() -> None:
     import subprocess
 
     from tests.conftest import BIN
 
-    for name in ("cmr-desktop",):
-        proc = subprocess.run([str(BIN / name)], capture_output=True, text=True, check=False)
-        assert proc.returncode == 2
-        assert "not available in this version yet" in proc.stderr
+    proc = subprocess.run(
+        [str(BIN / "cmr-desktop"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    assert "cmr-desktop" in proc.stdout
+    proc = subprocess.run(
+        [str(BIN / "cmr-desktop"), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    assert "--demo" in proc.stdout
 
 
 def test_help_and_version_do_not_create_a_home(cmr: Any) -> None:

@@ -1,0 +1,355 @@
+"""The main window: every brand in one table, what needs you in the sidebar, sync in the
+background (UX.md). Slots stay quick: data comes from services through the Runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmr_desktop.services import Services
+from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.runner import Runner
+
+Filter = Callable[[BrandRow], bool] | None
+
+
+class SyncBridge(QObject):
+    """Carries sync progress from worker threads to the GUI thread (queued signals).
+
+    Signals:
+        brand_done(object, int, int): the brand's new row (or None), done, total.
+    """
+
+    brand_done = Signal(object, int, int)
+
+
+class MainWindow(QMainWindow):
+    """The dashboard.
+
+    Args:
+        services: the use cases over the open home.
+        runner: where background work runs.
+        settings: where window geometry is kept (QSettings holds nothing else).
+    """
+
+    def __init__(
+        self, services: Services, runner: Runner, settings: QSettings | None = None
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.runner = runner
+        self.settings = settings or QSettings("cmr-desktop", "cmr-desktop")
+        self.setWindowTitle("CMR Desktop")
+        self.model = BrandTableModel(self)
+        self.bridge = SyncBridge(self)
+        self.bridge.brand_done.connect(self._on_brand_synced)
+        self._engine: Any = None
+        self._filter: Filter = None
+        self._build()
+        self._restore()
+        self.reload()
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main-toolbar")
+        self.addToolBar(toolbar)
+        self.sync_all = QAction("Sync all", self)
+        self.sync_all.setShortcut(QKeySequence("Ctrl+R"))
+        self.sync_all.setToolTip("Push your pending choices to every vendor (Ctrl+R)")
+        self.sync_all.triggered.connect(lambda: self.start_sync(verify=False))
+        self.verify_all = QAction("Check all vendors", self)
+        self.verify_all.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.verify_all.triggered.connect(lambda: self.start_sync(verify=True))
+        toolbar.addAction(self.sync_all)
+        toolbar.addAction(self.verify_all)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search brands…")
+        self.search.setAccessibleName("Search brands")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(320)
+        find = QAction("Find", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.search.setFocus)
+        self.addAction(find)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.search)
+        # Debounce: filter when typing pauses, not on every key of a fast typist.
+        self._search_timer = QTimer(self, singleShot=True, interval=120)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+
+        self.sidebar = QListWidget(self)
+        self.sidebar.setAccessibleName("Filters")
+        self.sidebar.currentItemChanged.connect(lambda *_: self._apply_filter())
+
+        self.table = QTableView(self)
+        self.table.setAccessibleName("Brands")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setDefaultSectionSize(130)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in ((0, 175), (1, 85), (2, 140), (3, 115), (4, 80), (5, 105)):
+            header.resizeSection(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+        self.detail = QLabel("Select a brand to see what it may do.", self)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)  # vendor text is never markup
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setAccessibleName("Brand details")
+        detail_box = QWidget(self)
+        box = QVBoxLayout(detail_box)
+        box.addWidget(self.detail)
+
+        self.splitter = QSplitter(self)
+        self.splitter.setObjectName("main-splitter")
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(detail_box)
+        self.splitter.setSizes([170, 800, 300])
+        self.setCentralWidget(self.splitter)
+
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(240)
+        self.progress.setVisible(False)
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setVisible(False)
+        self.cancel.clicked.connect(self.cancel_sync)
+        self.summary = QLabel("", self)
+        self.statusBar().addWidget(self.progress)
+        self.statusBar().addWidget(self.cancel)
+        self.statusBar().addPermanentWidget(self.summary)
+        self.resize(1180, 720)
+
+    # --- data -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Load every brand in the background, then fill the table and sidebar."""
+
+        def load() -> list[BrandRow]:
+            return [BrandRow.from_record(r) for r in self.services.brand_records()]
+
+        self.runner.run(load, self._on_loaded, self._on_error)
+
+    def _on_loaded(self, rows: list[BrandRow]) -> None:
+        self.model.set_rows(rows)
+        self._fill_sidebar()
+        self._apply_filter()
+        self._update_summary()
+        if self.model.rowCount():
+            self.table.selectRow(0)
+
+    def _on_error(self, error: Exception) -> None:
+        self.statusBar().showMessage(f"Error: {error}", 10_000)
+
+    def _fill_sidebar(self) -> None:
+        current = self.sidebar.currentItem()
+        wanted = current.data(Qt.ItemDataRole.UserRole) if current else ("all", None)
+        self.sidebar.blockSignals(True)
+        self.sidebar.clear()
+        counts = self.model.counts()
+        rows = self.model.all_rows()
+        attention = sum(n for s, n in counts.items() if s in ATTENTION)
+        entries: list[tuple[str, tuple[str, Any]]] = [
+            (f"All  {len(rows)}", ("all", None)),
+            (f"Needs attention  {attention}", ("attention", None)),
+        ]
+        entries += [(f"   {STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
+        categories: dict[str, int] = {}
+        for r in rows:
+            categories[r.category or "(none)"] = categories.get(r.category or "(none)", 0) + 1
+        entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
+        for text, key in entries:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.sidebar.addItem(item)
+            if key == wanted:
+                self.sidebar.setCurrentItem(item)
+        if self.sidebar.currentItem() is None:
+            self.sidebar.setCurrentRow(0)
+        self.sidebar.blockSignals(False)
+
+    def _apply_filter(self) -> None:
+        item = self.sidebar.currentItem()
+        kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
+        predicate: Filter = None
+        if kind == "attention":
+            predicate = _attention
+        elif kind == "status":
+            predicate = _Status(str(value))
+        elif kind == "category":
+            predicate = _Category("" if value == "(none)" else str(value))
+        if (predicate is None and self._filter is None) or predicate == self._filter:
+            predicate = self._filter  # keep the same object: lets the model narrow its scan
+        self._filter = predicate
+        self.model.set_filter(self.search.text(), predicate)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.detail.setText("Select a brand to see what it may do.")
+            return
+        slug = self.model.row_at(current.row()).slug
+
+        def describe() -> str:
+            view = self.services.get_brand(slug)
+            b = view.brand
+            lines = [b.name, f"{b.category or 'no category'} · {b.website or 'no website'}"]
+            if b.account_id:
+                lines.append(f"Account: {b.account_id}")
+            lines.append("")
+            lines += list(b.preferences.describe(b.name, self.services.today()))
+            if not b.preferences.fields():
+                lines.append("No choices recorded yet: the brand's defaults apply.")
+            return "\n".join(lines)
+
+        self.runner.run(describe, self.detail.setText, self._on_error)
+
+    def _update_summary(self) -> None:
+        counts = self.model.counts()
+        parts = [
+            f"{counts[s]} {STATUSES[s][0].lower()}" for s in ("drift", "failed") if s in counts
+        ]
+        pending = counts.get("pending", 0) + counts.get("new", 0)
+        if pending:
+            parts.insert(0, f"{pending} pending")
+        self.summary.setText(" · ".join(parts) or "All in order")
+
+    # --- sync -----------------------------------------------------------------------------
+
+    def start_sync(self, *, verify: bool = False) -> None:
+        """Run the sync engine in the background; rows update as each brand finishes."""
+        if self._engine is not None:
+            return
+        engine = self.services.sync_engine(jobs=16)
+        self._engine = engine
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel.setVisible(True)
+        self.sync_all.setEnabled(False)
+        self.verify_all.setEnabled(False)
+        services, bridge = self.services, self.bridge
+
+        def progress(outcome: Any, done: int, total: int) -> None:  # on a worker thread
+            record = services.brand_record(outcome.slug)
+            row = BrandRow.from_record(record) if record is not None else None
+            bridge.brand_done.emit(row, done, total)
+
+        self.runner.run(
+            lambda: engine.run(verify=verify, progress=progress),
+            self._on_sync_finished,
+            self._on_sync_failed,
+        )
+
+    def cancel_sync(self) -> None:
+        if self._engine is not None:
+            self._engine.cancel()
+            self.statusBar().showMessage("Cancelling: brands in flight finish first…")
+
+    def _on_brand_synced(self, row: BrandRow | None, done: int, total: int) -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"Syncing {done}/{total}")
+        if row is not None:
+            self.model.update_row(row)
+
+    def _on_sync_finished(self, report: Any) -> None:
+        self._end_sync()
+        failed = [o for o in report.outcomes if str(o.result) == "failed"]
+        drift = [o for o in report.outcomes if str(o.result) == "drift"]
+        self.statusBar().showMessage(
+            f"Sync done: {len(report.outcomes)} brand(s), {len(drift)} drift, {len(failed)} failed",
+            15_000,
+        )
+        self.reload()
+
+    def _on_sync_failed(self, error: Exception) -> None:
+        self._end_sync()
+        self._on_error(error)
+
+    def _end_sync(self) -> None:
+        self._engine = None
+        self.progress.setVisible(False)
+        self.cancel.setVisible(False)
+        self.sync_all.setEnabled(True)
+        self.verify_all.setEnabled(True)
+
+    # --- window state ---------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("main/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = self.settings.value("main/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        header = self.settings.value("main/columns")
+        if isinstance(header, QByteArray):
+            self.table.horizontalHeader().restoreState(header)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.cancel_sync()
+        self.settings.setValue("main/geometry", self.saveGeometry())
+        self.settings.setValue("main/splitter", self.splitter.saveState())
+        self.settings.setValue("main/columns", self.table.horizontalHeader().saveState())
+        self.runner.wait(15_000)
+        super().closeEvent(event)
+
+
+def _attention(row: BrandRow) -> bool:
+    return row.status in ATTENTION
+
+
+class _Status:
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def __call__(self, row: BrandRow) -> bool:
+        return row.status == self.status
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Status) and other.status == self.status
+
+    def __hash__(self) -> int:
+        return hash(self.status)
+
+
+class _Category:
+    def __init__(self, category: str) -> None:
+        self.category = category
+
+    def __call__(self, row: BrandRow) -> bool:
+        return row.category == self.category
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Category) and other.category == self.category
+
+    def __hash__(self) -> int:
+        return hash(self.category)

@@ -1,0 +1,114 @@
+"""Render the main screens of the demo offscreen into docs/images/.
+
+Run: QT_QPA_PLATFORM=offscreen python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import keyring
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from cmr_desktop.app import build_services
+from cmr_desktop.testing.keyring import InMemoryKeyring
+from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
+from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
+from cmr_desktop.ui.main_window import MainWindow
+from cmr_desktop.ui.runner import Runner
+
+OUT = Path(__file__).resolve().parent / "images"
+
+
+def wait(app: QApplication, condition: object, timeout_ms: int = 30_000) -> None:
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(50)
+    waited = [0]
+
+    def check() -> None:
+        waited[0] += 50
+        if condition() or waited[0] > timeout_ms:  # type: ignore[operator]
+            loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    for role, color in (
+        (QPalette.ColorRole.Window, "#2b2b2b"),
+        (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1f1f1f"),
+        (QPalette.ColorRole.AlternateBase, "#2a2a2a"),
+        (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#353535"),
+        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#2f65ca"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+    ):
+        p.setColor(role, QColor(color))
+    return p
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    OUT.mkdir(parents=True, exist_ok=True)
+    keyring.set_keyring(InMemoryKeyring())
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        VendorSimulator(default_vendors(DEMO_VENDORS), seed=7) as sim,
+    ):
+        services = build_services(Path(tmp))
+        build_demo(services, sim)
+        window = MainWindow(
+            services, Runner(), QSettings(str(Path(tmp) / "ui.ini"), QSettings.Format.IniFormat)
+        )
+        window.resize(1280, 760)
+        window.show()
+        wait(app, lambda: window.model.rowCount() > 40)
+        wait(app, lambda: "may" in window.detail.text(), 5000)
+        window.grab().save(str(OUT / "dashboard-before-sync.png"))
+        window.start_sync()
+        wait(app, lambda: window._engine is None)
+        window.start_sync(verify=True)  # the tampering vendor shows drift
+        wait(app, lambda: window._engine is None)
+        wait(app, lambda: "drift" in window.summary.text(), 5000)
+        window.grab().save(str(OUT / "dashboard.png"))
+        attention = next(
+            i
+            for i in range(window.sidebar.count())
+            if window.sidebar.item(i).text().startswith("Needs attention")
+        )
+        window.sidebar.setCurrentRow(attention)
+        wait(app, lambda: window.model.rowCount() < 40, 5000)
+        window.table.selectRow(0)
+        wait(app, lambda: bool(window.detail.text()), 5000)
+        window.grab().save(str(OUT / "needs-attention.png"))
+        app.setPalette(dark_palette())
+        window.sidebar.setCurrentRow(0)
+        wait(app, lambda: window.model.rowCount() > 40, 5000)
+        window.grab().save(str(OUT / "dashboard-dark.png"))
+        window.close()
+        window.runner.wait()
+        window.deleteLater()
+        app.processEvents()
+        services.store.close()
+    for png in sorted(OUT.glob("*.png")):
+        print(png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The main window against a real home and the vendor simulator (offscreen)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+
+from cmr_desktop.domain import Channel
+from cmr_desktop.services import Services
+from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
+from cmr_desktop.ui.main_window import MainWindow
+from cmr_desktop.ui.runner import Runner
+from tests.conftest import open_services
+
+
+@pytest.fixture
+def sim() -> Iterator[VendorSimulator]:
+    with VendorSimulator(default_vendors(3), seed=4, knobs=Knobs(latency_ms=20)) as s:
+        yield s
+
+
+def _connect(svc: Services, sim: VendorSimulator, n: int) -> None:
+    for i in range(n):
+        vendor = sim.vendor_ids[i % 3]
+        sim.add_subject(vendor, f"s-{i}")
+        svc.add_brand(
+            f"Shop {i:03d}",
+            category=("retail", "finance")[i % 2],
+            connector="openpref",
+            connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
+            secrets={"token": sim.token(vendor)},
+        )
+        svc.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, sim: VendorSimulator) -> Iterator[MainWindow]:
+    svc = open_services(tmp_path / "home")
+    _connect(svc, sim, 12)
+    svc.add_brand("Corner Shop", category="food")
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(svc, Runner(), settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 13, timeout=5000)
+    yield win
+    win.runner.wait()
+    svc.store.close()
+
+
+def test_dashboard_lists_every_brand_and_filters_as_you_type(
+    qtbot: Any, window: MainWindow
+) -> None:
+    assert window.model.rowCount() == 13
+    qtbot.keyClicks(window.search, "corner")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=2000)
+    assert window.model.row_at(0).name == "Corner Shop"
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 13, timeout=2000)
+    labels = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
+    assert labels[0] == "All  13"
+    attention = next(i for i, t in enumerate(labels) if t.startswith("Needs attention"))
+    window.sidebar.setCurrentRow(attention)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=2000)  # the manual one
+    assert window.model.row_at(0).status == "manual"
+
+
+def test_details_are_plain_text_in_customer_words(qtbot: Any, window: MainWindow) -> None:
+    row = next(
+        i for i in range(window.model.rowCount()) if window.model.row_at(i).slug == "shop-001"
+    )
+    window.table.selectRow(row)
+    qtbot.waitUntil(lambda: "Shop 001 may not email you." in window.detail.text(), timeout=3000)
+    assert window.detail.textFormat() is Qt.TextFormat.PlainText
+
+
+def test_sync_all_runs_in_the_background_and_rows_update(
+    qtbot: Any, window: MainWindow, sim: VendorSimulator
+) -> None:
+    window.sync_all.trigger()
+    assert window.progress.isVisible()
+    qtbot.waitUntil(lambda: window._engine is None, timeout=20_000)
+    statuses = {window.model.row_at(i).status for i in range(window.model.rowCount())}
+    assert statuses == {"in_sync", "manual"}
+    qtbot.waitUntil(lambda: window.summary.text() == "All in order", timeout=5000)
+    state = sim.state(sim.vendor_ids[0])["s-0"]["preferences"]
+    assert state["channels"]["email"]["enabled"] is False
+
+
+def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_path: Path) -> None:
+    with VendorSimulator(default_vendors(3), seed=9, knobs=Knobs(latency_ms=50)) as sim:
+        svc = open_services(tmp_path / "big")
+        _connect(svc, sim, 200)
+        win = MainWindow(
+            svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
+        )
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: win.model.rowCount() == 200, timeout=10_000)
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(tick)
+        timer.start()
+        win.start_sync()
+        qtbot.waitUntil(lambda: win._engine is None, timeout=60_000)
+        timer.stop()
+        assert len(gaps) > 50
+        assert max(gaps) < 0.1, f"the GUI thread stalled for {max(gaps) * 1000:.0f} ms"
+        assert {win.model.row_at(i).status for i in range(200)} == {"in_sync"}
+        win.runner.wait()
+        svc.store.close()
+
+
+def test_window_state_is_kept_for_the_next_start(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    window.resize(1000, 650)
+    window.close()
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    assert settings.value("main/geometry") is not None
+    assert settings.value("main/splitter") is not None
