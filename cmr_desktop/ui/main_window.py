@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.editor import BrandEditor
 from cmr_desktop.ui.runner import Runner
 
 Filter = Callable[[BrandRow], bool] | None
@@ -125,9 +126,25 @@ class MainWindow(QMainWindow):
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setAccessibleName("Brand details")
+        self.undo_stack = QUndoStack(self)
+        self.editor = BrandEditor(self.services, self.runner, self.undo_stack, self)
+        self.editor.saved.connect(self._refresh_brand)
         detail_box = QWidget(self)
         box = QVBoxLayout(detail_box)
         box.addWidget(self.detail)
+        box.addWidget(self.editor)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        edit_menu.addSeparator()
+        edit_menu.addAction(find)
+        sync_menu = self.menuBar().addMenu("&Sync")
+        sync_menu.addAction(self.sync_all)
+        sync_menu.addAction(self.verify_all)
 
         self.splitter = QSplitter(self)
         self.splitter.setObjectName("main-splitter")
@@ -217,7 +234,25 @@ class MainWindow(QMainWindow):
             self.detail.setText("Select a brand to see what it may do.")
             return
         slug = self.model.row_at(current.row()).slug
+        self.editor.show_brand(slug)
+        self._describe(slug)
 
+    def _refresh_brand(self, slug: str) -> None:
+        """A brand was edited: update its row and, if it is shown, its description."""
+
+        def load() -> BrandRow | None:
+            record = self.services.brand_record(slug)
+            return BrandRow.from_record(record) if record is not None else None
+
+        def show(row: BrandRow | None) -> None:
+            if row is not None:
+                self.model.update_row(row)
+            if self.editor.slug == slug:
+                self._describe(slug)
+
+        self.runner.run(load, show, self._on_error)
+
+    def _describe(self, slug: str) -> None:
         def describe() -> str:
             view = self.services.get_brand(slug)
             b = view.brand

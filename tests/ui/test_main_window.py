@@ -132,3 +132,34 @@ def test_window_state_is_kept_for_the_next_start(
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     assert settings.value("main/geometry") is not None
     assert settings.value("main/splitter") is not None
+
+
+def test_editing_saves_at_once_and_undo_redo_work(qtbot: Any, window: MainWindow) -> None:
+    row = next(
+        i for i in range(window.model.rowCount()) if window.model.row_at(i).slug == "shop-002"
+    )
+    window.table.selectRow(row)
+    qtbot.waitUntil(
+        lambda: window.editor.isEnabled() and window.editor.slug == "shop-002", timeout=3000
+    )
+    qtbot.waitUntil(lambda: window.editor.title.text() == "Shop 002", timeout=3000)
+    email = window.editor.switches[Channel.EMAIL]
+    assert not email.isChecked()  # the fixture turned email off
+
+    def stored() -> Any:
+        return window.services.get_brand("shop-002").brand.preferences.channels.get(Channel.EMAIL)
+
+    email.click()  # on
+    qtbot.waitUntil(lambda: stored() is True, timeout=3000)
+    # the table row shows the change too (updated in place)
+    qtbot.waitUntil(lambda: "email" in window.model.row_at(row).channels, timeout=3000)
+    assert window.services.get_brand("shop-002").pending
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: stored() is False, timeout=3000)
+    assert not window.editor.switches[Channel.EMAIL].isChecked()
+    window.undo_stack.redo()
+    qtbot.waitUntil(lambda: stored() is True, timeout=3000)
+    assert window.editor.switches[Channel.EMAIL].isChecked()
+    edit_menu = window.menuBar().actions()[0].menu()
+    texts = [a.text() for a in edit_menu.actions()]
+    assert any(t.startswith("&Undo") for t in texts)
