@@ -81,7 +81,14 @@ class MainWindow(QMainWindow):
         self.verify_all = QAction("Check all vendors", self)
         self.verify_all.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.verify_all.triggered.connect(lambda: self.start_sync(verify=True))
+        self.sync_selected = QAction("Sync selected", self)
+        self.sync_selected.setShortcut(QKeySequence("Ctrl+Shift+Y"))
+        self.sync_selected.setToolTip("Sync only the selected brands (Ctrl+Shift+Y)")
+        self.sync_selected.triggered.connect(
+            lambda: self.start_sync(slugs=self.selected_slugs(), verify=True)
+        )
         toolbar.addAction(self.sync_all)
+        toolbar.addAction(self.sync_selected)
         toolbar.addAction(self.verify_all)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search brands…")
@@ -144,6 +151,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(find)
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_all)
+        sync_menu.addAction(self.sync_selected)
         sync_menu.addAction(self.verify_all)
 
         self.splitter = QSplitter(self)
@@ -279,17 +287,26 @@ class MainWindow(QMainWindow):
 
     # --- sync -----------------------------------------------------------------------------
 
-    def start_sync(self, *, verify: bool = False) -> None:
-        """Run the sync engine in the background; rows update as each brand finishes."""
-        if self._engine is not None:
+    def selected_slugs(self) -> list[str]:
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        return [self.model.row_at(r).slug for r in sorted(rows)]
+
+    def start_sync(self, *, verify: bool = False, slugs: list[str] | None = None) -> None:
+        """Run the sync engine in the background; rows update as each brand finishes.
+
+        Args:
+            verify: re-read every vendor, not only brands with pending changes.
+            slugs: only these brands (None: all).
+        """
+        if self._engine is not None or slugs == []:
             return
         engine = self.services.sync_engine(jobs=16)
         self._engine = engine
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.cancel.setVisible(True)
-        self.sync_all.setEnabled(False)
-        self.verify_all.setEnabled(False)
+        for action in (self.sync_all, self.verify_all, self.sync_selected):
+            action.setEnabled(False)
         services, bridge = self.services, self.bridge
 
         def progress(outcome: Any, done: int, total: int) -> None:  # on a worker thread
@@ -298,7 +315,7 @@ class MainWindow(QMainWindow):
             bridge.brand_done.emit(row, done, total)
 
         self.runner.run(
-            lambda: engine.run(verify=verify, progress=progress),
+            lambda: engine.run(slugs or (), verify=verify, progress=progress),
             self._on_sync_finished,
             self._on_sync_failed,
         )
@@ -333,8 +350,8 @@ class MainWindow(QMainWindow):
         self._engine = None
         self.progress.setVisible(False)
         self.cancel.setVisible(False)
-        self.sync_all.setEnabled(True)
-        self.verify_all.setEnabled(True)
+        for action in (self.sync_all, self.verify_all, self.sync_selected):
+            action.setEnabled(True)
 
     # --- window state ---------------------------------------------------------------------
 

@@ -163,3 +163,31 @@ def test_editing_saves_at_once_and_undo_redo_work(qtbot: Any, window: MainWindow
     edit_menu = window.menuBar().actions()[0].menu()
     texts = [a.text() for a in edit_menu.actions()]
     assert any(t.startswith("&Undo") for t in texts)
+
+
+def test_sync_selected_syncs_only_those_brands(
+    qtbot: Any, window: MainWindow, sim: VendorSimulator
+) -> None:
+    rows = [
+        i
+        for i in range(window.model.rowCount())
+        if window.model.row_at(i).slug in ("shop-000", "shop-001")
+    ]
+    window.table.selectRow(rows[0])
+    window.table.selectionModel().select(
+        window.model.index(rows[1], 0),
+        window.table.selectionModel().SelectionFlag.Select
+        | window.table.selectionModel().SelectionFlag.Rows,
+    )
+    assert window.selected_slugs() == ["shop-000", "shop-001"]
+    window.sync_selected.trigger()
+    qtbot.waitUntil(lambda: window._engine is None, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: {window.model.row_at(i).status for i in rows} == {"in_sync"}, timeout=5000
+    )
+    others = {
+        window.model.row_at(i).status
+        for i in range(window.model.rowCount())
+        if i not in rows and window.model.row_at(i).slug.startswith("shop-")
+    }
+    assert others == {"new"}
