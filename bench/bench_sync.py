@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import os
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,60 +32,24 @@ from cmr_desktop.services import Services
 from cmr_desktop.storage import Store
 from cmr_desktop.sync.engine import Result
 from cmr_desktop.testing.keyring import InMemoryKeyring
+from cmr_desktop.testing.simulator import SimulatorProcess
 
 VENDORS = 10
 
 
-class Simulator:
-    """cmr-vendor-sim in a subprocess, driven through its admin API."""
-
-    def __init__(self, vendors: int) -> None:
-        exe = Path(sys.executable).parent / "cmr-vendor-sim"
-        self.proc = subprocess.Popen(
-            [
-                str(exe),
-                "--port",
-                "0",
-                "--vendors",
-                str(vendors),
-                "--seed",
-                "1",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self.proc.stdout is not None
-        self.vendors: list[tuple[str, str, str]] = []  # (id, base_url, token)
-        first = self.proc.stdout.readline()
-        self.root = first.split(" at ")[1].split()[0]
-        for _ in range(vendors):
-            vid, url, token = self.proc.stdout.readline().split()[:3]
-            self.vendors.append((vid, url, token.removeprefix("token=")))
-        self.admin = requests.Session()
+class Simulator(SimulatorProcess):
+    """The simulator in its own process (its threads must not share this one's GIL)."""
 
     def vendor(self, i: int) -> tuple[str, str, str]:
-        return self.vendors[i % len(self.vendors)]
-
-    def add_subject(self, vendor: str, subject: str) -> None:
-        empty = {"channels": {}, "topics": {}, "grants": [], "quiet_hours": None}
-        r = self.admin.put(f"{self.root}/admin/vendors/{vendor}/subjects/{subject}", json=empty)
-        r.raise_for_status()
+        vid = self.vendor_ids[i % len(self.vendor_ids)]
+        return vid, self.base_url(vid), self.token(vid)
 
     def set_latency(self, latency_ms: float) -> None:
-        for vendor, _, _ in self.vendors:
-            url = f"{self.root}/admin/vendors/{vendor}/knobs"
-            self.admin.patch(url, json={"latency_ms": latency_ms}).raise_for_status()
+        for vid in self.vendor_ids:
+            self.set_knobs(vid, latency_ms=latency_ms)
 
     def writes_applied(self) -> int:
-        return sum(
-            self.admin.get(f"{self.root}/admin/vendors/{v}").json()["stats"]["writes_applied"]
-            for v, _, _ in self.vendors
-        )
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
+        return sum(self.stats(vid)["writes_applied"] for vid in self.vendor_ids)
 
 
 def _setup(sim: Simulator, home: Path, n: int) -> Services:

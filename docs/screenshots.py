@@ -12,13 +12,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import keyring
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from cmr_desktop.app import build_services
-from cmr_desktop.testing.keyring import InMemoryKeyring
+from cmr_desktop.testing.keyring import use_shared_keyring
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
 from cmr_desktop.ui.main_window import MainWindow
@@ -65,12 +64,12 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     OUT.mkdir(parents=True, exist_ok=True)
-    keyring.set_keyring(InMemoryKeyring())
     with (
         tempfile.TemporaryDirectory() as tmp,
         VendorSimulator(default_vendors(DEMO_VENDORS), seed=7) as sim,
     ):
-        services = build_services(Path(tmp))
+        use_shared_keyring(Path(tmp) / "keyring.json")
+        services = build_services(Path(tmp) / "home")
         build_demo(services, sim)
         window = MainWindow(
             services, Runner(), QSettings(str(Path(tmp) / "ui.ini"), QSettings.Format.IniFormat)
@@ -81,9 +80,9 @@ def main() -> int:
         wait(app, lambda: "may" in window.detail.text(), 5000)
         window.grab().save(str(OUT / "dashboard-before-sync.png"))
         window.start_sync()
-        wait(app, lambda: window._engine is None)
+        wait(app, lambda: not window.is_syncing())
         window.start_sync(verify=True)  # the tampering vendor shows drift
-        wait(app, lambda: window._engine is None)
+        wait(app, lambda: not window.is_syncing())
         wait(app, lambda: "drift" in window.summary.text(), 5000)
         window.grab().save(str(OUT / "dashboard.png"))
         attention = next(

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -368,14 +369,24 @@ def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
     help="Re-read every vendor, even brands with no pending change (finds drift).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help="Stream one JSON object per line as brands finish (the desktop app reads this); "
+    "a line 'cancel' on standard input stops the sync.",
+)
 @pass_ctx
-def sync_cmd(ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: bool) -> int:
+def sync_cmd(
+    ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: bool, jsonl: bool
+) -> int:
     """Push your pending choices to every vendor and check they keep them.
 
     Exit status 1 if any brand failed (the summary says why).
     """
     slugs = ctx.services.resolve_slugs(refs)
     engine = ctx.services.sync_engine(jobs=jobs)
+    if jsonl:
+        return _sync_jsonl(engine, slugs, verify)
     total = len(engine.targets(slugs, verify=verify))
     tty = sys.stderr.isatty() and not as_json
     bar: Any = click.progressbar(length=total, label="Syncing", file=sys.stderr) if tty else None
@@ -400,18 +411,7 @@ def sync_cmd(ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: 
         click.echo(f"cmr: error: {exc}", err=True)
         return 1
     if as_json:
-        emit_json(
-            [
-                {
-                    "brand": o.slug,
-                    "name": o.name,
-                    "result": str(o.result),
-                    "detail": o.detail,
-                    "attempts": o.attempts,
-                }
-                for o in report.outcomes
-            ]
-        )
+        emit_json([_outcome_json(o) for o in report.outcomes])
     else:
         if not report.outcomes:
             click.echo("Nothing to sync: every brand is up to date.")
@@ -423,6 +423,59 @@ def sync_cmd(ctx: Ctx, refs: tuple[str, ...], jobs: int, verify: bool, as_json: 
         counts = [f"{report.count(r)} {r}" for r in Result if report.count(r)]
         if counts:
             click.echo("Summary: " + ", ".join(counts))
+    return 0 if report.ok else 1
+
+
+def _outcome_json(o: Any) -> dict[str, Any]:
+    return {
+        "brand": o.slug,
+        "name": o.name,
+        "result": str(o.result),
+        "detail": o.detail,
+        "attempts": o.attempts,
+    }
+
+
+def _sync_jsonl(engine: Any, slugs: list[str], verify: bool) -> int:
+    """``cmr sync --jsonl``: the line protocol between the desktop app and its sync process.
+
+    Lines (one JSON object each, flushed at once): ``{"event": "start", "total": N}``, then
+    ``{"event": "brand", "done": i, "total": N, "brand": ..., "result": ..., ...}`` per
+    brand, then ``{"event": "end", "ok": bool, "counts": {result: n}}`` or
+    ``{"event": "error", "message": ...}``. Reading ``cancel`` on stdin cancels the sync.
+    """
+    lock = threading.Lock()
+
+    def send(obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, ensure_ascii=False) + "\n"
+        with lock:
+            try:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                engine.cancel()  # nobody is listening any more: stop starting work
+
+    def listen() -> None:
+        for line in sys.stdin:
+            if line.strip() == "cancel":
+                engine.cancel()
+                return
+
+    threading.Thread(target=listen, name="cmr-sync-stdin", daemon=True).start()
+    try:
+        send({"event": "start", "total": len(engine.targets(slugs, verify=verify))})
+        report = engine.run(
+            slugs,
+            verify=verify,
+            progress=lambda o, done, total: send(
+                {"event": "brand", "done": done, "total": total, **_outcome_json(o)}
+            ),
+        )
+    except SyncBusy as exc:
+        send({"event": "error", "message": str(exc)})
+        return 1
+    counts = {str(r): report.count(r) for r in Result if report.count(r)}
+    send({"event": "end", "ok": report.ok, "counts": counts})
     return 0 if report.ok else 1
 
 

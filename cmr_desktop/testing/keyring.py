@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
+import keyring
 import keyring.backend
 import keyring.errors
 from keyring.compat import properties
@@ -61,3 +63,17 @@ class InMemoryKeyring(keyring.backend.KeyringBackend):
         except KeyError:
             raise keyring.errors.PasswordDeleteError(username) from None
         self._save()
+
+
+def use_shared_keyring(path: Path) -> InMemoryKeyring:
+    """Select a throw-away keyring kept in ``path``, for this process and its children.
+
+    The desktop app runs sync in a child process (``cmr sync --jsonl``); in demo mode and in
+    tests the secrets must reach it, so they go to a file in a temporary folder instead of
+    memory. Never use this for real secrets.
+    """
+    os.environ["PYTHON_KEYRING_BACKEND"] = f"{__name__}.InMemoryKeyring"
+    os.environ["CMR_TEST_KEYRING_FILE"] = str(path)
+    backend = InMemoryKeyring()
+    keyring.set_keyring(backend)
+    return backend

@@ -66,10 +66,12 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import random
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -88,6 +90,7 @@ from cmr_desktop.domain.vocabulary import Channel, DataCategory, Frequency, Purp
 __all__ = [
     "DataUse",
     "Knobs",
+    "SimulatorProcess",
     "Topic",
     "VendorSimulator",
     "VendorSpec",
@@ -1695,6 +1698,92 @@ class VendorSimulator:
                 "stats": vendor.stats.to_dict(),
                 "subjects": {s: e.to_json() for s, e in vendor.subjects.items()},
             }
+
+
+class SimulatorProcess:
+    """``cmr-vendor-sim`` in a child process, driven through its admin API.
+
+    Same methods as :class:`VendorSimulator` for what tests and benchmarks use. Use it when
+    the simulator must not share the caller's GIL: a benchmark of the client, or a test of
+    the desktop app's responsiveness (real vendors are not in the app's process either).
+
+    Args:
+        vendors: how many vendors to serve.
+        seed: the simulator's seed.
+        knobs: knobs for every vendor at start (latency, error rate, ...).
+    """
+
+    def __init__(self, vendors: int = 3, *, seed: int = 0, knobs: Knobs | None = None) -> None:
+        import requests
+
+        args = [sys.executable, "-m", "cmr_desktop.testing.simulator", "--port", "0"]
+        args += ["--vendors", str(vendors), "--seed", str(seed)]
+        self._proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self._proc.stdout is not None
+        first = self._proc.stdout.readline()
+        if " at " not in first:
+            self._proc.kill()
+            raise RuntimeError(f"cmr-vendor-sim did not start: {first!r}")
+        self.root = first.split(" at ")[1].split()[0]
+        self._vendors: dict[str, tuple[str, str]] = {}
+        for _ in range(vendors):
+            vid, url, token = self._proc.stdout.readline().split()[:3]
+            self._vendors[vid] = (url, token.removeprefix("token="))
+        self._admin = requests.Session()
+        if knobs is not None:
+            for vid in self._vendors:
+                self.set_knobs(vid, **knobs.to_dict())
+
+    @property
+    def vendor_ids(self) -> list[str]:
+        return list(self._vendors)
+
+    def base_url(self, vendor_id: str) -> str:
+        return self._vendors[vendor_id][0]
+
+    def token(self, vendor_id: str) -> str:
+        return self._vendors[vendor_id][1]
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self._admin.request(method, f"{self.root}/admin/{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def add_subject(self, vendor_id: str, subject: str, preferences: Any = None) -> None:
+        empty: dict[str, Any] = {"channels": {}, "topics": {}, "grants": [], "quiet_hours": None}
+        self._call("PUT", f"vendors/{vendor_id}/subjects/{subject}", preferences or empty)
+
+    def set_knobs(self, vendor_id: str, **changes: Any) -> dict[str, Any]:
+        return dict(self._call("PATCH", f"vendors/{vendor_id}/knobs", changes))
+
+    def state(self, vendor_id: str) -> dict[str, dict[str, Any]]:
+        return dict(self._call("GET", f"vendors/{vendor_id}")["subjects"])
+
+    def stats(self, vendor_id: str) -> dict[str, int]:
+        return dict(self._call("GET", f"vendors/{vendor_id}")["stats"])
+
+    def stop(self) -> None:
+        self._admin.close()
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> SimulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 # --- console script ------------------------------------------------------------------------

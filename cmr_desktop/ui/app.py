@@ -100,16 +100,15 @@ def main(
     simulator = None
     temp: tempfile.TemporaryDirectory[str] | None = None
     if args.demo:
-        import keyring
-
-        from cmr_desktop.testing.keyring import InMemoryKeyring
+        from cmr_desktop.testing.keyring import use_shared_keyring
         from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 
-        keyring.set_keyring(InMemoryKeyring())  # a throw-away home: throw-away secrets
         temp = tempfile.TemporaryDirectory(prefix="cmr-desktop-demo-")
+        # A throw-away home: throw-away secrets, in a file the sync process can read.
+        use_shared_keyring(Path(temp.name) / "demo-keyring.json")
         simulator = VendorSimulator(default_vendors(DEMO_VENDORS), seed=7)
         simulator.start()
-        services = build_services(Path(temp.name))
+        services = build_services(Path(temp.name) / "home")
         build_demo(services, simulator)
         settings = QSettings(str(Path(temp.name) / "ui.ini"), QSettings.Format.IniFormat)
     else:

@@ -269,16 +269,26 @@ class BrandTableModel(QAbstractTableModel):
         ]
 
     def update_row(self, row: BrandRow) -> None:
-        """Replace one brand's row in place (e.g. when its sync finishes)."""
-        i = self._by_slug.get(row.slug)
-        if i is None:
+        """Replace one brand's row in place (e.g. when it was edited)."""
+        self.update_rows((row,))
+
+    def update_rows(self, rows: Iterable[BrandRow]) -> None:
+        """Replace several brands' rows in place, with one repaint for all of them."""
+        changed: set[int] = set()
+        for row in rows:
+            i = self._by_slug.get(row.slug)
+            if i is not None:
+                self._rows[i] = row
+                changed.add(i)
+        if not changed:
             return
-        self._rows[i] = row
-        try:
-            visible_at = self._visible.index(i)
-        except ValueError:
-            return
-        self.dataChanged.emit(self.index(visible_at, 0), self.index(visible_at, len(Column) - 1))
+        if len(self._visible) == len(self._rows):  # nothing filtered out: row i is shown at i
+            shown = list(changed)
+        else:
+            shown = [v for v, i in enumerate(self._visible) if i in changed]
+        if shown:
+            last = len(Column) - 1
+            self.dataChanged.emit(self.index(min(shown), 0), self.index(max(shown), last))
 
     def row_at(self, visible_row: int) -> BrandRow:
         return self._rows[self._visible[visible_row]]

@@ -3,10 +3,10 @@ background (UX.md). Slots stay quick: data comes from services through the Runne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -28,18 +28,9 @@ from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.editor import BrandEditor
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 
 Filter = Callable[[BrandRow], bool] | None
-
-
-class SyncBridge(QObject):
-    """Carries sync progress from worker threads to the GUI thread (queued signals).
-
-    Signals:
-        brand_done(object, int, int): the brand's new row (or None), done, total.
-    """
-
-    brand_done = Signal(object, int, int)
 
 
 class MainWindow(QMainWindow):
@@ -49,10 +40,16 @@ class MainWindow(QMainWindow):
         services: the use cases over the open home.
         runner: where background work runs.
         settings: where window geometry is kept (QSettings holds nothing else).
+        sync_command: how to run ``cmr`` on this home (default: this interpreter with
+            ``-m cmr_desktop``); sync runs in that child process (see ui/sync_process.py).
     """
 
     def __init__(
-        self, services: Services, runner: Runner, settings: QSettings | None = None
+        self,
+        services: Services,
+        runner: Runner,
+        settings: QSettings | None = None,
+        sync_command: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         self.services = services
@@ -60,10 +57,18 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("cmr-desktop", "cmr-desktop")
         self.setWindowTitle("CMR Desktop")
         self.model = BrandTableModel(self)
-        self.bridge = SyncBridge(self)
-        self.bridge.brand_done.connect(self._on_brand_synced)
-        self._engine: Any = None
+        self._sync_command = list(sync_command or cmr_command(services.store.home))
+        self._sync: SyncProcess | None = None
+        self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
+        # Finished brands arrive one by one; the table takes them in batches, at most ten
+        # times a second, so a fast sync does not re-read and repaint per brand.
+        self._arrived: set[str] = set()
+        self._arrived_progress = (0, 0)
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(100)
+        self._flush_timer.timeout.connect(self._flush_synced)
         self._build()
         self._restore()
         self.reload()
@@ -291,63 +296,96 @@ class MainWindow(QMainWindow):
         rows = {i.row() for i in self.table.selectionModel().selectedRows()}
         return [self.model.row_at(r).slug for r in sorted(rows)]
 
+    def is_syncing(self) -> bool:
+        return self._sync is not None
+
     def start_sync(self, *, verify: bool = False, slugs: list[str] | None = None) -> None:
-        """Run the sync engine in the background; rows update as each brand finishes.
+        """Run a sync in a child process; rows update as brands finish.
 
         Args:
             verify: re-read every vendor, not only brands with pending changes.
             slugs: only these brands (None: all).
         """
-        if self._engine is not None or slugs == []:
+        if self._sync is not None or slugs == []:
             return
-        engine = self.services.sync_engine(jobs=16)
-        self._engine = engine
-        self.progress.setValue(0)
+        sync = SyncProcess(self._sync_command, self)
+        self._sync = sync
+        self.last_sync = []
+        self.progress.setRange(0, 0)  # busy until the process says how many
+        self.progress.setFormat("Starting…")
         self.progress.setVisible(True)
         self.cancel.setVisible(True)
+        self.cancel.setEnabled(True)
         for action in (self.sync_all, self.verify_all, self.sync_selected):
             action.setEnabled(False)
-        services, bridge = self.services, self.bridge
-
-        def progress(outcome: Any, done: int, total: int) -> None:  # on a worker thread
-            record = services.brand_record(outcome.slug)
-            row = BrandRow.from_record(record) if record is not None else None
-            bridge.brand_done.emit(row, done, total)
-
-        self.runner.run(
-            lambda: engine.run(slugs or (), verify=verify, progress=progress),
-            self._on_sync_finished,
-            self._on_sync_failed,
-        )
+        sync.started.connect(self._on_sync_started)
+        sync.brand.connect(self._on_brand_synced)
+        sync.finished.connect(self._on_sync_finished)
+        sync.start(slugs or (), verify=verify, jobs=32)
 
     def cancel_sync(self) -> None:
-        if self._engine is not None:
-            self._engine.cancel()
+        if self._sync is not None:
+            self._sync.cancel()
+            self.cancel.setEnabled(False)
             self.statusBar().showMessage("Cancelling: brands in flight finish first…")
 
-    def _on_brand_synced(self, row: BrandRow | None, done: int, total: int) -> None:
-        self.progress.setMaximum(total)
-        self.progress.setValue(done)
-        self.progress.setFormat(f"Syncing {done}/{total}")
-        if row is not None:
-            self.model.update_row(row)
+    def _on_sync_started(self, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Syncing 0/{total}")
 
-    def _on_sync_finished(self, report: Any) -> None:
-        self._end_sync()
-        failed = [o for o in report.outcomes if str(o.result) == "failed"]
-        drift = [o for o in report.outcomes if str(o.result) == "drift"]
-        self.statusBar().showMessage(
-            f"Sync done: {len(report.outcomes)} brand(s), {len(drift)} drift, {len(failed)} failed",
-            15_000,
+    def _on_brand_synced(self, event: dict[str, Any]) -> None:
+        self.last_sync.append(event)
+        self._arrived.add(str(event.get("brand")))
+        self._arrived_progress = max(
+            self._arrived_progress, (int(event.get("done", 0)), int(event.get("total", 0)))
         )
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush_synced(self) -> None:
+        self._flush_timer.stop()
+        done, total = self._arrived_progress
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"Syncing {done}/{total}")
+        if not self._arrived:
+            return
+        slugs, self._arrived = sorted(self._arrived), set()
+        services = self.services
+
+        def load() -> list[BrandRow]:
+            records = (services.brand_record(slug) for slug in slugs)
+            return [BrandRow.from_record(r) for r in records if r is not None]
+
+        self.runner.run(load, self._on_rows_loaded, self._on_error)
+
+    def _on_rows_loaded(self, rows: list[BrandRow]) -> None:
+        self.model.update_rows(rows)
+        self._update_summary()
+
+    def _on_sync_finished(self, result: dict[str, Any]) -> None:
+        self._end_sync()
+        if "error" in result:
+            self.statusBar().showMessage(str(result["error"]), 30_000)
+        else:
+            counts = result.get("counts", {})
+            parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items())]
+            head = "Sync cancelled" if counts.get("cancelled") else "Sync done"
+            self.statusBar().showMessage(
+                f"{head}: {len(self.last_sync)} brand(s)"
+                + (f" ({', '.join(parts)})" if parts else ""),
+                15_000,
+            )
         self.reload()
 
-    def _on_sync_failed(self, error: Exception) -> None:
-        self._end_sync()
-        self._on_error(error)
-
     def _end_sync(self) -> None:
-        self._engine = None
+        self._flush_synced()
+        self._arrived_progress = (0, 0)
+        if self._sync is not None:
+            self._sync.deleteLater()
+        self._sync = None
         self.progress.setVisible(False)
         self.cancel.setVisible(False)
         for action in (self.sync_all, self.verify_all, self.sync_selected):
@@ -367,7 +405,8 @@ class MainWindow(QMainWindow):
             self.table.horizontalHeader().restoreState(header)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.cancel_sync()
+        if self._sync is not None:
+            self._sync.stop()
         self.settings.setValue("main/geometry", self.saveGeometry())
         self.settings.setValue("main/splitter", self.splitter.saveState())
         self.settings.setValue("main/columns", self.table.horizontalHeader().saveState())

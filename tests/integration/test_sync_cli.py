@@ -196,3 +196,40 @@ def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyrin
         fcntl.flock(held, fcntl.LOCK_UN)
     assert svc.sync_engine().run().ok  # free again
     svc.store.close()
+
+
+def test_sync_jsonl_streams_one_line_per_brand_and_cancels_on_request(
+    tmp_path: Path, shared_keyring: Path
+) -> None:
+    # The desktop app's protocol: start, one line per finished brand, end; "cancel" on stdin.
+    home = tmp_path / "home"
+    with VendorSimulator(default_vendors(3), seed=5, knobs=Knobs(latency_ms=60)) as slow:
+        svc = open_services(home)
+        _brands(svc, slow, 40)
+        svc.store.close()
+        proc = subprocess.Popen(
+            [str(BIN / "cmr"), "sync", "--jsonl", "--jobs", "2"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_cmr_env(home, shared_keyring),
+        )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        events = [json.loads(proc.stdout.readline())]
+        assert events[0] == {"event": "start", "total": 40}
+        events.append(json.loads(proc.stdout.readline()))
+        proc.stdin.write("cancel\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=60)
+    events += [json.loads(line) for line in out.splitlines()]
+    brands = [e for e in events if e["event"] == "brand"]
+    assert brands[0]["result"] == "synced"
+    assert brands[0]["done"] == 1
+    assert {"brand", "name", "result", "detail", "attempts", "total"} <= set(brands[0])
+    assert events[-1]["event"] == "end"
+    assert events[-1]["ok"] is False  # cancelled brands are not ok
+    assert events[-1]["counts"]["cancelled"] > 0
+    assert sum(events[-1]["counts"].values()) == 40
+    assert proc.returncode == 1, err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 
 from cmr_desktop.domain import Channel
 from cmr_desktop.services import Services
-from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
+from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulator, default_vendors
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import open_services
@@ -24,7 +25,7 @@ def sim() -> Iterator[VendorSimulator]:
         yield s
 
 
-def _connect(svc: Services, sim: VendorSimulator, n: int) -> None:
+def _connect(svc: Services, sim: VendorSimulator | SimulatorProcess, n: int) -> None:
     for i in range(n):
         vendor = sim.vendor_ids[i % 3]
         sim.add_subject(vendor, f"s-{i}")
@@ -84,7 +85,7 @@ def test_sync_all_runs_in_the_background_and_rows_update(
 ) -> None:
     window.sync_all.trigger()
     assert window.progress.isVisible()
-    qtbot.waitUntil(lambda: window._engine is None, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.is_syncing(), timeout=20_000)
     statuses = {window.model.row_at(i).status for i in range(window.model.rowCount())}
     assert statuses == {"in_sync", "manual"}
     qtbot.waitUntil(lambda: window.summary.text() == "All in order", timeout=5000)
@@ -93,7 +94,9 @@ def test_sync_all_runs_in_the_background_and_rows_update(
 
 
 def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_path: Path) -> None:
-    with VendorSimulator(default_vendors(3), seed=9, knobs=Knobs(latency_ms=50)) as sim:
+    # The vendors live in their own process, as real vendors do: an in-process simulator's
+    # threads would compete with the GUI thread for the GIL, which a user never sees.
+    with SimulatorProcess(3, seed=9, knobs=Knobs(latency_ms=50)) as sim:
         svc = open_services(tmp_path / "big")
         _connect(svc, sim, 200)
         win = MainWindow(
@@ -115,7 +118,7 @@ def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_pa
         timer.timeout.connect(tick)
         timer.start()
         win.start_sync()
-        qtbot.waitUntil(lambda: win._engine is None, timeout=60_000)
+        qtbot.waitUntil(lambda: not win.is_syncing(), timeout=60_000)
         timer.stop()
         assert len(gaps) > 50
         assert max(gaps) < 0.1, f"the GUI thread stalled for {max(gaps) * 1000:.0f} ms"
@@ -181,7 +184,7 @@ def test_sync_selected_syncs_only_those_brands(
     )
     assert window.selected_slugs() == ["shop-000", "shop-001"]
     window.sync_selected.trigger()
-    qtbot.waitUntil(lambda: window._engine is None, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.is_syncing(), timeout=10_000)
     qtbot.waitUntil(
         lambda: {window.model.row_at(i).status for i in rows} == {"in_sync"}, timeout=5000
     )
@@ -191,3 +194,71 @@ def test_sync_selected_syncs_only_those_brands(
         if i not in rows and window.model.row_at(i).slug.startswith("shop-")
     }
     assert others == {"new"}
+
+
+def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    with SimulatorProcess(3, seed=2, knobs=Knobs(latency_ms=80)) as sim:
+        svc = open_services(tmp_path / "slow")
+        _connect(svc, sim, 60)
+        win = MainWindow(
+            svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
+        )
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: win.model.rowCount() == 60, timeout=10_000)
+        win.start_sync()
+        assert win.cancel.isVisible()
+        qtbot.waitUntil(lambda: len(win.last_sync) > 0, timeout=20_000)
+        win.cancel.click()
+        assert not win.cancel.isEnabled()
+        qtbot.waitUntil(lambda: not win.is_syncing(), timeout=30_000)
+        assert "cancelled" in win.statusBar().currentMessage()
+        qtbot.waitUntil(lambda: "pending" in win.summary.text(), timeout=5000)
+        assert win.sync_all.isEnabled()
+        assert not win.progress.isVisible()
+        win.runner.wait()
+        svc.store.close()
+
+
+def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    svc = open_services(tmp_path / "home")
+    svc.add_brand("Corner Shop")
+    win = MainWindow(
+        svc,
+        Runner(),
+        QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat),
+        sync_command=[str(tmp_path / "no-such-program")],
+    )
+    qtbot.addWidget(win)
+    win.show()
+    win.start_sync()
+    qtbot.waitUntil(lambda: not win.is_syncing(), timeout=10_000)
+    assert "Could not start the sync" in win.statusBar().currentMessage()
+    assert win.sync_all.isEnabled()
+    win.runner.wait()
+    svc.store.close()
+
+
+def test_a_sync_process_that_dies_is_reported(qtbot: Any, tmp_path: Path) -> None:
+    svc = open_services(tmp_path / "home")
+    svc.add_brand("Corner Shop")
+    script = "import sys; sys.stderr.write('boom: the connector exploded\\n'); sys.exit(3)"
+    win = MainWindow(
+        svc,
+        Runner(),
+        QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat),
+        sync_command=[sys.executable, "-c", script],
+    )
+    qtbot.addWidget(win)
+    win.show()
+    win.start_sync()
+    qtbot.waitUntil(lambda: not win.is_syncing(), timeout=10_000)
+    message = win.statusBar().currentMessage()
+    assert "stopped unexpectedly" in message
+    assert "the connector exploded" in message
+    win.runner.wait()
+    svc.store.close()
