@@ -60,6 +60,14 @@ def dark_palette() -> QPalette:
     return p
 
 
+def select(window: MainWindow, name: str) -> None:
+    window.sidebar.setCurrentRow(0)
+    window.search.setText(name)
+    window._apply_filter()
+    row = next(i for i in range(window.model.rowCount()) if window.model.row_at(i).name == name)
+    window.table.selectRow(row)
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -95,6 +103,9 @@ def main() -> int:
         window.table.selectRow(0)
         wait(app, lambda: bool(window.detail.text()), 5000)
         window.grab().save(str(OUT / "needs-attention.png"))
+        select(window, "Contoso Bank")  # a synced brand: the editor follows its catalog
+        wait(app, lambda: "Only what this vendor offers" in window.editor.catalog_note.text())
+        window.grab().save(str(OUT / "brand-editor.png"))
         app.setPalette(dark_palette())
         window.sidebar.setCurrentRow(0)
         wait(app, lambda: window.model.rowCount() > 40, 5000)

@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 #: The version of this API. Semantic versioning; see the module docstring for the promise.
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 _ID = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
@@ -171,11 +171,16 @@ class ConfigField:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A subject the vendor writes about. ``required`` topics cannot be turned off."""
+    """A subject the vendor writes about. ``required`` topics cannot be turned off.
+
+    ``reason`` (since API 1.1): the vendor's explanation of why a required topic cannot be
+    turned off, shown to the customer as plain text ("" when the vendor gives none).
+    """
 
     id: str
     label: str
     required: bool = False
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,7 +200,12 @@ class OpenPrefConnector(Connector):
                 channels=frozenset(Channel(c) for c in body["channels"]),
                 frequencies=frozenset(Frequency(f) for f in body.get("frequencies", [])),
                 topics=tuple(
-                    Topic(str(t["id"]), str(t.get("label", t["id"])), bool(t.get("required")))
+                    Topic(
+                        str(t["id"]),
+                        str(t.get("label", t["id"])),
+                        bool(t.get("required")),
+                        str(t.get("reason", ""))[:300],
+                    )
                     for t in body.get("topics", [])
                 ),
                 data_uses=frozenset(

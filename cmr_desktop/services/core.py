@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from cmr_desktop.connectors.api import (
     AuthenticationError,
+    Catalog,
     Connector,
     ConnectorContext,
     ConnectorError,
@@ -29,7 +30,7 @@ from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugif
 from cmr_desktop.domain.clock import Clock, SystemClock
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
-from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
 from cmr_desktop.interop import (
     ImportPlan,
     build_document,
@@ -42,7 +43,7 @@ from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
 from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
 from cmr_desktop.sync import SyncEngine
-from cmr_desktop.sync.engine import differences
+from cmr_desktop.sync.engine import differences, field_name
 
 _EDITABLE = (
     "name",
@@ -63,6 +64,16 @@ class BrandView:
 
     brand: Brand
     pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    """One field the vendor had loosened: its value there and the customer's."""
+
+    key: FieldKey
+    field: str  # the journal's name, e.g. "channel.email"
+    vendor: FieldValue
+    yours: FieldValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +485,50 @@ class Services:
         return changed
 
     # --- export / import ----------------------------------------------------------------
+
+    def catalog(self, ref: str) -> Catalog | None:
+        """What the brand's vendor supports, asked over the network (call it off the GUI
+        thread). None for brands handled by hand (no vendor catalog: everything is offered).
+
+        Raises:
+            ConnectorError: the vendor could not be asked (the message says why).
+        """
+        brand = self.get_brand(ref).brand
+        connector = self.connector_for(brand)
+        if not connector.remote:
+            return None
+        return connector.catalog()
+
+    def drift(self, ref: str) -> list[DriftItem]:
+        """What the vendor had loosened at the last sync, field by field (empty when the
+        brand is not in drift). The customer's value was re-asserted at that sync."""
+        with self.store.read() as uow:
+            brand = self._resolve(uow, ref)
+            if uow.sync.state(brand.slug).status != "drift":
+                return []
+            entries = uow.journal.entries(brand.slug)
+        last = next((e for e in reversed(entries) if e.kind == "drift"), None)
+        if last is None:
+            return []
+        names = {str(f.get("field")) for f in last.detail.get("fields", [])}
+        vendor = PreferenceSet.from_dict(last.detail.get("vendor_state") or {})
+        yours = brand.preferences
+        keys = sorted(
+            {k for k in (*vendor.fields(), *yours.fields()) if field_name(k) in names}, key=str
+        )
+        return [DriftItem(k, field_name(k), vendor.get(k), yours.get(k)) for k in keys]
+
+    def keep_own_after_drift(self, ref: str) -> None:
+        """The customer keeps their own values after drift: clear the drift status (their
+        values were already re-asserted) and journal the decision."""
+        with self.store.write() as uow:
+            brand = self._resolve(uow, ref)
+            if uow.sync.state(brand.slug).status != "drift":
+                return
+            uow.sync.set_status(brand.slug, "ok", "")
+            uow.journal.append(
+                at=self.now(), brand=brand.slug, kind="kept", detail={"after": "drift"}
+            )
 
     def brand_records(self) -> list[BrandRecord]:
         """Every brand as stored, sorted by name: a fast read-out for listings (no domain

@@ -136,8 +136,13 @@ def _fmt(value: FieldValue) -> str:
     return str(value)
 
 
-def _field(key: FieldKey) -> str:
+def field_name(key: FieldKey) -> str:
+    """The journal's name of a field, e.g. ``channel.email`` or ``grant.contact.marketing``."""
     return ".".join(str(k) for k in key)
+
+
+def _field(key: FieldKey) -> str:
+    return field_name(key)
 
 
 def push_key(brand: Brand, revision: int, base_version: str, desired: PreferenceSet) -> str:
@@ -444,6 +449,9 @@ class SyncEngine:
                     kind="drift",
                     detail={
                         "version": remote.version,
+                        # The vendor's whole state, so the customer can later accept its
+                        # value for a drifted field (Services.accept_drift).
+                        "vendor_state": remote.preferences.to_dict(),
                         "fields": [
                             {
                                 "field": _field(c.key),

@@ -139,11 +139,13 @@ class Topic(NamedTuple):
         id: stable id (lower-case letters, digits, ``_ . -``), e.g. ``offers``.
         label: what a customer reads, e.g. "Offers and discounts".
         required: the vendor always sends it (e.g. order updates); it cannot be turned off.
+        reason: why a required topic cannot be turned off (shown to the customer).
     """
 
     id: str
     label: str
     required: bool = False
+    reason: str = ""
 
 
 class DataUse(NamedTuple):
@@ -225,7 +227,11 @@ class VendorSpec:
             "vendor": {"id": self.id, "name": self.name},
             "channels": list(self.channels),
             "frequencies": list(self.frequencies),
-            "topics": [{"id": t.id, "label": t.label, "required": t.required} for t in self.topics],
+            "topics": [
+                {"id": t.id, "label": t.label, "required": t.required}
+                | ({"reason": t.reason} if t.reason else {})
+                for t in self.topics
+            ],
             "data_uses": [{"category": d.category, "purpose": d.purpose} for d in self.data_uses],
         }
 
@@ -383,7 +389,7 @@ def default_vendors(n: int, seed: int = 0) -> list[VendorSpec]:
         topic_ids = sorted(rng.sample(sorted(_OPTIONAL_TOPICS), rng.randint(2, 4)))
         topics = [Topic(t, _OPTIONAL_TOPICS[t]) for t in topic_ids]
         required = _REQUIRED_TOPICS[(i - 1) % len(_REQUIRED_TOPICS)]
-        topics.append(Topic(required[0], required[1], required=True))
+        topics.append(Topic(required[0], required[1], required=True, reason=required[2]))
         data_uses = [DataUse("contact", "service"), DataUse("contact", "marketing")]
         for cat, purpose in rng.sample(uses, rng.randint(2, 6)):
             if DataUse(cat, purpose) not in data_uses:
@@ -416,9 +422,9 @@ _OPTIONAL_TOPICS = {
     "tips": "Tips and how-tos",
 }
 _REQUIRED_TOPICS = (
-    ("order-updates", "Order and delivery updates"),
-    ("account-notices", "Account notices"),
-    ("security-alerts", "Security alerts"),
+    ("order-updates", "Order and delivery updates", "We must tell you when an order ships."),
+    ("account-notices", "Account notices", "The law requires us to tell you about your account."),
+    ("security-alerts", "Security alerts", "We warn you when someone signs in to your account."),
 )
 
 

@@ -1,31 +1,70 @@
 """The brand editor beside the table: every change is saved at once and can be undone.
 
-Each edit is a QUndoCommand that sets one preference field; its redo/undo write through
-services on a pool thread (never on the GUI thread) and mark the brand pending, like any
-edit. ``QUndoStack.push`` calls ``redo`` at once, so the widget never applies it itself.
+Each edit is a QUndoCommand that sets one preference field (or one relationship detail) of
+one brand; its redo/undo write through services on a pool thread (never on the GUI thread)
+and mark the brand pending, like any edit. ``QUndoStack.push`` calls ``redo`` at once, so a
+widget never applies an edit itself.
+
+What is offered follows the vendor's catalog, fetched in the background when a brand is
+shown (and kept for the session): channels, frequencies, topics (required ones shown
+checked and disabled, with the vendor's reason), data uses and quiet hours. Brands handled
+by hand have no catalog: everything is offered. A value the catalog does not offer but the
+brand already has stays visible, so it can be cleared.
+
+Tri-state everywhere: a channel or topic is *allowed*, *refused* or *undecided* (the brand's
+default applies, shown as a partly checked box); a data use is Allow, Deny or undecided.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTime, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
-from cmr_desktop.domain.vocabulary import Channel, Frequency
+from cmr_desktop.connectors.api import Catalog, Topic
+from cmr_desktop.domain.preferences import FieldKey, FieldValue, Grant, PreferenceSet, QuietHours
+from cmr_desktop.domain.vocabulary import (
+    Channel,
+    DataCategory,
+    Decision,
+    Frequency,
+    Purpose,
+    RelationshipStatus,
+)
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
 
 _DEFAULT = "(their default)"
+_UNDECIDED = "(undecided)"
+_NO_END = "no end"
+_STATE = {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}
+#: Relationship details the editor changes (the services' editable fields).
+DETAILS = ("category", "website", "account_id", "privacy_contact", "notes")
+_DETAIL_LABELS = {
+    "category": "Category",
+    "website": "Website",
+    "account_id": "Account",
+    "privacy_contact": "Privacy contact",
+    "notes": "Notes",
+}
 
 
 class SetField(QUndoCommand):
@@ -34,7 +73,7 @@ class SetField(QUndoCommand):
     def __init__(
         self, editor: BrandEditor, slug: str, key: FieldKey, old: FieldValue, new: FieldValue
     ) -> None:
-        super().__init__(f"{_field_label(key)} of {slug}")
+        super().__init__(f"{field_label(key)} of {slug}")
         self.editor, self.slug, self.key, self.old, self.new = editor, slug, key, old, new
 
     def redo(self) -> None:
@@ -44,22 +83,105 @@ class SetField(QUndoCommand):
         self.editor.write(self.slug, self.key, self.old)
 
 
-def _field_label(key: FieldKey) -> str:
+class SetDetail(QUndoCommand):
+    """Change one relationship detail (category, website ...) of one brand."""
+
+    def __init__(self, editor: BrandEditor, slug: str, name: str, old: Any, new: Any) -> None:
+        super().__init__(f"{_DETAIL_LABELS.get(name, name)} of {slug}")
+        self.editor, self.slug, self.name, self.old, self.new = editor, slug, name, old, new
+
+    def redo(self) -> None:
+        self.editor.write_detail(self.slug, self.name, self.new)
+
+    def undo(self) -> None:
+        self.editor.write_detail(self.slug, self.name, self.old)
+
+
+def field_label(key: FieldKey) -> str:
+    """A field in the customer's words ("Email frequency", "Contact for Marketing" ...)."""
     if key[0] in ("channel", "frequency"):
         channel = key[1]
         assert isinstance(channel, Channel)
         return channel.label + (" frequency" if key[0] == "frequency" else "")
-    return " ".join(str(k) for k in key)
+    if key[0] == "grant":
+        category, purpose = key[1], key[2]
+        assert isinstance(category, DataCategory)
+        assert isinstance(purpose, Purpose)
+        return f"{category.label} for {purpose.label}"
+    if key[0] == "topic":
+        return f"Topic {key[1]}"
+    return "Quiet hours"
+
+
+def _combo(parent: QWidget) -> QComboBox:
+    """A combo box that may be narrower than its longest entry (the pane is narrow)."""
+    combo = QComboBox(parent)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+    return combo
+
+
+def _clear(layout: QGridLayout | QVBoxLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        widget = item.widget() if item is not None else None
+        if widget is not None:
+            widget.deleteLater()
+
+
+class ChoiceBox(QCheckBox):
+    """A check box for allowed / refused / undecided.
+
+    A click (or Space) toggles between allowed and refused, as any check box does; an
+    undecided box becomes allowed. "Undecided" (the brand's default applies, shown partly
+    checked) is chosen with Delete or Backspace, or from the context menu.
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setTristate(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        undecided = QAction("Leave it to the brand (undecided)", self)
+        undecided.triggered.connect(self.make_undecided)
+        self.addAction(undecided)
+
+    def nextCheckState(self) -> None:
+        checked = self.checkState() == Qt.CheckState.Checked
+        self.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    def make_undecided(self) -> None:
+        if self.isEnabled() and self.checkState() != Qt.CheckState.PartiallyChecked:
+            self.setCheckState(Qt.CheckState.PartiallyChecked)
+            self.clicked.emit(False)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.make_undecided()
+            return
+        super().keyPressEvent(event)
+
+
+def _set_tristate(box: QCheckBox, value: bool | None) -> None:
+    box.setCheckState(Qt.CheckState.PartiallyChecked if value is None else _STATE[value])
+
+
+def _tristate_value(box: QCheckBox) -> bool | None:
+    state = box.checkState()
+    if state == Qt.CheckState.PartiallyChecked:
+        return None
+    return state == Qt.CheckState.Checked
 
 
 class BrandEditor(QWidget):
-    """Channels and how often, for the selected brand.
+    """Everything a brand may do, for the selected brand.
 
     Signals:
-        saved(str): a brand's preferences were written (its slug).
+        saved(str): a brand's preferences or details were written (its slug).
+        failed(str): a write or a catalog request failed (a message for the status bar).
     """
 
     saved = Signal(str)
+    failed = Signal(str)
 
     def __init__(
         self, services: Services, runner: Runner, undo: QUndoStack, parent: QWidget | None = None
@@ -68,76 +190,386 @@ class BrandEditor(QWidget):
         self.services, self.runner, self.undo = services, runner, undo
         self.slug: str | None = None
         self.prefs = PreferenceSet()
+        self.details: dict[str, Any] = {}
+        self.catalog: Catalog | None = None
+        self.catalog_known = False  # False while the vendor is being asked
+        self._catalogs: dict[str, Catalog | None] = {}
         self._loading = False
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("", self)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
         layout.addWidget(self.title)
-        box = QGroupBox("Channels", self)
+        self.catalog_note = QLabel("", self)
+        self.catalog_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.catalog_note.setWordWrap(True)
+        self.catalog_note.setAccessibleName("What the vendor offers")
+        layout.addWidget(self.catalog_note)
+        layout.addWidget(self._build_channels())
+        self.topics_box = QGroupBox("Topics", self)
+        self.topics_layout = QVBoxLayout(self.topics_box)
+        self.topic_boxes: dict[str, QCheckBox] = {}
+        layout.addWidget(self.topics_box)
+        self.uses_box = QGroupBox("Use of your data", self)
+        uses_outer = QVBoxLayout(self.uses_box)
+        self.uses_grid = QGridLayout()
+        uses_outer.addLayout(self.uses_grid)
+        self.use_rows: dict[tuple[DataCategory, Purpose], tuple[QComboBox, QDateEdit]] = {}
+        uses_outer.addLayout(self._build_add_use())
+        layout.addWidget(self.uses_box)
+        layout.addWidget(self._build_quiet_hours())
+        layout.addWidget(self._build_details())
+        self.setEnabled(False)
+
+    # --- building -------------------------------------------------------------------------
+
+    def _build_details(self) -> QGroupBox:
+        box = QGroupBox("Relationship", self)
         form = QFormLayout(box)
-        self.switches: dict[Channel, QCheckBox] = {}
+        self.status = _combo(box)
+        self.status.setAccessibleName("Relationship status")
+        for status in RelationshipStatus:
+            self.status.addItem(status.value.capitalize(), status.value)
+        self.status.currentIndexChanged.connect(lambda _: self._on_status())
+        form.addRow("&Status", self.status)
+        self.detail_edits: dict[str, QLineEdit] = {}
+        for name in DETAILS:
+            edit = QLineEdit(box)
+            edit.setAccessibleName(_DETAIL_LABELS[name])
+            edit.editingFinished.connect(lambda n=name: self._on_detail(n))
+            form.addRow(_DETAIL_LABELS[name], edit)
+            self.detail_edits[name] = edit
+        return box
+
+    def _build_channels(self) -> QGroupBox:
+        box = QGroupBox("Channels", self)
+        box.setToolTip(
+            "Checked: allowed. Empty: refused. Partly checked: not decided (their default);"
+            " press Delete or use the context menu to leave a channel undecided."
+        )
+        form = QFormLayout(box)
+        self.switches: dict[Channel, ChoiceBox] = {}
         self.frequencies: dict[Channel, QComboBox] = {}
         for channel in Channel:
-            switch = QCheckBox(channel.label, box)
-            switch.setTristate(False)
+            switch = ChoiceBox(channel.label, box)
             switch.setAccessibleName(f"Allow {channel.label}")
-            combo = QComboBox(box)
+            combo = _combo(box)
             combo.setAccessibleName(f"{channel.label}: at most how often")
-            combo.addItem(_DEFAULT, None)
-            for freq in reversed(list(Frequency)):
-                combo.addItem(freq.label, freq.value)
-            switch.toggled.connect(lambda on, ch=channel: self._on_switch(ch, on))
-            combo.currentIndexChanged.connect(lambda _, ch=channel: self._on_frequency(ch))
+            switch.clicked.connect(lambda _=False, ch=channel: self._on_switch(ch))
+            combo.activated.connect(lambda _, ch=channel: self._on_frequency(ch))
             row = QHBoxLayout()
             row.addWidget(switch)
             row.addWidget(combo)
             form.addRow(row)
             self.switches[channel] = switch
             self.frequencies[channel] = combo
-        layout.addWidget(box)
-        layout.addStretch(1)
-        self.setEnabled(False)
+        return box
+
+    def _build_add_use(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.add_category = _combo(self)
+        self.add_category.setAccessibleName("Data to add")
+        for category in DataCategory:
+            self.add_category.addItem(category.label, category.value)
+        self.add_purpose = _combo(self)
+        self.add_purpose.setAccessibleName("Purpose to add")
+        for purpose in Purpose:
+            self.add_purpose.addItem(purpose.label, purpose.value)
+        self.add_use = QPushButton("&Add", self)
+        self.add_use.setAccessibleName("Add a data use")
+        self.add_use.setToolTip("Decide about another use of your data (refused at first)")
+        self.add_use.clicked.connect(self._on_add_use)
+        row.addWidget(self.add_category)
+        row.addWidget(self.add_purpose)
+        row.addWidget(self.add_use)
+        return row
+
+    def _build_quiet_hours(self) -> QGroupBox:
+        box = QGroupBox("Quiet hours", self)
+        row = QHBoxLayout(box)
+        self.quiet = QCheckBox("No contact from", box)
+        self.quiet.setAccessibleName("Quiet hours")
+        self.quiet_start = QTimeEdit(box)
+        self.quiet_start.setDisplayFormat("HH:mm")
+        self.quiet_start.setAccessibleName("Quiet hours start")
+        self.quiet_end = QTimeEdit(box)
+        self.quiet_end.setDisplayFormat("HH:mm")
+        self.quiet_end.setAccessibleName("Quiet hours end")
+        self.quiet.clicked.connect(lambda _=False: self._on_quiet())
+        self.quiet_start.editingFinished.connect(self._on_quiet)
+        self.quiet_end.editingFinished.connect(self._on_quiet)
+        row.addWidget(self.quiet)
+        row.addWidget(self.quiet_start)
+        row.addWidget(QLabel("to", box))
+        row.addWidget(self.quiet_end)
+        row.addStretch(1)
+        self.quiet_box = box
+        return box
 
     # --- showing a brand ------------------------------------------------------------------
 
     def show_brand(self, slug: str) -> None:
-        """Load the brand in the background, then fill the controls."""
+        """Load the brand (and, once per session, its vendor's catalog) in the background."""
         self.slug = slug
+        services = self.services
 
-        def load() -> tuple[str, str, PreferenceSet]:
-            brand = self.services.get_brand(slug).brand
-            return brand.slug, brand.name, brand.preferences
+        def load() -> tuple[str, str, PreferenceSet, dict[str, Any]]:
+            brand = services.get_brand(slug).brand
+            details = {name: getattr(brand, name) for name in DETAILS}
+            details["status"] = brand.status.value
+            return brand.slug, brand.name, brand.preferences, details
 
-        self.runner.run(load, self._fill, lambda exc: self.title.setText(f"Error: {exc}"))
+        self.runner.run(load, self._loaded, self._on_failed)
+        if slug in self._catalogs:
+            self.catalog, self.catalog_known = self._catalogs[slug], True
+        else:
+            self.catalog, self.catalog_known = None, False
+            self.runner.run(
+                lambda: (slug, services.catalog(slug)),
+                self._catalog_loaded,
+                lambda exc: self._catalog_failed(slug, exc),
+            )
 
-    def _fill(self, loaded: tuple[str, str, PreferenceSet]) -> None:
-        slug, name, prefs = loaded
+    def _loaded(self, loaded: tuple[str, str, PreferenceSet, dict[str, Any]]) -> None:
+        slug, name, prefs, details = loaded
         if slug != self.slug:
             return  # the user moved on meanwhile
-        self._loading = True
-        self.prefs = prefs
         self.title.setText(name)
-        for channel in Channel:
-            self.switches[channel].setChecked(bool(prefs.channels.get(channel)))
-            freq = prefs.frequencies.get(channel)
-            combo = self.frequencies[channel]
-            combo.setCurrentIndex(max(0, combo.findData(freq.value if freq else None)))
-            combo.setEnabled(prefs.channels.get(channel) is not False)
-        self._loading = False
+        self.prefs, self.details = prefs, details
+        self.refresh()
         self.setEnabled(True)
+
+    def _catalog_loaded(self, loaded: tuple[str, Catalog | None]) -> None:
+        slug, catalog = loaded
+        self._catalogs[slug] = catalog
+        if slug == self.slug:
+            self.catalog, self.catalog_known = catalog, True
+            self.refresh()
+
+    def _catalog_failed(self, slug: str, error: Exception) -> None:
+        if slug == self.slug:
+            self.catalog, self.catalog_known = None, True
+            self.refresh()
+            self.catalog_note.setText(
+                f"Could not ask the vendor what it offers ({error}); everything is shown."
+            )
+
+    def refresh(self) -> None:
+        """Show ``self.prefs``, ``self.details`` and the catalog in the controls."""
+        self._loading = True
+        try:
+            self._show_note()
+            self._show_details()
+            self._show_channels()
+            self._show_topics()
+            self._show_uses()
+            self._show_quiet()
+        finally:
+            self._loading = False
+
+    def _offered(self, what: Callable[[Catalog], bool]) -> bool:
+        return self.catalog is None or what(self.catalog)
+
+    def _show_note(self) -> None:
+        if not self.catalog_known:
+            self.catalog_note.setText("Asking the vendor what it offers…")
+        elif self.catalog is None:
+            self.catalog_note.setText("Handled by hand: every choice is offered.")
+        else:
+            self.catalog_note.setText("Only what this vendor offers can be chosen.")
+
+    def _show_details(self) -> None:
+        index = self.status.findData(self.details.get("status", "active"))
+        self.status.setCurrentIndex(max(index, 0))
+        for name, edit in self.detail_edits.items():
+            edit.setText(str(self.details.get(name, "")))
+            edit.setCursorPosition(0)
+
+    def _show_channels(self) -> None:
+        prefs, catalog = self.prefs, self.catalog
+        for channel in Channel:
+            switch, combo = self.switches[channel], self.frequencies[channel]
+            allowed = prefs.channels.get(channel)
+            _set_tristate(switch, allowed)
+            offered = catalog is None or channel in catalog.channels
+            switch.setEnabled(offered or allowed is not None)
+            switch.setToolTip("" if offered else "This vendor does not offer this channel")
+            current = prefs.frequencies.get(channel)
+            choices = list(Frequency) if catalog is None else sorted(catalog.frequencies)
+            if current is not None and current not in choices:
+                choices.append(current)
+            combo.clear()
+            combo.addItem(_DEFAULT, None)
+            for freq in sorted(choices, key=lambda f: f.rank):  # the strictest first
+                combo.addItem(freq.label, freq.value)
+            combo.setCurrentIndex(max(0, combo.findData(current.value if current else None)))
+            combo.setEnabled(allowed is not False and combo.count() > 1)
+            combo.setToolTip("" if combo.count() > 1 else "This vendor cannot limit how often")
+
+    def _show_topics(self) -> None:
+        topics: list[Topic] = list(self.catalog.topics) if self.catalog else []
+        known = {t.id for t in topics}
+        topics += [Topic(t, t) for t in sorted(self.prefs.topics) if t not in known]
+        if self.topic_boxes and [t.id for t in topics] == list(self.topic_boxes):
+            # Same rows (an edit or an undo): update in place, keeping keyboard focus.
+            for topic in topics:
+                if not topic.required:
+                    _set_tristate(self.topic_boxes[topic.id], self.prefs.topics.get(topic.id))
+            return
+        _clear(self.topics_layout)
+        self.topic_boxes = {}
+        if not topics:
+            empty = QLabel("This vendor lists no topics.", self.topics_box)
+            self.topics_layout.addWidget(empty)
+            return
+        for topic in topics:
+            box = QCheckBox(topic.label, self.topics_box)
+            box.setAccessibleName(f"Topic {topic.label}")
+            if topic.required:
+                box.setCheckState(Qt.CheckState.Checked)
+                box.setEnabled(False)
+                reason = topic.reason or "The vendor always sends this topic."
+                box.setToolTip(f"Required by the vendor: {reason}")
+                self.topics_layout.addWidget(box)
+                note = QLabel(reason, self.topics_box)
+                note.setTextFormat(Qt.TextFormat.PlainText)  # vendor text: never markup
+                note.setWordWrap(True)
+                note.setIndent(22)
+                note.setEnabled(False)
+                self.topics_layout.addWidget(note)
+            else:
+                box = ChoiceBox(topic.label, self.topics_box)
+                box.setAccessibleName(f"Topic {topic.label}")
+                _set_tristate(box, self.prefs.topics.get(topic.id))
+                box.clicked.connect(lambda _=False, t=topic.id: self._on_topic(t))
+                self.topics_layout.addWidget(box)
+            self.topic_boxes[topic.id] = box
+
+    def _show_uses(self) -> None:
+        pairs = set(self.prefs.grants)
+        if self.catalog is not None:
+            pairs |= set(self.catalog.data_uses)
+        if self.use_rows and pairs == set(self.use_rows):
+            for pair, (decision, until) in self.use_rows.items():  # in place, keeping focus
+                self._show_grant(pair, decision, until)
+            return
+        _clear(self.uses_grid)
+        self.use_rows = {}
+        if not pairs:
+            self.uses_grid.addWidget(QLabel("No use of your data decided yet.", self.uses_box))
+        ordered = sorted(pairs, key=lambda p: (list(DataCategory).index(p[0]), p[1].label))
+        for row, (category, purpose) in enumerate(ordered):
+            label = QLabel(f"{category.label} for {purpose.label.lower()}", self.uses_box)
+            decision = _combo(self.uses_box)
+            decision.setAccessibleName(f"{category.label} for {purpose.label}: decision")
+            decision.addItem(_UNDECIDED, None)
+            decision.addItem("Allow", Decision.ALLOW.value)
+            decision.addItem("Deny", Decision.DENY.value)
+            until = QDateEdit(self.uses_box)
+            until.setAccessibleName(f"{category.label} for {purpose.label}: allowed until")
+            until.setDisplayFormat("'until' yyyy-MM-dd")
+            until.setCalendarPopup(True)
+            until.setMinimumDate(QDate(2000, 1, 1))
+            until.setSpecialValueText(_NO_END)  # the minimum date means "no end"
+            until.setToolTip("Last day the permission holds (no end: until you change it)")
+            pair = (category, purpose)
+            self._show_grant(pair, decision, until)
+            decision.activated.connect(lambda _, p=pair: self._on_use(p))
+            until.editingFinished.connect(lambda p=pair: self._on_use(p))
+            label.setBuddy(decision)
+            label.setWordWrap(True)
+            self.uses_grid.addWidget(label, 2 * row, 0, 1, 2)
+            self.uses_grid.addWidget(decision, 2 * row + 1, 0)
+            self.uses_grid.addWidget(until, 2 * row + 1, 1)
+            self.use_rows[pair] = (decision, until)
+
+    def _show_grant(
+        self, pair: tuple[DataCategory, Purpose], decision: QComboBox, until: QDateEdit
+    ) -> None:
+        grant = self.prefs.grants.get(pair)
+        decision.setCurrentIndex(decision.findData(grant.decision.value if grant else None))
+        if grant is not None and grant.expires is not None:
+            e = grant.expires
+            until.setDate(QDate(e.year, e.month, e.day))
+        else:
+            until.setDate(until.minimumDate())
+        until.setEnabled(grant is not None and grant.decision is Decision.ALLOW)
+
+    def _show_quiet(self) -> None:
+        quiet = self.prefs.quiet_hours
+        offered = self._offered(lambda c: c.supports_quiet_hours)
+        self.quiet.setChecked(quiet is not None)
+        self.quiet_box.setEnabled(offered or quiet is not None)
+        self.quiet_box.setToolTip("" if offered else "This vendor does not honour quiet hours")
+        start, end = (quiet.start, quiet.end) if quiet else (dt.time(21), dt.time(8))
+        self.quiet_start.setTime(QTime(start.hour, start.minute))
+        self.quiet_end.setTime(QTime(end.hour, end.minute))
+        self.quiet_start.setEnabled(quiet is not None)
+        self.quiet_end.setEnabled(quiet is not None)
 
     # --- edits ----------------------------------------------------------------------------
 
-    def _on_switch(self, channel: Channel, on: bool) -> None:
-        self.frequencies[channel].setEnabled(on)
+    def _on_switch(self, channel: Channel) -> None:
         if not self._loading:
-            self._push(("channel", channel), on)
+            self._push(("channel", channel), _tristate_value(self.switches[channel]))
 
     def _on_frequency(self, channel: Channel) -> None:
         if self._loading:
             return
         value = self.frequencies[channel].currentData()
         self._push(("frequency", channel), Frequency(value) if value else None)
+
+    def _on_topic(self, topic: str) -> None:
+        if not self._loading:
+            self._push(("topic", topic), _tristate_value(self.topic_boxes[topic]))
+
+    def _on_use(self, pair: tuple[DataCategory, Purpose]) -> None:
+        if self._loading or pair not in self.use_rows:
+            return
+        decision, until = self.use_rows[pair]
+        value = decision.currentData()
+        grant: Grant | None = None
+        if value == Decision.DENY.value:
+            grant = Grant(Decision.DENY)
+        elif value == Decision.ALLOW.value:
+            q = until.date()
+            expires = None if q == until.minimumDate() else dt.date(q.year(), q.month(), q.day())
+            grant = Grant(Decision.ALLOW, expires)
+        until.setEnabled(value == Decision.ALLOW.value)
+        self._push(("grant", pair[0], pair[1]), grant)
+
+    def _on_add_use(self) -> None:
+        category = DataCategory(self.add_category.currentData())
+        purpose = Purpose(self.add_purpose.currentData())
+        if (category, purpose) in self.prefs.grants:
+            self.use_rows[(category, purpose)][0].setFocus()
+            return
+        self._push(("grant", category, purpose), Grant(Decision.DENY))
+
+    def _on_quiet(self) -> None:
+        if self._loading:
+            return
+        value: QuietHours | None = None
+        if self.quiet.isChecked():
+            s, e = self.quiet_start.time(), self.quiet_end.time()
+            if (s.hour(), s.minute()) == (e.hour(), e.minute()):
+                self.failed.emit("Quiet hours need a start and an end that differ.")
+                return
+            value = QuietHours(dt.time(s.hour(), s.minute()), dt.time(e.hour(), e.minute()))
+        self.quiet_start.setEnabled(value is not None)
+        self.quiet_end.setEnabled(value is not None)
+        self._push(("quiet_hours",), value)
+
+    def _on_status(self) -> None:
+        if not self._loading:
+            self._push_detail("status", self.status.currentData())
+
+    def _on_detail(self, name: str) -> None:
+        if not self._loading:
+            self._push_detail(name, self.detail_edits[name].text().strip())
 
     def _push(self, key: FieldKey, new: FieldValue) -> None:
         if self.slug is None:
@@ -147,16 +579,45 @@ class BrandEditor(QWidget):
             return
         self.undo.push(SetField(self, self.slug, key, old, new))
 
+    def _push_detail(self, name: str, new: Any) -> None:
+        if self.slug is None:
+            return
+        old = self.details.get(name)
+        if old == new:
+            return
+        self.undo.push(SetDetail(self, self.slug, name, old, new))
+
     def write(self, slug: str, key: FieldKey, value: FieldValue) -> None:
         """Store one field in the background; the table row updates when it is saved."""
         if slug == self.slug:
             self.prefs = self.prefs.replace_field(key, value)
-            if key[0] in ("channel", "frequency"):
-                self._loading = True
-                self._fill((slug, self.title.text(), self.prefs))
+            self.refresh()
+        services = self.services
 
         def save() -> str:
-            self.services.update_preferences(slug, lambda p: p.replace_field(key, value))
+            services.update_preferences(slug, lambda p: p.replace_field(key, value))
             return slug
 
-        self.runner.run(save, self.saved.emit, lambda exc: self.title.setText(f"Error: {exc}"))
+        self.runner.run(save, self.saved.emit, self._on_failed)
+
+    def write_detail(self, slug: str, name: str, value: Any) -> None:
+        """Store one relationship detail in the background."""
+        if slug == self.slug:
+            self.details = {**self.details, name: value}
+            self.refresh()
+        services = self.services
+
+        def save() -> str:
+            stored = RelationshipStatus(value) if name == "status" else value
+            services.edit_brand(slug, **{name: stored})
+            return slug
+
+        def failed(error: Exception) -> None:
+            self._on_failed(error)
+            if slug == self.slug:
+                self.show_brand(slug)  # show what is really stored
+
+        self.runner.run(save, self.saved.emit, failed)
+
+    def _on_failed(self, error: Exception) -> None:
+        self.failed.emit(f"Not saved: {error}")

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QGroupBox,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QToolBar,
@@ -141,10 +143,20 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.editor = BrandEditor(self.services, self.runner, self.undo_stack, self)
         self.editor.saved.connect(self._refresh_brand)
-        detail_box = QWidget(self)
-        box = QVBoxLayout(detail_box)
-        box.addWidget(self.detail)
+        self.editor.failed.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        inner = QWidget(self)
+        box = QVBoxLayout(inner)
         box.addWidget(self.editor)
+        summary = QGroupBox("In your words", inner)
+        QVBoxLayout(summary).addWidget(self.detail)
+        box.addWidget(summary)
+        box.addStretch(1)
+        detail_box = QScrollArea(self)
+        detail_box.setWidget(inner)
+        detail_box.setWidgetResizable(True)
+        detail_box.setFrameShape(QScrollArea.Shape.NoFrame)
+        detail_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        detail_box.setMinimumWidth(360)
         edit_menu = self.menuBar().addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -164,7 +176,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(detail_box)
-        self.splitter.setSizes([170, 800, 300])
+        self.splitter.setSizes([170, 700, 400])
         self.setCentralWidget(self.splitter)
 
         self.progress = QProgressBar(self)
