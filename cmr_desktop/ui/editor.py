@@ -137,9 +137,13 @@ class ChoiceBox(QCheckBox):
     checked) is chosen with Delete or Backspace, or from the context menu.
     """
 
+    #: The user changed the box (a click, Space, Delete or the context menu).
+    chosen = Signal()
+
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setTristate(True)
+        self.clicked.connect(lambda _=False: self.chosen.emit())
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         undecided = QAction("Leave it to the brand (undecided)", self)
         undecided.triggered.connect(self.make_undecided)
@@ -152,7 +156,9 @@ class ChoiceBox(QCheckBox):
     def make_undecided(self) -> None:
         if self.isEnabled() and self.checkState() != Qt.CheckState.PartiallyChecked:
             self.setCheckState(Qt.CheckState.PartiallyChecked)
-            self.clicked.emit(False)
+            # (Not clicked.emit(): emitting a C++ signal from Python inside keyPressEvent
+            # crashed PySide6 6.12.0 in a test: a segmentation fault.)
+            self.chosen.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
@@ -258,7 +264,7 @@ class BrandEditor(QWidget):
             switch.setAccessibleName(f"Allow {channel.label}")
             combo = _combo(box)
             combo.setAccessibleName(f"{channel.label}: at most how often")
-            switch.clicked.connect(lambda _=False, ch=channel: self._on_switch(ch))
+            switch.chosen.connect(lambda ch=channel: self._on_switch(ch))
             combo.activated.connect(lambda _, ch=channel: self._on_frequency(ch))
             row = QHBoxLayout()
             row.addWidget(switch)
@@ -444,7 +450,7 @@ class BrandEditor(QWidget):
                 box = ChoiceBox(topic.label, self.topics_box)
                 box.setAccessibleName(f"Topic {topic.label}")
                 _set_tristate(box, self.prefs.topics.get(topic.id))
-                box.clicked.connect(lambda _=False, t=topic.id: self._on_topic(t))
+                box.chosen.connect(lambda t=topic.id: self._on_topic(t))
                 self.topics_layout.addWidget(box)
             self.topic_boxes[topic.id] = box
 

@@ -8,9 +8,16 @@ from typing import Any
 
 import keyring
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog
 
+from cmr_desktop.domain import Channel
+from cmr_desktop.services import Services
 from cmr_desktop.testing.keyring import InMemoryKeyring, use_shared_keyring
+from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulator, default_vendors
+from cmr_desktop.ui.main_window import MainWindow
+from cmr_desktop.ui.runner import Runner
+from tests.conftest import open_services
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +37,38 @@ def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"a modal dialog was opened: {self!r}")
 
     monkeypatch.setattr(QDialog, "exec", refuse)
+
+
+@pytest.fixture
+def sim() -> Iterator[VendorSimulator]:
+    with VendorSimulator(default_vendors(3), seed=4, knobs=Knobs(latency_ms=20)) as s:
+        yield s
+
+
+def connect_brands(svc: Services, sim: VendorSimulator | SimulatorProcess, n: int) -> None:
+    for i in range(n):
+        vendor = sim.vendor_ids[i % 3]
+        sim.add_subject(vendor, f"s-{i}")
+        svc.add_brand(
+            f"Shop {i:03d}",
+            category=("retail", "finance")[i % 2],
+            connector="openpref",
+            connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
+            secrets={"token": sim.token(vendor)},
+        )
+        svc.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, sim: VendorSimulator) -> Iterator[MainWindow]:
+    svc = open_services(tmp_path / "home")
+    connect_brands(svc, sim, 12)
+    svc.add_brand("Corner Shop", category="food")
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(svc, Runner(), settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 13, timeout=5000)
+    yield win
+    win.runner.wait()
+    svc.store.close()

@@ -4,54 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 
 from cmr_desktop.domain import Channel
-from cmr_desktop.services import Services
-from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulator, default_vendors
+from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulator
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import open_services
-
-
-@pytest.fixture
-def sim() -> Iterator[VendorSimulator]:
-    with VendorSimulator(default_vendors(3), seed=4, knobs=Knobs(latency_ms=20)) as s:
-        yield s
-
-
-def _connect(svc: Services, sim: VendorSimulator | SimulatorProcess, n: int) -> None:
-    for i in range(n):
-        vendor = sim.vendor_ids[i % 3]
-        sim.add_subject(vendor, f"s-{i}")
-        svc.add_brand(
-            f"Shop {i:03d}",
-            category=("retail", "finance")[i % 2],
-            connector="openpref",
-            connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
-            secrets={"token": sim.token(vendor)},
-        )
-        svc.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path, sim: VendorSimulator) -> Iterator[MainWindow]:
-    svc = open_services(tmp_path / "home")
-    _connect(svc, sim, 12)
-    svc.add_brand("Corner Shop", category="food")
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(svc, Runner(), settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model.rowCount() == 13, timeout=5000)
-    yield win
-    win.runner.wait()
-    svc.store.close()
+from tests.ui.conftest import connect_brands
 
 
 def test_dashboard_lists_every_brand_and_filters_as_you_type(
@@ -102,7 +65,7 @@ def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_pa
     # threads would compete with the GUI thread for the GIL, which a user never sees.
     with SimulatorProcess(3, seed=9, knobs=Knobs(latency_ms=50)) as sim:
         svc = open_services(tmp_path / "big")
-        _connect(svc, sim, 200)
+        connect_brands(svc, sim, 200)
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
@@ -207,7 +170,7 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
 ) -> None:
     with SimulatorProcess(3, seed=2, knobs=Knobs(latency_ms=80)) as sim:
         svc = open_services(tmp_path / "slow")
-        _connect(svc, sim, 60)
+        connect_brands(svc, sim, 60)
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
