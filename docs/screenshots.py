@@ -92,6 +92,11 @@ def main() -> int:
         window.start_sync(verify=True)  # the tampering vendor shows drift
         wait(app, lambda: not window.is_syncing())
         wait(app, lambda: "drift" in window.summary.text(), 5000)
+        drifted = [o["brand"] for o in window.last_sync if o["result"] == "drift"]
+        wait(app, lambda: all(window.results.undecided(slug) for slug in drifted), 5000)
+        window.results.tree.setCurrentItem(window.results.tree.topLevelItem(0))
+        window.grab().save(str(OUT / "sync-results.png"))
+        window.results_dock.hide()
         window.grab().save(str(OUT / "dashboard.png"))
         attention = next(
             i

@@ -290,6 +290,18 @@ class BrandTableModel(QAbstractTableModel):
             last = len(Column) - 1
             self.dataChanged.emit(self.index(min(shown), 0), self.index(max(shown), last))
 
+    def visible_row(self, slug: str) -> int | None:
+        """Where a brand is shown (None: filtered out or unknown)."""
+        i = self._by_slug.get(slug)
+        if i is None:
+            return None
+        if len(self._visible) == len(self._rows):
+            return i
+        try:
+            return self._visible.index(i)
+        except ValueError:
+            return None
+
     def row_at(self, visible_row: int) -> BrandRow:
         return self._rows[self._visible[visible_row]]
 

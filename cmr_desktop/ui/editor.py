@@ -418,7 +418,11 @@ class BrandEditor(QWidget):
     def _show_topics(self) -> None:
         topics: list[Topic] = list(self.catalog.topics) if self.catalog else []
         known = {t.id for t in topics}
-        topics += [Topic(t, t) for t in sorted(self.prefs.topics) if t not in known]
+        topics += [
+            Topic(t, t.replace("-", " ").replace("_", " ").capitalize())
+            for t in sorted(self.prefs.topics)
+            if t not in known
+        ]
         if self.topic_boxes and [t.id for t in topics] == list(self.topic_boxes):
             # Same rows (an edit or an undo): update in place, keeping keyboard focus.
             for topic in topics:

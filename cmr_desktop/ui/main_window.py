@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QDockWidget,
     QGroupBox,
     QHeaderView,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.editor import BrandEditor
+from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 
@@ -166,6 +168,19 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(redo)
         edit_menu.addSeparator()
         edit_menu.addAction(find)
+        self.results = SyncResults(self.services, self.runner, self.undo_stack, self.editor, self)
+        self.results.changed.connect(self._refresh_brand)
+        self.results.show_brand.connect(self.select_brand)
+        self.results_dock = QDockWidget("Sync results", self)
+        self.results_dock.setObjectName("sync-results")
+        self.results_dock.setWidget(self.results)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results_dock)
+        self.results_dock.hide()
+        show_results = self.results_dock.toggleViewAction()
+        show_results.setShortcut(QKeySequence("Ctrl+Shift+J"))
+        show_results.setToolTip("Failures and drift of the last sync (Ctrl+Shift+J)")
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(show_results)
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_all)
         sync_menu.addAction(self.sync_selected)
@@ -377,8 +392,23 @@ class MainWindow(QMainWindow):
         self.model.update_rows(rows)
         self._update_summary()
 
+    def select_brand(self, slug: str) -> None:
+        """Show a brand in the table (clearing the search and filter if they hide it)."""
+        row = self.model.visible_row(slug)
+        if row is None:
+            self.search.clear()
+            self.sidebar.setCurrentRow(0)
+            self._apply_filter()
+            row = self.model.visible_row(slug)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.setFocus()
+
     def _on_sync_finished(self, result: dict[str, Any]) -> None:
         self._end_sync()
+        if self.results.show_outcomes(self.last_sync):
+            self.results_dock.show()
+            self.results_dock.raise_()
         if "error" in result:
             self.statusBar().showMessage(str(result["error"]), 30_000)
         else:
@@ -412,6 +442,9 @@ class MainWindow(QMainWindow):
         splitter = self.settings.value("main/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
+        state = self.settings.value("main/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
         header = self.settings.value("main/columns")
         if isinstance(header, QByteArray):
             self.table.horizontalHeader().restoreState(header)
@@ -421,6 +454,7 @@ class MainWindow(QMainWindow):
             self._sync.stop()
         self.settings.setValue("main/geometry", self.saveGeometry())
         self.settings.setValue("main/splitter", self.splitter.saveState())
+        self.settings.setValue("main/state", self.saveState())
         self.settings.setValue("main/columns", self.table.horizontalHeader().saveState())
         self.runner.wait(15_000)
         super().closeEvent(event)

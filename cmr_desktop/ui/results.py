@@ -1,0 +1,253 @@
+"""The sync result panel: what failed, and what vendors had changed behind your back (drift).
+
+For drift, the sync has already put your own value back at the vendor. The panel shows each
+drifted field with the vendor's value and yours, and lets you decide:
+
+- **Accept theirs**: take the vendor's value as your choice (an undoable edit; the brand is
+  pending until the next sync sends it).
+- **Keep mine**: confirm your value (already re-asserted); the brand is no longer in drift.
+
+Everything shown comes from vendors or the journal and is plain text (QTreeWidgetItem text
+is never interpreted as markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmr_desktop.domain.preferences import FieldValue, Grant, QuietHours
+from cmr_desktop.domain.vocabulary import Decision, Frequency
+from cmr_desktop.services import DriftItem, Services
+from cmr_desktop.ui.editor import BrandEditor, SetField, field_label
+from cmr_desktop.ui.runner import Runner
+
+_SLUG = Qt.ItemDataRole.UserRole
+_ITEM = Qt.ItemDataRole.UserRole + 1
+
+
+def describe_value(value: FieldValue) -> str:
+    """A field's value in the customer's words."""
+    if value is None:
+        return "their default"
+    if isinstance(value, bool):
+        return "allowed" if value else "refused"
+    if isinstance(value, Frequency):
+        return value.label
+    if isinstance(value, Grant):
+        if value.decision is Decision.DENY:
+            return "refused"
+        return f"allowed until {value.expires:%Y-%m-%d}" if value.expires else "allowed"
+    if isinstance(value, QuietHours):
+        return f"quiet {value.start:%H:%M}-{value.end:%H:%M}"
+    return str(value)
+
+
+class SyncResults(QWidget):
+    """Failures and drift of the last sync, with a decision for each drift.
+
+    Signals:
+        changed(str): a brand was changed from the panel (its slug).
+        show_brand(str): the user wants to see a brand in the table.
+    """
+
+    changed = Signal(str)
+    show_brand = Signal(str)
+
+    def __init__(
+        self,
+        services: Services,
+        runner: Runner,
+        undo: QUndoStack,
+        editor: BrandEditor,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services, self.runner, self.undo, self.editor = services, runner, undo, editor
+        layout = QVBoxLayout(self)
+        self.heading = QLabel("No sync yet.", self)
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.heading)
+        self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName("Sync results")
+        self.tree.setHeaderLabels(["Brand / setting", "Vendor had", "Yours", "What happened"])
+        self.tree.setColumnWidth(0, 240)
+        self.tree.setColumnWidth(1, 150)
+        self.tree.setColumnWidth(2, 150)
+        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.itemActivated.connect(self._on_activated)
+        layout.addWidget(self.tree)
+        buttons = QHBoxLayout()
+        self.accept_theirs = QPushButton("&Accept theirs", self)
+        self.accept_theirs.setToolTip(
+            "Take the vendor's value as your choice (undo with Ctrl+Z); it is sent at the next sync"
+        )
+        self.accept_theirs.clicked.connect(self.accept_selected)
+        self.keep_mine = QPushButton("&Keep mine", self)
+        self.keep_mine.setToolTip("Your value was already put back at the vendor: confirm it")
+        self.keep_mine.clicked.connect(self.keep_selected)
+        buttons.addWidget(self.accept_theirs)
+        buttons.addWidget(self.keep_mine)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self._items: dict[str, list[DriftItem]] = {}  # per brand, as listed
+        self._open: dict[str, set[int]] = {}  # per brand, the items not decided yet
+        self._update_buttons()
+
+    # --- filling --------------------------------------------------------------------------
+
+    def show_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> int:
+        """List the failed and drifted brands of a sync; returns how many are listed."""
+        self.tree.clear()
+        self._items, self._open = {}, {}
+        listed = [o for o in outcomes if o.get("result") in ("failed", "drift")]
+        drift = sum(1 for o in listed if o.get("result") == "drift")
+        failed = len(listed) - drift
+        if not listed:
+            self.heading.setText("The last sync found nothing to decide.")
+        else:
+            parts = []
+            if drift:
+                parts.append(
+                    f"{drift} brand(s) had changed your choices; they were put back. "
+                    "Accept theirs or keep yours for each change."
+                )
+            if failed:
+                parts.append(f"{failed} brand(s) failed.")
+            self.heading.setText(" ".join(parts))
+        for outcome in sorted(listed, key=lambda o: (o.get("result") != "drift", o["name"])):
+            slug = str(outcome["brand"])
+            item = QTreeWidgetItem(self.tree, [str(outcome.get("name", slug)), "", "", ""])
+            item.setData(0, _SLUG, slug)
+            if outcome.get("result") == "failed":
+                item.setText(3, f"Failed: {outcome.get('detail', '')}")
+            else:
+                item.setText(3, "Drift: loading…")
+                self._load_drift(slug)
+        self._update_buttons()
+        return len(listed)
+
+    def _load_drift(self, slug: str) -> None:
+        services = self.services
+        self.runner.run(
+            lambda: (slug, services.drift(slug)),
+            self._drift_loaded,
+            lambda exc: self._set_note(slug, f"Could not read the drift: {exc}"),
+        )
+
+    def _brand_item(self, slug: str) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is not None and item.data(0, _SLUG) == slug:
+                return item
+        return None
+
+    def _set_note(self, slug: str, text: str) -> None:
+        item = self._brand_item(slug)
+        if item is not None:
+            item.setText(3, text)
+            self._update_buttons()
+
+    def _drift_loaded(self, loaded: tuple[str, list[DriftItem]]) -> None:
+        slug, items = loaded
+        brand = self._brand_item(slug)
+        if brand is None:
+            return
+        self._items[slug] = items
+        self._open[slug] = set(range(len(items)))
+        if not items:
+            brand.setText(3, "Drift: already decided")
+        else:
+            brand.setText(3, f"Drift: {len(items)} setting(s) changed by the vendor")
+        for index, drift in enumerate(items):
+            child = QTreeWidgetItem(
+                brand,
+                [
+                    field_label(drift.key),
+                    describe_value(drift.vendor),
+                    describe_value(drift.yours),
+                    "put back to yours",
+                ],
+            )
+            child.setData(0, _SLUG, slug)
+            child.setData(0, _ITEM, index)
+        brand.setExpanded(True)
+        self._update_buttons()
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def _selection(self) -> tuple[str | None, list[int]]:
+        """The selected brand and its undecided drift items (one, or all of the brand's)."""
+        item = self.tree.currentItem()
+        if item is None:
+            return None, []
+        slug = item.data(0, _SLUG)
+        undecided = self._open.get(slug, set())
+        index = item.data(0, _ITEM)
+        chosen = [int(index)] if index is not None else sorted(undecided)
+        return slug, [i for i in chosen if i in undecided]
+
+    def _update_buttons(self) -> None:
+        slug, chosen = self._selection()
+        self.accept_theirs.setEnabled(bool(chosen))
+        self.keep_mine.setEnabled(slug is not None and bool(self._open.get(slug)))
+
+    def accept_selected(self) -> None:
+        """Take the vendor's values of the selected drift (a brand: all its fields)."""
+        slug, chosen = self._selection()
+        if slug is None or not chosen:
+            return
+        name = self._brand_item(slug)
+        self.undo.beginMacro(f"Accept the vendor's values for {name.text(0) if name else slug}")
+        for i in chosen:
+            drift = self._items[slug][i]
+            self.undo.push(SetField(self.editor, slug, drift.key, drift.yours, drift.vendor))
+        self.undo.endMacro()
+        self._decided(slug, chosen, "accepted: sent at the next sync")
+
+    def keep_selected(self) -> None:
+        """Keep the customer's values for the selected brand (they were re-asserted)."""
+        slug, _ = self._selection()
+        if slug is None or not self._open.get(slug):
+            return
+        services = self.services
+
+        def keep() -> str:
+            services.keep_own_after_drift(slug)
+            return slug
+
+        self.runner.run(keep, self.changed.emit, lambda exc: self._set_note(slug, str(exc)))
+        self._decided(slug, sorted(self._open[slug]), "kept yours")
+
+    def _decided(self, slug: str, chosen: list[int], note: str) -> None:
+        self._open[slug] -= set(chosen)
+        brand = self._brand_item(slug)
+        if brand is not None:
+            for i in range(brand.childCount()):
+                child = brand.child(i)
+                if child is not None and child.data(0, _ITEM) in chosen:
+                    child.setText(3, note)
+            if not self._open[slug]:
+                brand.setText(3, "Drift: decided")
+        self._update_buttons()
+
+    def _on_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        slug = item.data(0, _SLUG)
+        if slug:
+            self.show_brand.emit(str(slug))
+
+    def undecided(self, slug: str) -> list[DriftItem]:
+        """The drift of a brand still to decide (tests and the window)."""
+        return [self._items[slug][i] for i in sorted(self._open.get(slug, set()))]
