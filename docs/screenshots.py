@@ -97,6 +97,7 @@ def main() -> int:
         window.results.tree.setCurrentItem(window.results.tree.topLevelItem(0))
         window.grab().save(str(OUT / "sync-results.png"))
         window.results_dock.hide()
+        app.processEvents()
         window.grab().save(str(OUT / "dashboard.png"))
         attention = next(
             i

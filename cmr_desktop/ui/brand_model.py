@@ -18,8 +18,10 @@ from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
 
 from cmr_desktop.domain.vocabulary import Channel, Frequency
+from cmr_desktop.ui.icons import channel_strip, status_icon
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -166,6 +168,8 @@ class BrandTableModel(QAbstractTableModel):
         self._predicate: Callable[[BrandRow], bool] | None = None
         self._sort: tuple[Column, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
         self._by_slug: dict[str, int] = {}
+        app = QGuiApplication.instance()
+        self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
     # --- Qt API ---------------------------------------------------------------------------
 
@@ -187,8 +191,18 @@ class BrandTableModel(QAbstractTableModel):
             return None
         row = self._rows[self._visible[index.row()]]
         column = Column(index.column())
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.CHANNELS:
+                return "" if row.channels else "–"  # icons say it; words in the tooltip
             return self._display(row, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column is Column.STATUS:
+                return status_icon(row.status)
+            if column is Column.CHANNELS and row.channels:
+                return channel_strip(row.channels, self._ratio)
+            return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.STATUS:
                 return STATUSES[row.status][1]

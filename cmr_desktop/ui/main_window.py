@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.editor import BrandEditor
+from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
 
         self.sidebar = QListWidget(self)
         self.sidebar.setAccessibleName("Filters")
+        self.sidebar.setIconSize(QSize(16, 16))
         self.sidebar.currentItemChanged.connect(lambda *_: self._apply_filter())
 
         self.table = QTableView(self)
@@ -239,7 +241,7 @@ class MainWindow(QMainWindow):
             (f"All  {len(rows)}", ("all", None)),
             (f"Needs attention  {attention}", ("attention", None)),
         ]
-        entries += [(f"   {STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
+        entries += [(f"{STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
         categories: dict[str, int] = {}
         for r in rows:
             categories[r.category or "(none)"] = categories.get(r.category or "(none)", 0) + 1
@@ -247,6 +249,8 @@ class MainWindow(QMainWindow):
         for text, key in entries:
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, key)
+            if key[0] == "status":
+                item.setIcon(status_icon(str(key[1])))
             self.sidebar.addItem(item)
             if key == wanted:
                 self.sidebar.setCurrentItem(item)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QPixmap
 
 from cmr_desktop.domain import Channel, DataCategory, Decision, Frequency, Grant, Purpose
 from cmr_desktop.testing.sample import sample_brands
@@ -45,7 +46,18 @@ def test_rows_show_what_a_customer_reads(qapp: Any, tmp_path: Path) -> None:
     model.set_rows(_rows(tmp_path))
     row = next(i for i in range(model.rowCount()) if model.row_at(i).slug == "brand-000001")
     text = {c: model.data(model.index(row, c)) for c in Column}
-    assert "Email" in text[Column.CHANNELS]
+    assert text[Column.CHANNELS] == ""  # icons, with the words for screen readers and tips
+    channels = model.index(row, Column.CHANNELS)
+    assert "Email" in model.data(channels, Qt.ItemDataRole.AccessibleTextRole)
+    assert "Email" in model.data(channels, Qt.ItemDataRole.ToolTipRole)
+    strip = model.data(channels, Qt.ItemDataRole.DecorationRole)
+    assert isinstance(strip, QPixmap)
+    assert not strip.isNull()
+    assert strip.width() >= 16 * len(model.row_at(row).channels)
+    status = model.data(model.index(row, Column.STATUS), Qt.ItemDataRole.DecorationRole)
+    assert isinstance(status, QIcon)
+    assert not status.isNull()
+    assert not status.pixmap(16, 16).isNull()
     assert text[Column.FREQUENCY] == "as it happens"
     assert text[Column.STATUS] == "By hand"  # sample brands have no connector
     assert text[Column.SYNCED] == "never"
@@ -86,3 +98,14 @@ def test_update_row_changes_one_row_in_place(qtbot: Any, qapp: Any, tmp_path: Pa
         model.update_row(changed)
     assert model.data(model.index(0, Column.STATUS)) == "Drift"
     assert model.data(model.index(0, Column.NAME), OBJECT_ROLE) is changed
+
+
+def test_every_channel_and_status_has_an_icon(qapp: Any) -> None:
+    from cmr_desktop.domain import Channel
+    from cmr_desktop.ui.brand_model import STATUSES
+    from cmr_desktop.ui.icons import channel_icon, status_icon
+
+    for channel in Channel:
+        assert not channel_icon(channel.value).pixmap(16, 16).isNull(), channel
+    for status in STATUSES:
+        assert not status_icon(status).pixmap(16, 16).isNull(), status
