@@ -315,6 +315,10 @@ class BrandEditor(QWidget):
         self.quiet_box = box
         return box
 
+    def first_control(self) -> QWidget:
+        """Where keyboard focus goes when the user jumps to the editor (Ctrl+3)."""
+        return self.switches[Channel.EMAIL]
+
     # --- showing a brand ------------------------------------------------------------------
 
     def show_brand(self, slug: str) -> None:

@@ -161,6 +161,12 @@ class MainWindow(QMainWindow):
         detail_box.setFrameShape(QScrollArea.Shape.NoFrame)
         detail_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         detail_box.setMinimumWidth(360)
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -183,10 +189,27 @@ class MainWindow(QMainWindow):
         show_results.setToolTip("Failures and drift of the last sync (Ctrl+Shift+J)")
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(show_results)
+        view_menu.addSeparator()
+        # Keyboard users jump between the three panes (Tab moves within and across them).
+        for text, key, target in (
+            ("Go to &filters", "Ctrl+1", lambda: self.sidebar),
+            ("Go to &brands", "Ctrl+2", lambda: self.table),
+            ("Go to the &editor", "Ctrl+3", lambda: self.editor.first_control()),
+        ):
+            go = QAction(text, self)
+            go.setShortcut(QKeySequence(key))
+            go.triggered.connect(lambda _=False, t=target: t().setFocus())
+            view_menu.addAction(go)
+        self.cancel_action = QAction("&Cancel sync", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setEnabled(False)
+        self.cancel_action.triggered.connect(self.cancel_sync)
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_all)
         sync_menu.addAction(self.sync_selected)
         sync_menu.addAction(self.verify_all)
+        sync_menu.addSeparator()
+        sync_menu.addAction(self.cancel_action)
 
         self.splitter = QSplitter(self)
         self.splitter.setObjectName("main-splitter")
@@ -197,12 +220,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.progress = QProgressBar(self)
+        self.progress.setAccessibleName("Sync progress")
         self.progress.setMaximumWidth(240)
         self.progress.setVisible(False)
         self.cancel = QPushButton("Cancel", self)
+        self.cancel.setToolTip("Stop the sync (Esc); brands in flight finish first")
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(self.cancel_sync)
         self.summary = QLabel("", self)
+        self.summary.setAccessibleName("What needs attention")
         self.statusBar().addWidget(self.progress)
         self.statusBar().addWidget(self.cancel)
         self.statusBar().addPermanentWidget(self.summary)
@@ -347,6 +373,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(True)
         self.cancel.setVisible(True)
         self.cancel.setEnabled(True)
+        self.cancel_action.setEnabled(True)
         for action in (self.sync_all, self.verify_all, self.sync_selected):
             action.setEnabled(False)
         sync.started.connect(self._on_sync_started)
@@ -358,6 +385,7 @@ class MainWindow(QMainWindow):
         if self._sync is not None:
             self._sync.cancel()
             self.cancel.setEnabled(False)
+            self.cancel_action.setEnabled(False)
             self.statusBar().showMessage("Cancelling: brands in flight finish first…")
 
     def _on_sync_started(self, total: int) -> None:
@@ -434,6 +462,7 @@ class MainWindow(QMainWindow):
         self._sync = None
         self.progress.setVisible(False)
         self.cancel.setVisible(False)
+        self.cancel_action.setEnabled(False)
         for action in (self.sync_all, self.verify_all, self.sync_selected):
             action.setEnabled(True)
 
