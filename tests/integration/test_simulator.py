@@ -140,7 +140,9 @@ def test_catalog_lists_what_the_vendor_offers(sim: VendorSimulator, http: reques
     assert set(cat) == {"vendor", "channels", "frequencies", "topics", "data_uses"}
     required = [t for t in cat["topics"] if t["required"]]
     assert [t["id"] for t in required] == ["order-updates"]
-    assert all(set(t) == {"id", "label", "required"} for t in cat["topics"])
+    for t in cat["topics"]:  # required topics say why (the optional reason)
+        assert set(t) == {"id", "label", "required"} | ({"reason"} if t["required"] else set())
+    assert required[0]["reason"] == "We must tell you when an order ships."
     assert {"category": "contact", "purpose": "marketing"} in cat["data_uses"]
 
 
