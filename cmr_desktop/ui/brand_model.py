@@ -167,7 +167,7 @@ class BrandTableModel(QAbstractTableModel):
         self._query = ""
         self._predicate: Callable[[BrandRow], bool] | None = None
         self._sort: tuple[Column, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
-        self._by_slug: dict[str, int] = {}
+        self._slug_index: dict[str, int] | None = {}  # slug -> position in _rows (lazy)
         app = QGuiApplication.instance()
         self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
@@ -241,7 +241,7 @@ class BrandTableModel(QAbstractTableModel):
         self._rows.sort(
             key=attrgetter(_SORT_ATTRIBUTE[col]), reverse=order is Qt.SortOrder.DescendingOrder
         )
-        self._by_slug = {r.slug: i for i, r in enumerate(self._rows)}
+        self._slug_index = None  # rebuilt when next needed, not on every sort
         self._visible = self._scan(range(len(self._rows)))
         self.layoutChanged.emit()
 
@@ -256,7 +256,7 @@ class BrandTableModel(QAbstractTableModel):
             key=attrgetter(_SORT_ATTRIBUTE[col]),
             reverse=order is Qt.SortOrder.DescendingOrder,
         )
-        self._by_slug = {r.slug: i for i, r in enumerate(self._rows)}
+        self._slug_index = None  # rebuilt when next needed, not on every sort
         self._visible = self._scan(range(len(self._rows)))
         self.endResetModel()
 
@@ -290,7 +290,7 @@ class BrandTableModel(QAbstractTableModel):
         """Replace several brands' rows in place, with one repaint for all of them."""
         changed: set[int] = set()
         for row in rows:
-            i = self._by_slug.get(row.slug)
+            i = self._by_slug().get(row.slug)
             if i is not None:
                 self._rows[i] = row
                 changed.add(i)
@@ -304,9 +304,14 @@ class BrandTableModel(QAbstractTableModel):
             last = len(Column) - 1
             self.dataChanged.emit(self.index(min(shown), 0), self.index(max(shown), last))
 
+    def _by_slug(self) -> dict[str, int]:
+        if self._slug_index is None:
+            self._slug_index = {r.slug: i for i, r in enumerate(self._rows)}
+        return self._slug_index
+
     def visible_row(self, slug: str) -> int | None:
         """Where a brand is shown (None: filtered out or unknown)."""
-        i = self._by_slug.get(slug)
+        i = self._by_slug().get(slug)
         if i is None:
             return None
         if len(self._visible) == len(self._rows):
