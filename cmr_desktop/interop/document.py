@@ -317,8 +317,8 @@ def parse_document(doc: Any, source: str = "<input>") -> ImportData:
     return ImportData(tuple(brands), policy)
 
 
-def read_document(path: Path) -> ImportData:
-    """Read, validate and parse an export file."""
+def load_json_file(path: Path) -> Any:
+    """Read a JSON file, or raise :class:`ImportProblem` saying why it cannot be read."""
     source = str(path)
     try:
         raw = path.read_bytes()
@@ -327,7 +327,7 @@ def read_document(path: Path) -> ImportData:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte order mark, as some editors write
     try:
-        doc = json.loads(raw)
+        return json.loads(raw)
     except UnicodeDecodeError:
         raise ImportProblem(source, "", "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -338,7 +338,11 @@ def read_document(path: Path) -> ImportData:
         raise ImportProblem(source, "", f"not valid JSON: {exc}") from None
     except RecursionError:
         raise ImportProblem(source, "", "not valid JSON: nested too deeply") from None
-    return parse_document(doc, source)
+
+
+def read_document(path: Path) -> ImportData:
+    """Read, validate and parse an export file."""
+    return parse_document(load_json_file(path), str(path))
 
 
 def _dumps(value: Any) -> str:

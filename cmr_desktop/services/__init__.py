@@ -1,6 +1,13 @@
 """Use cases shared by the CLI and the desktop app."""
 
-from cmr_desktop.services.core import BrandView, DriftItem, ImportResult, Services
+from cmr_desktop.services.core import (
+    BrandView,
+    DirectoryImportResult,
+    DriftItem,
+    ImportResult,
+    PolicyChange,
+    Services,
+)
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError, ServiceError
 from cmr_desktop.storage import StoreError
 
@@ -8,9 +15,11 @@ __all__ = [
     "BrandNotFound",
     "BrandView",
     "ConnectionFailed",
+    "DirectoryImportResult",
     "DriftItem",
     "ImportResult",
     "InputError",
+    "PolicyChange",
     "ServiceError",
     "Services",
     "StoreError",

@@ -28,6 +28,7 @@ from cmr_desktop.connectors.http import REDACTOR, ConnectorSession, make_session
 from cmr_desktop.connectors.registry import ConnectorEntry, Registry, UnknownConnector
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugify
 from cmr_desktop.domain.clock import Clock, SystemClock
+from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
@@ -38,6 +39,7 @@ from cmr_desktop.interop import (
     read_document,
     write_csv,
 )
+from cmr_desktop.interop.directory import bundled_directory, read_directory
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
@@ -77,9 +79,41 @@ class DriftItem:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """What My Terms would change for one brand."""
+
+    slug: str
+    name: str
+    before: PreferenceSet
+    after: PreferenceSet
+    lines: tuple[str, ...]  # "field: old -> new"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryImportResult:
+    """What a directory import did (or, for a dry run, would do)."""
+
+    source: str
+    added: int
+    updated: int
+    skipped: tuple[str, ...]  # one line per skipped record: where and why
+    total: int  # records in the file
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     plan: ImportPlan
     applied: bool
+
+
+class _GivenSecrets:
+    """Secrets typed into the add-brand wizard, before anything is stored."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def get(self, field: str) -> str | None:
+        return self._values.get(field) or None
 
 
 class _BrandSecrets:
@@ -374,6 +408,39 @@ class Services:
                 f"({type(exc).__name__}); please report it to the connector's author"
             ) from None
 
+    def try_connection(
+        self, connector: str, config: Mapping[str, str], secrets: Mapping[str, str]
+    ) -> tuple[str, Catalog | None]:
+        """Check settings before a brand is stored (the add-brand wizard): what the
+        connector's check saw, and the vendor's catalog (None for a connector without one).
+
+        Nothing is written; the secrets are used for this call only.
+
+        Raises:
+            ConnectionFailed: the check failed (the message says why).
+            InputError: the settings are incomplete or the connector is unknown.
+        """
+        self._check_connector_settings(connector, dict(config), dict(secrets))
+        cls = self.connector_class(connector)
+        context = ConnectorContext(
+            config={**cls.config_defaults(), **config},
+            secrets=_GivenSecrets(secrets),
+            session=self._session(),
+            clock=self.clock,
+            log=logging.getLogger(f"cmr_desktop.connector.{connector}.trial"),
+        )
+        instance = cls(context)
+        try:
+            seen = instance.check()
+            return seen, instance.catalog() if instance.remote else None
+        except ConnectorError as exc:
+            raise ConnectionFailed(str(exc).rstrip()) from None
+        except Exception as exc:
+            raise ConnectionFailed(
+                f"connector {connector!r} failed unexpectedly ({type(exc).__name__}); "
+                "please report it to the connector's author"
+            ) from None
+
     def list_brands(self) -> list[BrandView]:
         with self.store.read() as uow:
             pending = uow.brands.pending_slugs()
@@ -484,6 +551,33 @@ class Services:
                     changed.append(b.slug)
         return changed
 
+    def preview_policy(self, refs: Sequence[str] = ()) -> list[PolicyChange]:
+        """What applying My Terms would change, brand by brand (nothing is written)."""
+        with self.store.read() as uow:
+            terms = uow.settings.policy()
+            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
+        today = self.today()
+        out = []
+        for b in brands:
+            after = terms.apply(b.preferences, today)
+            if after != b.preferences:
+                lines = tuple(differences(b.preferences, after))
+                out.append(PolicyChange(b.slug, b.name, b.preferences, after, lines))
+        return out
+
+    def set_preferences_many(self, values: Mapping[str, PreferenceSet]) -> list[str]:
+        """Store whole preference sets for several brands in one transaction (each changed
+        brand is marked pending). Used to apply, and to undo, My Terms in one step."""
+        changed = []
+        with self.store.write() as uow:
+            now = self.now()
+            for slug, prefs in values.items():
+                brand = self._resolve(uow, slug)
+                if brand.preferences != prefs:
+                    uow.brands.update(brand.with_preferences(prefs), now=now)
+                    changed.append(brand.slug)
+        return changed
+
     # --- export / import ----------------------------------------------------------------
 
     def catalog(self, ref: str) -> Catalog | None:
@@ -529,6 +623,44 @@ class Services:
             uow.journal.append(
                 at=self.now(), brand=brand.slug, kind="kept", detail={"after": "drift"}
             )
+
+    # --- company directory ----------------------------------------------------------------
+
+    def import_directory(
+        self, path: Path | None = None, *, dry_run: bool = False
+    ) -> DirectoryImportResult:
+        """Import a company directory (default: the bundled one) in one transaction.
+
+        Records that do not match the directory schema are skipped and listed; the rest are
+        added, or replace the organisation with the same slug.
+
+        Raises:
+            ImportProblem: the file cannot be read or is not a directory (nothing written).
+        """
+        source = path or bundled_directory()
+        parsed = read_directory(source)
+        if dry_run:
+            with self.store.read() as uow:
+                known = uow.directory.slugs()
+            added = sum(1 for e in parsed.entries if e.slug not in known)
+            updated = len(parsed.entries) - added
+        else:
+            with self.store.write() as uow:
+                added, updated = uow.directory.upsert_many(parsed.entries)
+        return DirectoryImportResult(str(source), added, updated, parsed.skipped, parsed.total)
+
+    def search_directory(self, query: str, limit: int = 20) -> list[DirectoryEntry]:
+        """Organisations of the imported directory matching every word of ``query``."""
+        with self.store.read() as uow:
+            return uow.directory.search(query, limit)
+
+    def directory_entry(self, slug: str) -> DirectoryEntry | None:
+        with self.store.read() as uow:
+            return uow.directory.get(slug)
+
+    def directory_size(self) -> int:
+        with self.store.read() as uow:
+            return uow.directory.count()
 
     def brand_records(self) -> list[BrandRecord]:
         """Every brand as stored, sorted by name: a fast read-out for listings (no domain

@@ -19,6 +19,7 @@ from cmr_desktop.storage.repositories import (
     AlreadyExists,
     BrandRecord,
     BrandRepository,
+    DirectoryRepository,
     JournalEntry,
     JournalRepository,
     NotFound,
@@ -33,6 +34,7 @@ __all__ = [
     "AlreadyExists",
     "BrandRecord",
     "BrandRepository",
+    "DirectoryRepository",
     "JournalEntry",
     "JournalRepository",
     "NotFound",
@@ -81,6 +83,7 @@ class UnitOfWork:
     settings: SettingsRepository
     sync: SyncRepository
     journal: JournalRepository
+    directory: DirectoryRepository
 
 
 def _unit(session: Session) -> UnitOfWork:
@@ -89,6 +92,7 @@ def _unit(session: Session) -> UnitOfWork:
         SettingsRepository(session),
         SyncRepository(session),
         JournalRepository(session),
+        DirectoryRepository(session),
     )
 
 

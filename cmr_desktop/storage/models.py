@@ -126,3 +126,23 @@ class JournalRow(Base):
     detail: Mapped[str] = mapped_column(Text)  # JSON: what was sent, what came back
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DirectoryRow(Base):
+    """An organisation of an imported company directory (see domain.directory)."""
+
+    __tablename__ = "directory"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    search: Mapped[str] = mapped_column(Text)  # case-folded name, other names and web site
+    categories: Mapped[str] = mapped_column(Text)  # JSON array
+    countries: Mapped[str] = mapped_column(Text)  # JSON array
+    email: Mapped[str] = mapped_column(String(300))
+    web: Mapped[str] = mapped_column(String(500))
+    webform: Mapped[str] = mapped_column(String(500))
+    phone: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(Text)
+    quality: Mapped[str] = mapped_column(String(16))
+    runs: Mapped[str] = mapped_column(Text)  # JSON array

@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import String, delete, func, insert, select, type_coerce, update
+from sqlalchemy import String, delete, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.vocabulary import RelationshipStatus
 from cmr_desktop.storage.models import (
     BrandRow,
     BrandTagRow,
+    DirectoryRow,
     JournalRow,
     OutboxRow,
     PreferencesRow,
@@ -626,3 +628,92 @@ class JournalRepository:
                 return r.id
             prev = r.hash
         return None
+
+
+def directory_search_key(entry: DirectoryEntry) -> str:
+    """What the directory search matches: name, other names and website, case-folded."""
+    return " ".join((entry.name, *entry.runs, entry.web)).casefold()
+
+
+class DirectoryRepository:
+    """The imported company directory. Bulk upserts in plain SQL (3,000+ records)."""
+
+    _COLUMNS = (
+        "slug", "name", "search", "categories", "countries", "email", "web", "webform",
+        "phone", "address", "quality", "runs",
+    )  # fmt: skip
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _values(self, e: DirectoryEntry) -> dict[str, Any]:
+        return {
+            "slug": e.slug,
+            "name": e.name,
+            "search": directory_search_key(e),
+            "categories": json.dumps(list(e.categories)),
+            "countries": json.dumps(list(e.countries)),
+            "email": e.email,
+            "web": e.web,
+            "webform": e.webform,
+            "phone": e.phone,
+            "address": e.address,
+            "quality": e.quality,
+            "runs": json.dumps(list(e.runs)),
+        }
+
+    def slugs(self) -> set[str]:
+        return set(self.session.scalars(select(DirectoryRow.slug)))
+
+    def upsert_many(self, entries: Sequence[DirectoryEntry]) -> tuple[int, int]:
+        """Add new organisations and replace known ones (by slug): (added, updated)."""
+        known = self.slugs()
+        columns = ", ".join(self._COLUMNS)
+        params = ", ".join(f":{c}" for c in self._COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self._COLUMNS if c != "slug")
+        sql = text(
+            f"INSERT INTO directory ({columns}) VALUES ({params}) "
+            f"ON CONFLICT(slug) DO UPDATE SET {updates}"
+        )
+        if entries:
+            self.session.execute(sql, [self._values(e) for e in entries])
+        added = sum(1 for e in entries if e.slug not in known)
+        return added, len(entries) - added
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(DirectoryRow)) or 0)
+
+    def search(self, query: str, limit: int = 20) -> list[DirectoryEntry]:
+        """Organisations whose name (or other name, or site) contains every word of ``query``;
+        names that start with the query first."""
+        words = query.casefold().split()
+        if not words:
+            return []
+        stmt = select(DirectoryRow)
+        for word in words:
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(DirectoryRow.search.like(f"%{escaped}%", escape="\\"))
+        first = query.strip().casefold()
+        starts = func.instr(func.lower(DirectoryRow.name), first) == 1
+        stmt = stmt.order_by(starts.desc(), func.length(DirectoryRow.name), DirectoryRow.name)
+        return [self._entry(r) for r in self.session.scalars(stmt.limit(limit))]
+
+    def get(self, slug: str) -> DirectoryEntry | None:
+        row = self.session.scalar(select(DirectoryRow).where(DirectoryRow.slug == slug))
+        return self._entry(row) if row is not None else None
+
+    @staticmethod
+    def _entry(row: DirectoryRow) -> DirectoryEntry:
+        return DirectoryEntry(
+            slug=row.slug,
+            name=row.name,
+            categories=tuple(json.loads(row.categories)),
+            countries=tuple(json.loads(row.countries)),
+            email=row.email,
+            web=row.web,
+            webform=row.webform,
+            phone=row.phone,
+            address=row.address,
+            quality=row.quality,
+            runs=tuple(json.loads(row.runs)),
+        )
