@@ -25,7 +25,15 @@ from cmr_desktop import __version__
 from cmr_desktop.cli.options import compose, preference_edits
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand
 from cmr_desktop.domain.errors import DomainError
-from cmr_desktop.domain.policy import GrantMaxMonths, MaxFrequency, MyTerms, NeverPurpose, NoChannel
+from cmr_desktop.domain.policy import (
+    GrantMaxMonths,
+    MaxFrequency,
+    MyTerms,
+    NeverPurpose,
+    NoChannel,
+    QuietHoursRule,
+)
+from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, RelationshipStatus, parse
 from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
@@ -650,6 +658,11 @@ def policy_show(ctx: Ctx, as_json: bool) -> None:
     metavar="N",
     help="Every data-use grant expires within N months.",
 )
+@click.option(
+    "--quiet-hours",
+    metavar="HH:MM-HH:MM",
+    help="No brand may contact you then, e.g. 21:00-08:00.",
+)
 @click.option("--clear", is_flag=True, help="Remove every rule.")
 @pass_ctx
 def policy_set(
@@ -658,6 +671,7 @@ def policy_set(
     max_frequency: tuple[str, ...],
     never: tuple[str, ...],
     grant_max_months: int | None,
+    quiet_hours: str | None,
     clear: bool,
 ) -> None:
     """Replace My Terms with the rules given."""
@@ -672,6 +686,8 @@ def policy_set(
         rules += [NeverPurpose(parse(Purpose, p)) for p in never]
         if grant_max_months is not None:
             rules.append(GrantMaxMonths(grant_max_months))
+        if quiet_hours is not None:
+            rules.append(QuietHoursRule(QuietHours.parse(quiet_hours)))
     except DomainError as exc:
         raise InputError(str(exc)) from None
     if not rules and not clear:

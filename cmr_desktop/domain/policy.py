@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from cmr_desktop.domain.errors import DomainError
-from cmr_desktop.domain.preferences import Grant, PreferenceSet
+from cmr_desktop.domain.preferences import Grant, PreferenceSet, QuietHours
 from cmr_desktop.domain.vocabulary import (
     Channel,
     DataCategory,
@@ -197,7 +197,38 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-AnyRule = NoChannel | MaxFrequency | NeverPurpose | GrantMaxMonths
+@dataclass(frozen=True, slots=True)
+class QuietHoursRule:
+    """No brand may contact the customer during ``window`` (daily, local time)."""
+
+    kind: ClassVar[str] = "quiet_hours"
+    window: QuietHours
+
+    def __str__(self) -> str:
+        return f"quiet from {self.window.start:%H:%M} to {self.window.end:%H:%M}"
+
+    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
+        own = prefs.quiet_hours
+        if own is not None and own.contains(self.window):
+            return []
+        if own is None:
+            return [Violation(str(self), f"{brand} may contact you at any hour.")]
+        return [Violation(str(self), f"{brand} keeps only {own} quiet.")]
+
+    def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet:
+        if self.evaluate(prefs, today, ""):
+            return prefs.with_quiet_hours(self.window)
+        return prefs  # a wider window of the brand's own stays
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.kind,
+            "start": f"{self.window.start:%H:%M}",
+            "end": f"{self.window.end:%H:%M}",
+        }
+
+
+AnyRule = NoChannel | MaxFrequency | NeverPurpose | GrantMaxMonths | QuietHoursRule
 
 
 def rule_from_dict(data: Mapping[str, Any]) -> AnyRule:
@@ -219,9 +250,13 @@ def rule_from_dict(data: Mapping[str, Any]) -> AnyRule:
                     f"grant lifetime must be a whole number of months, not {months!r}"
                 )
             return GrantMaxMonths(months)
+        if kind == QuietHoursRule.kind:
+            return QuietHoursRule(QuietHours.parse(f"{data['start']}-{data['end']}"))
     except KeyError as exc:
         raise DomainError(f"rule {kind!r} is missing {exc.args[0]!r}") from None
-    kinds = ", ".join(r.kind for r in (NoChannel, MaxFrequency, NeverPurpose, GrantMaxMonths))
+    kinds = ", ".join(
+        r.kind for r in (NoChannel, MaxFrequency, NeverPurpose, GrantMaxMonths, QuietHoursRule)
+    )
     raise DomainError(f"unknown rule {kind!r} (expected one of: {kinds})")
 
 

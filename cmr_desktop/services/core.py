@@ -537,6 +537,15 @@ class Services:
                 out[b.slug] = found
         return out
 
+    def policy_report(self) -> list[tuple[str, str, list[Violation]]]:
+        """(slug, name, violations) of every brand that breaks My Terms, by name."""
+        with self.store.read() as uow:
+            terms = uow.settings.policy()
+            brands = uow.brands.all()
+        today = self.today()
+        found = [(b.slug, b.name, terms.evaluate(b.preferences, today, b.name)) for b in brands]
+        return sorted((f for f in found if f[2]), key=lambda f: f[1].casefold())
+
     def apply_policy(self, refs: Sequence[str] = ()) -> list[str]:
         """Change brands so they keep My Terms; returns the ids of the brands changed."""
         changed = []

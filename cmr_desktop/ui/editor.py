@@ -612,7 +612,7 @@ class BrandEditor(QWidget):
             services.update_preferences(slug, lambda p: p.replace_field(key, value))
             return slug
 
-        self.runner.run(save, self.saved.emit, self._on_failed)
+        self.runner.run(save, self.saved.emit, self._on_failed, write=True)
 
     def write_detail(self, slug: str, name: str, value: Any) -> None:
         """Store one relationship detail in the background."""
@@ -631,7 +631,7 @@ class BrandEditor(QWidget):
             if slug == self.slug:
                 self.show_brand(slug)  # show what is really stored
 
-        self.runner.run(save, self.saved.emit, failed)
+        self.runner.run(save, self.saved.emit, failed, write=True)
 
     def _on_failed(self, error: Exception) -> None:
         self.failed.emit(f"Not saved: {error}")

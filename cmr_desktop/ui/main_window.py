@@ -34,6 +34,7 @@ from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
+from cmr_desktop.ui.terms import TermsWindow
 
 Filter = Callable[[BrandRow], bool] | None
 
@@ -97,9 +98,16 @@ class MainWindow(QMainWindow):
         self.sync_selected.triggered.connect(
             lambda: self.start_sync(slugs=self.selected_slugs(), verify=True)
         )
+        self.terms_action = QAction("My Terms", self)
+        self.terms_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.terms_action.setToolTip("Your standing terms for every brand (Ctrl+T)")
+        self.terms_action.triggered.connect(self.show_terms)
+        self.terms_window: TermsWindow | None = None
         toolbar.addAction(self.sync_all)
         toolbar.addAction(self.sync_selected)
         toolbar.addAction(self.verify_all)
+        toolbar.addSeparator()
+        toolbar.addAction(self.terms_action)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search brands…")
         self.search.setAccessibleName("Search brands")
@@ -188,6 +196,7 @@ class MainWindow(QMainWindow):
         show_results.setShortcut(QKeySequence("Ctrl+Shift+J"))
         show_results.setToolTip("Failures and drift of the last sync (Ctrl+Shift+J)")
         view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.terms_action)
         view_menu.addAction(show_results)
         view_menu.addSeparator()
         # Keyboard users jump between the three panes (Tab moves within and across them).
@@ -245,11 +254,18 @@ class MainWindow(QMainWindow):
         self.runner.run(load, self._on_loaded, self._on_error)
 
     def _on_loaded(self, rows: list[BrandRow]) -> None:
+        current = self.table.currentIndex()
+        keep = self.model.row_at(current.row()).slug if current.isValid() else None
         self.model.set_rows(rows)
         self._fill_sidebar()
         self._apply_filter()
         self._update_summary()
-        if self.model.rowCount():
+        row = self.model.visible_row(keep) if keep else None
+        if row is not None:
+            self.table.selectRow(row)
+            self.editor.show_brand(keep or "")  # its choices may have changed meanwhile
+            self._describe(keep or "")
+        elif self.model.rowCount():
             self.table.selectRow(0)
 
     def _on_error(self, error: Exception) -> None:
@@ -423,6 +439,20 @@ class MainWindow(QMainWindow):
     def _on_rows_loaded(self, rows: list[BrandRow]) -> None:
         self.model.update_rows(rows)
         self._update_summary()
+
+    def show_terms(self) -> TermsWindow:
+        """Open (or raise) the My Terms window."""
+        if self.terms_window is None:
+            terms = TermsWindow(self.services, self.runner, self.undo_stack, self)
+            terms.brands_changed.connect(lambda _slugs: self.reload())
+            terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+            self.terms_window = terms
+        else:
+            self.terms_window.load()
+        self.terms_window.show()
+        self.terms_window.raise_()
+        self.terms_window.activateWindow()
+        return self.terms_window
 
     def select_brand(self, slug: str) -> None:
         """Show a brand in the table (clearing the search and filter if they hide it)."""

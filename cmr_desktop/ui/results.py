@@ -228,7 +228,9 @@ class SyncResults(QWidget):
             services.keep_own_after_drift(slug)
             return slug
 
-        self.runner.run(keep, self.changed.emit, lambda exc: self._set_note(slug, str(exc)))
+        self.runner.run(
+            keep, self.changed.emit, lambda exc: self._set_note(slug, str(exc)), write=True
+        )
         self._decided(slug, sorted(self._open[slug]), "kept yours")
 
     def _decided(self, slug: str, chosen: list[int], note: str) -> None:

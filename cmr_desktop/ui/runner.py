@@ -43,6 +43,10 @@ class Runner(QObject):
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = pool or QThreadPool(self)
+        # Writes run one after another, in the order they were asked for: two quick edits of
+        # the same thing must land in that order (SQLite serialises writers anyway).
+        self.writes = QThreadPool(self)
+        self.writes.setMaxThreadCount(1)
         self._next = 0
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[Exception], None]]] = {}
         self.done.connect(self._on_done)
@@ -53,10 +57,15 @@ class Runner(QObject):
         fn: Callable[[], Any],
         on_done: Callable[[Any], None],
         on_error: Callable[[Exception], None],
+        *,
+        write: bool = False,
     ) -> None:
+        """Call ``fn()`` off the GUI thread; then ``on_done(result)`` or ``on_error(exc)``
+        on it. ``write=True``: after every write asked for before (in order)."""
         self._next += 1
         self._callbacks[self._next] = (on_done, on_error)
-        self.pool.start(_Job(fn, self.done, self.failed, self._next))
+        pool = self.writes if write else self.pool
+        pool.start(_Job(fn, self.done, self.failed, self._next))
 
     @Slot(int, object)
     def _on_done(self, token: int, result: object) -> None:
@@ -72,4 +81,4 @@ class Runner(QObject):
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Wait for running jobs (tests and shutdown)."""
-        return bool(self.pool.waitForDone(msecs))
+        return bool(self.writes.waitForDone(msecs)) and bool(self.pool.waitForDone(msecs))

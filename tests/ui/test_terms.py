@@ -1,0 +1,101 @@
+"""My Terms in the window: edit the terms, see who breaks them, preview and apply, undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cmr_desktop.domain import Channel, Purpose
+from cmr_desktop.domain.policy import GrantMaxMonths, NeverPurpose, NoChannel, QuietHoursRule
+from cmr_desktop.domain.preferences import QuietHours
+from cmr_desktop.ui.main_window import MainWindow
+from cmr_desktop.ui.terms import TermsWindow
+
+
+def _open(qtbot: Any, window: MainWindow) -> TermsWindow:
+    window.terms_action.trigger()
+    terms = window.terms_window
+    assert terms is not None
+    assert terms.isVisible()
+    qtbot.waitUntil(lambda: terms.status.text() != "Checking every brand…", timeout=5000)
+    return terms
+
+
+def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> None:
+    terms = _open(qtbot, window)
+    assert terms.status.text() == "Every brand keeps your terms."
+    terms.never_channel[Channel.SMS].click()
+    qtbot.waitUntil(
+        lambda: window.services.policy().rules == (NoChannel(Channel.SMS),), timeout=3000
+    )
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    assert terms.status.text() == "13 brand(s) break your terms."
+    first = terms.tree.topLevelItem(0)
+    assert first is not None
+    assert first.child(0).text(0) == "no SMS anywhere"
+    assert "may still text you" in first.child(0).text(1)
+    assert not terms.max_frequency[Channel.SMS].isEnabled()
+    terms.never_purpose[Purpose.SALE].click()
+    terms.grant_months.setValue(12)
+    terms.grant_months.editingFinished.emit()
+    terms.quiet.click()  # 21:00 to 08:00
+    window_ = QuietHours(dt.time(21), dt.time(8))
+    expected = (
+        NoChannel(Channel.SMS),
+        NeverPurpose(Purpose.SALE),
+        GrantMaxMonths(12),
+        QuietHoursRule(window_),
+    )
+    qtbot.waitUntil(lambda: window.services.policy().rules == expected, timeout=3000)
+    for _ in range(4):
+        window.undo_stack.undo()
+    qtbot.waitUntil(lambda: window.services.policy().rules == (), timeout=3000)
+    qtbot.waitUntil(lambda: not terms.never_channel[Channel.SMS].isChecked(), timeout=3000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 0, timeout=5000)
+
+
+def test_apply_to_all_previews_then_applies_in_one_undoable_step(
+    qtbot: Any, window: MainWindow
+) -> None:
+    terms = _open(qtbot, window)
+    terms.never_channel[Channel.SMS].click()
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    terms.apply_all.click()
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    preview = terms.preview
+    assert preview is not None
+    assert len(preview.changes) == 13
+    line = preview.tree.topLevelItem(0).child(0)
+    assert (line.text(0), line.text(1), line.text(2)) == ("SMS", "their default", "refused")
+    before = {b.brand.slug: b.brand.preferences for b in window.services.list_brands()}
+    assert all(window.services.get_brand(s).brand.preferences == p for s, p in before.items())
+    preview.apply_button.click()
+
+    def sms_refused() -> set[bool | None]:
+        return {
+            b.brand.preferences.channels.get(Channel.SMS) for b in window.services.list_brands()
+        }
+
+    qtbot.waitUntil(lambda: sms_refused() == {False}, timeout=5000)
+    assert all(b.pending for b in window.services.list_brands())
+    qtbot.waitUntil(lambda: terms.status.text() == "Every brand keeps your terms.", timeout=5000)
+    window.undo_stack.undo()  # the whole application, in one step
+    qtbot.waitUntil(lambda: sms_refused() == {None}, timeout=5000)
+    assert window.services.policy().rules == (NoChannel(Channel.SMS),)  # terms stay
+
+
+def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) -> None:
+    terms = _open(qtbot, window)
+    terms.never_channel[Channel.PHONE].click()
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    item = terms.tree.topLevelItem(2)
+    assert item is not None
+    item.setSelected(True)
+    slug = terms.selected_slugs()[0]
+    assert terms.apply_selected.isEnabled()
+    terms.apply_selected.click()
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    assert terms.preview is not None
+    assert [c.slug for c in terms.preview.changes] == [slug]
+    terms.preview.reject()  # cancel: nothing written
+    assert window.services.get_brand(slug).brand.preferences.channels.get(Channel.PHONE) is None
