@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.editor import BrandEditor
+from cmr_desktop.ui.files import FileActions
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
@@ -170,6 +171,20 @@ class MainWindow(QMainWindow):
         detail_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         detail_box.setMinimumWidth(360)
         file_menu = self.menuBar().addMenu("&File")
+        self.files = FileActions(self.services, self.runner, self)
+        self.files.imported.connect(self.reload)
+        self.files.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        for text, key, slot in (
+            ("&Import brands…", "Ctrl+I", self.files.ask_import),
+            ("Export as &JSON…", "Ctrl+E", lambda: self.files.ask_export("json")),
+            ("Export as &CSV…", "Ctrl+Shift+E", lambda: self.files.ask_export("csv")),
+            ("Import company &directory…", "Ctrl+Shift+D", self.files.ask_directory),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
