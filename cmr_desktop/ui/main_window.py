@@ -36,6 +36,7 @@ from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
+from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 
 Filter = Callable[[BrandRow], bool] | None
 
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.model = BrandTableModel(self)
         self._sync_command = list(sync_command or cmr_command(services.store.home))
         self._sync: SyncProcess | None = None
+        self._select_after_load: str | None = None
         self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
         # Finished brands arrive one by one; the table takes them in batches, at most ten
@@ -210,6 +212,23 @@ class MainWindow(QMainWindow):
         show_results = self.results_dock.toggleViewAction()
         show_results.setShortcut(QKeySequence("Ctrl+Shift+J"))
         show_results.setToolTip("Failures and drift of the last sync (Ctrl+Shift+J)")
+        brands_menu = self.menuBar().addMenu("&Brands")
+        self.add_action = QAction("&Add brand…", self)
+        self.add_action.setShortcut(QKeySequence.StandardKey.New)
+        if self.add_action.shortcut().isEmpty():
+            self.add_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.add_action.triggered.connect(self.add_brand)
+        self.sign_in_action = QAction("&Sign in again…", self)
+        self.sign_in_action.setShortcut(QKeySequence("Ctrl+Shift+K"))
+        self.sign_in_action.setToolTip("Enter the selected brand's token again")
+        self.sign_in_action.triggered.connect(self.sign_in_again)
+        brands_menu.addAction(self.add_action)
+        brands_menu.addAction(self.sign_in_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(self.sign_in_action)
+        self.table.addAction(self.sync_selected)
+        self.wizard: AddBrandWizard | None = None
+        self.sign_in: SignInDialog | None = None
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.terms_action)
         view_menu.addAction(show_results)
@@ -271,6 +290,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, rows: list[BrandRow]) -> None:
         current = self.table.currentIndex()
         keep = self.model.row_at(current.row()).slug if current.isValid() else None
+        keep, self._select_after_load = self._select_after_load or keep, None
         self.model.set_rows(rows)
         self._fill_sidebar()
         self._apply_filter()
@@ -454,6 +474,35 @@ class MainWindow(QMainWindow):
     def _on_rows_loaded(self, rows: list[BrandRow]) -> None:
         self.model.update_rows(rows)
         self._update_summary()
+
+    def add_brand(self) -> AddBrandWizard:
+        """Open the add-brand wizard (not blocking the window)."""
+        wizard = AddBrandWizard(self.services, self.runner, self)
+        wizard.added.connect(self._brand_added)
+        self.wizard = wizard
+        wizard.show()
+        return wizard
+
+    def _brand_added(self, slug: str) -> None:
+        self.statusBar().showMessage(f"Added {slug}.", 10_000)
+        self._select_after_load = slug
+        self.reload()
+
+    def sign_in_again(self) -> None:
+        """Enter the selected brand's secrets again (a dialog opens once its connector is
+        known)."""
+        current = self.table.currentIndex()
+        if not current.isValid():
+            return
+        slug, services = self.model.row_at(current.row()).slug, self.services
+
+        def show(connector: str) -> None:
+            dialog = SignInDialog(services, self.runner, slug, connector, self)
+            dialog.saved.connect(self._refresh_brand)
+            self.sign_in = dialog
+            dialog.show()
+
+        self.runner.run(lambda: services.get_brand(slug).brand.connector, show, self._on_error)
 
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
