@@ -743,17 +743,37 @@ def policy_apply(ctx: Ctx, refs: tuple[str, ...]) -> None:
     help="File to write (default: standard output).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "receipts"]),
+    default="json",
+    show_default=True,
+    help="json: everything (re-importable); csv: a table; receipts: consent receipts "
+    "(Kantara Consent Receipt v1.1 JSON), one per state a brand confirmed.",
+)
+@click.option(
+    "--brand",
+    "brands",
+    multiple=True,
+    metavar="BRAND",
+    help="With --format receipts: only this brand (repeatable).",
 )
 @pass_ctx
-def export_cmd(ctx: Ctx, output: str | None, fmt: str) -> None:
+def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) -> None:
     """Export every brand, your choices and My Terms (never secrets)."""
-    writer = ctx.services.export_json if fmt == "json" else ctx.services.export_csv
+    if brands and fmt != "receipts":
+        raise InputError("--brand goes with --format receipts")
+    writer: Any = {
+        "json": ctx.services.export_json,
+        "csv": ctx.services.export_csv,
+        "receipts": lambda out: ctx.services.export_receipts(out, brands),
+    }[fmt]
     if output is None:
         writer(sys.stdout)
         return
     count = _write_atomically(Path(output), writer, newline="" if fmt == "csv" else None)
-    click.echo(f"Exported {count} brand(s) to {output}.", err=True)
+    what = "receipt(s)" if fmt == "receipts" else "brand(s)"
+    click.echo(f"Exported {count} {what} to {output}.", err=True)
 
 
 def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from cmr_desktop.interop import (
 )
 from cmr_desktop.interop.directory import bundled_directory, read_directory
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
+from cmr_desktop.interop.receipts import brand_receipts
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
 from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
@@ -701,6 +703,29 @@ class Services:
         with bulk_work():
             out.write(dump_document(header, (record_json(r) for r in records)))
         return len(records)
+
+    def consent_receipts(self, refs: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Consent receipts (Kantara v1.1 shape) of the named brands (default: all): one per
+        state a vendor confirmed, and one for a recorded state not confirmed yet."""
+        with self.store.read() as uow:
+            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
+            pending = uow.brands.pending_slugs()
+            entries = uow.journal.entries(brands[0].slug if len(brands) == 1 else None)
+        confirmed: dict[str, list[tuple[dt.datetime, str, PreferenceSet]]] = {}
+        for e in entries:
+            if e.kind == "answer" and isinstance(e.detail.get("held"), dict):
+                state = PreferenceSet.from_dict(e.detail["held"])
+                confirmed.setdefault(e.brand, []).append((e.at, e.hash, state))
+        out: list[dict[str, Any]] = []
+        for b in brands:
+            out += brand_receipts(b, confirmed.get(b.slug, []), pending=b.slug in pending)
+        return out
+
+    def export_receipts(self, out: IO[str], refs: Sequence[str] = ()) -> int:
+        """Write the consent receipts as a JSON array; returns how many."""
+        receipts = self.consent_receipts(refs)
+        out.write(json.dumps(receipts, ensure_ascii=False, indent=2) + "\n")
+        return len(receipts)
 
     def export_csv(self, out: IO[str]) -> int:
         with self.store.read() as uow:

@@ -1,0 +1,91 @@
+"""Consent receipts (Kantara v1.1 shape) from the journal, through services and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
+from cmr_desktop.paths import resources_dir
+from cmr_desktop.services import Services
+from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
+
+SCHEMA = json.loads(
+    (resources_dir() / "schemas" / "consent-receipt-v1.1.schema.json").read_text("utf-8")
+)
+
+
+def _valid(receipts: list[dict[str, Any]]) -> None:
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    for r in receipts:
+        errors = [e.message for e in validator.iter_errors(r)]
+        assert errors == [], errors
+
+
+def test_one_receipt_per_confirmed_state(services: Services) -> None:
+    with VendorSimulator(default_vendors(1), seed=3) as sim:
+        vendor = sim.vendor_ids[0]
+        sim.add_subject(vendor, "me")
+        services.add_brand(
+            "Acme",
+            account_id="me@mail.example",
+            privacy_contact="privacy@acme.example",
+            website="https://acme.example",
+            connector="openpref",
+            connector_config={"base_url": sim.base_url(vendor), "subject": "me"},
+            secrets={"token": sim.token(vendor)},
+        )
+        until = dt.date(2027, 6, 30)
+        services.update_preferences(
+            "acme",
+            lambda p: p.with_grant(
+                DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
+            ).with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, until)),
+        )
+        assert len(services.consent_receipts(["acme"])) == 1  # recorded, not confirmed yet
+        services.sync_engine(jobs=2).run()
+        first = services.consent_receipts(["acme"])
+        services.update_preferences(
+            "acme",
+            lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.DENY)),
+        )
+        services.sync_engine(jobs=2).run()
+    receipts = services.consent_receipts(["acme"])
+    _valid(receipts)
+    assert len(first) == 1
+    assert len(receipts) == 2  # two confirmed states, none pending
+    assert receipts[0]["consentReceiptID"] == first[0]["consentReceiptID"]  # stable ids
+    assert receipts[0]["collectionMethod"].startswith("confirmed by the brand's system")
+    controller = receipts[0]["piiControllers"][0]
+    assert controller["piiController"] == "Acme"
+    assert controller["email"] == "privacy@acme.example"
+    assert receipts[0]["piiPrincipalId"] == "me@mail.example"
+    purposes = {p["purpose"]: p for p in receipts[0]["services"][0]["purposes"]}
+    assert set(purposes) >= {"Service", "Marketing"}
+    assert purposes["Marketing"]["termination"].startswith("ends on 2027-06-30")
+    assert purposes["Service"]["primaryPurpose"] is True
+    assert "Contact" in purposes["Marketing"]["piiCategory"]
+    later = {p["purpose"]: p for p in receipts[1]["services"][0]["purposes"]}
+    marketing = later.get("Marketing", {"piiCategory": []})
+    assert "Contact" not in marketing["piiCategory"]  # refused before the second sync
+    assert receipts[1]["consentTimestamp"] >= receipts[0]["consentTimestamp"]
+
+
+def test_cli_exports_receipts(cmr: Any, tmp_path: Path) -> None:
+    assert cmr("brand", "add", "Corner Shop", "--category", "food").code == 0
+    assert cmr("prefs", "set", "corner-shop", "--share", "health:research=allow").code == 0
+    out = tmp_path / "receipts.json"
+    res = cmr("export", "--format", "receipts", "--brand", "corner-shop", "-o", str(out))
+    assert res.code == 0, res
+    assert "Exported 1 receipt(s)" in res.err
+    receipts = json.loads(out.read_text("utf-8"))
+    _valid(receipts)
+    assert receipts[0]["sensitive"] is True
+    assert receipts[0]["spiCat"] == ["Health"]
+    wrong = cmr("export", "--format", "csv", "--brand", "corner-shop")
+    assert wrong.code == 2
+    assert "--brand goes with --format receipts" in wrong.err
