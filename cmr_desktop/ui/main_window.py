@@ -32,6 +32,7 @@ from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTable
 from cmr_desktop.ui.editor import BrandEditor
 from cmr_desktop.ui.files import FileActions
 from cmr_desktop.ui.icons import status_icon
+from cmr_desktop.ui.journal import JournalWindow
 from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
@@ -229,8 +230,18 @@ class MainWindow(QMainWindow):
         self.table.addAction(self.sync_selected)
         self.wizard: AddBrandWizard | None = None
         self.sign_in: SignInDialog | None = None
+        self.journal_action = QAction("Activity &journal", self)
+        self.journal_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.journal_action.triggered.connect(lambda: self.show_journal(None))
+        brand_journal = QAction("&History of this brand", self)
+        brand_journal.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        brand_journal.triggered.connect(lambda: self.show_journal(self._current_slug()))
+        brands_menu.addAction(brand_journal)
+        self.table.addAction(brand_journal)
+        self.journal_window: JournalWindow | None = None
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.terms_action)
+        view_menu.addAction(self.journal_action)
         view_menu.addAction(show_results)
         view_menu.addSeparator()
         # Keyboard users jump between the three panes (Tab moves within and across them).
@@ -503,6 +514,21 @@ class MainWindow(QMainWindow):
             dialog.show()
 
         self.runner.run(lambda: services.get_brand(slug).brand.connector, show, self._on_error)
+
+    def _current_slug(self) -> str | None:
+        current = self.table.currentIndex()
+        return self.model.row_at(current.row()).slug if current.isValid() else None
+
+    def show_journal(self, slug: str | None) -> JournalWindow:
+        """Open (or raise) the activity journal, for one brand or all."""
+        if self.journal_window is None:
+            journal = JournalWindow(self.services, self.runner, self)
+            journal.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+            self.journal_window = journal
+        self.journal_window.load(slug)
+        self.journal_window.show()
+        self.journal_window.raise_()
+        return self.journal_window
 
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
