@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.editor import BrandEditor
 from cmr_desktop.ui.files import FileActions
 from cmr_desktop.ui.icons import status_icon
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self._sync_command = list(sync_command or cmr_command(services.store.home))
         self._sync: SyncProcess | None = None
         self._select_after_load: str | None = None
+        self._picked: tuple[str, frozenset[str]] | None = None
         self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
         # Finished brands arrive one by one; the table takes them in batches, at most ten
@@ -224,6 +226,7 @@ class MainWindow(QMainWindow):
         self.sign_in_action.setToolTip("Enter the selected brand's token again")
         self.sign_in_action.triggered.connect(self.sign_in_again)
         brands_menu.addAction(self.add_action)
+        toolbar.insertAction(toolbar.actions()[0], self.add_action)
         brands_menu.addAction(self.sign_in_action)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.addAction(self.sign_in_action)
@@ -242,6 +245,13 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.terms_action)
         view_menu.addAction(self.journal_action)
+        self.map_action = QAction("&Who may use what", self)
+        self.map_action.setShortcut(QKeySequence("Ctrl+M"))
+        self.map_action.setToolTip("The data-sharing map: brands x kinds of data (Ctrl+M)")
+        self.map_action.triggered.connect(self.show_map)
+        self.map_window: DataMapWindow | None = None
+        view_menu.addAction(self.map_action)
+        toolbar.addAction(self.map_action)
         view_menu.addAction(show_results)
         view_menu.addSeparator()
         # Keyboard users jump between the three panes (Tab moves within and across them).
@@ -334,6 +344,9 @@ class MainWindow(QMainWindow):
         for r in rows:
             categories[r.category or "(none)"] = categories.get(r.category or "(none)", 0) + 1
         entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
+        if self._picked is not None:  # brands picked elsewhere (the data-sharing map)
+            label, slugs = self._picked
+            entries.insert(2, (f"{label}  {len(slugs)}", ("picked", label)))
         for text, key in entries:
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, key)
@@ -356,6 +369,8 @@ class MainWindow(QMainWindow):
             predicate = _Status(str(value))
         elif kind == "category":
             predicate = _Category("" if value == "(none)" else str(value))
+        elif kind == "picked" and self._picked is not None:
+            predicate = _Picked(self._picked[1])
         if (predicate is None and self._filter is None) or predicate == self._filter:
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
@@ -530,6 +545,26 @@ class MainWindow(QMainWindow):
         self.journal_window.raise_()
         return self.journal_window
 
+    def show_map(self) -> DataMapWindow:
+        """Open (or raise) the data-sharing map."""
+        if self.map_window is None:
+            data_map = DataMapWindow(self.services, self.runner, self)
+            data_map.show_brands.connect(self.show_picked)
+            self.map_window = data_map
+        self.map_window.load()
+        self.map_window.show()
+        self.map_window.raise_()
+        return self.map_window
+
+    def show_picked(self, label: str, slugs: list[str]) -> None:
+        """Show only these brands in the table (a sidebar entry, until another is chosen)."""
+        self._picked = (label, frozenset(slugs))
+        self.search.clear()
+        self._fill_sidebar()
+        self.sidebar.setCurrentRow(2)
+        self._apply_filter()
+        self.raise_()
+
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
         if self.terms_window is None:
@@ -629,6 +664,20 @@ class _Status:
 
     def __hash__(self) -> int:
         return hash(self.status)
+
+
+class _Picked:
+    def __init__(self, slugs: frozenset[str]) -> None:
+        self.slugs = slugs
+
+    def __call__(self, row: BrandRow) -> bool:
+        return row.slug in self.slugs
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Picked) and other.slugs == self.slugs
+
+    def __hash__(self) -> int:
+        return hash(self.slugs)
 
 
 class _Category:
