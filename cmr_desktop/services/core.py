@@ -33,6 +33,7 @@ from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
+from cmr_desktop.domain.vocabulary import DataCategory, Purpose
 from cmr_desktop.interop import (
     ImportPlan,
     build_document,
@@ -547,6 +548,25 @@ class Services:
         today = self.today()
         found = [(b.slug, b.name, terms.evaluate(b.preferences, today, b.name)) for b in brands]
         return sorted((f for f in found if f[2]), key=lambda f: f[1].casefold())
+
+    def expiring_grants(self, days: int = 7) -> list[tuple[str, str, str, dt.date]]:
+        """Permissions that end within ``days`` (today included): (slug, brand name, "data
+        for purpose" in words, last day), soonest first. Reads the fast record read-out."""
+        today = self.today()
+        last = today + dt.timedelta(days=days)
+        out = []
+        for r in self.brand_records():
+            for g in json.loads(r.preferences_json).get("grants") or []:
+                if g.get("decision") != "allow" or not g.get("expires"):
+                    continue
+                ends = dt.date.fromisoformat(g["expires"])
+                if today <= ends <= last:
+                    what = (
+                        f"{DataCategory(g['category']).label.lower()} data for "
+                        f"{Purpose(g['purpose']).label.lower()}"
+                    )
+                    out.append((r.slug, r.name, what, ends))
+        return sorted(out, key=lambda e: (e[3], e[1].casefold()))
 
     def apply_policy(self, refs: Sequence[str] = ()) -> list[str]:
         """Change brands so they keep My Terms; returns the ids of the brands changed."""

@@ -103,12 +103,8 @@ class DataMapModel(QAbstractTableModel):
             row, category = self.rows[index.row()], CATEGORIES[index.column()]
             if not uses:
                 return f"{row.name} may not use your {category.label.lower()} data."
-            parts = [
-                p.label.lower() + (f" until {e.isoformat()}" if e else "") for p, e in uses
-            ]
-            return f"{row.name} may use your {category.label.lower()} data for: " + ", ".join(
-                parts
-            )
+            parts = [p.label.lower() + (f" until {e.isoformat()}" if e else "") for p, e in uses]
+            return f"{row.name} may use your {category.label.lower()} data for: " + ", ".join(parts)
         return None
 
 

@@ -31,9 +31,10 @@ from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.editor import BrandEditor
-from cmr_desktop.ui.files import FileActions
+from cmr_desktop.ui.files import FileActions, TextDialog
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
+from cmr_desktop.ui.notify import Notifier, app_icon
 from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self._sync: SyncProcess | None = None
         self._select_after_load: str | None = None
         self._picked: tuple[str, frozenset[str]] | None = None
+        self._loaded_once = False
+        self.notices_dialog: TextDialog | None = None
         self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
         # Finished brands arrive one by one; the table takes them in batches, at most ten
@@ -274,6 +277,23 @@ class MainWindow(QMainWindow):
         sync_menu.addAction(self.verify_all)
         sync_menu.addSeparator()
         sync_menu.addAction(self.cancel_action)
+        self.notifier = Notifier(
+            self.services,
+            self.runner,
+            self.settings,
+            verify=lambda: self.start_sync(verify=True),
+            show_window=self._bring_forward,
+        )
+        self.notifier.notice.connect(
+            lambda title, text: self.statusBar().showMessage(f"{title}: {text}", 30_000)
+        )
+        sync_menu.addSeparator()
+        sync_menu.addMenu(self.notifier.verify_menu(self))
+        notices = QAction("&Notices", self)
+        notices.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        notices.triggered.connect(self.show_notices)
+        view_menu.addAction(notices)
+        self.setWindowIcon(app_icon())
 
         self.splitter = QSplitter(self)
         self.splitter.setObjectName("main-splitter")
@@ -309,6 +329,9 @@ class MainWindow(QMainWindow):
         self.runner.run(load, self._on_loaded, self._on_error)
 
     def _on_loaded(self, rows: list[BrandRow]) -> None:
+        if not self._loaded_once:
+            self._loaded_once = True
+            self.notifier.check_expiring()
         current = self.table.currentIndex()
         keep = self.model.row_at(current.row()).slug if current.isValid() else None
         keep, self._select_after_load = self._select_after_load or keep, None
@@ -545,6 +568,25 @@ class MainWindow(QMainWindow):
         self.journal_window.raise_()
         return self.journal_window
 
+    def _bring_forward(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def show_notices(self) -> TextDialog:
+        """The notices of this session, newest first."""
+        lines = [f"{title}: {text}" for title, text in reversed(self.notifier.history)]
+        dialog = TextDialog(
+            "Notices",
+            f"{len(lines)} notice(s) since the app started." if lines else "No notices yet.",
+            "\n\n".join(lines),
+            None,
+            self,
+        )
+        self.notices_dialog = dialog
+        dialog.show()
+        return dialog
+
     def show_map(self) -> DataMapWindow:
         """Open (or raise) the data-sharing map."""
         if self.map_window is None:
@@ -593,6 +635,7 @@ class MainWindow(QMainWindow):
 
     def _on_sync_finished(self, result: dict[str, Any]) -> None:
         self._end_sync()
+        self.notifier.sync_finished(self.last_sync)
         if self.results.show_outcomes(self.last_sync):
             self.results_dock.show()
             self.results_dock.raise_()

@@ -79,6 +79,10 @@ class Runner(QObject):
         if callbacks is not None and isinstance(error, Exception):
             callbacks[1](error)
 
+    def pending(self) -> int:
+        """Jobs whose callbacks have not run yet."""
+        return len(self._callbacks)
+
     def wait(self, msecs: int = 30_000) -> bool:
         """Wait for running jobs (tests and shutdown)."""
         return bool(self.writes.waitForDone(msecs)) and bool(self.pool.waitForDone(msecs))
