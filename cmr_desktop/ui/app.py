@@ -70,6 +70,19 @@ def build_demo(services: Services, simulator: Any) -> None:
         services.update_preferences(slug, edit)
     simulator.set_knobs(simulator.vendor_ids[2], error_rate=0.25)  # a flaky vendor
     simulator.set_knobs(simulator.vendor_ids[3], tamper_rate=0.5)  # one that tampers
+    # The company directory for the add-brand wizard, standing terms that some brands break
+    # (for the My Terms window), and a permission that ends soon (for the notices).
+    services.import_directory()
+    from cmr_desktop.domain.policy import MyTerms, NeverPurpose, NoChannel
+
+    services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
+    soon = dt.date.today() + dt.timedelta(days=5)
+    services.update_preferences(
+        "contoso-bank",
+        lambda p: p.with_grant(
+            DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, soon)
+        ),
+    )
 
 
 def main(

@@ -129,7 +129,7 @@ class DataMapWindow(QWidget):
         self.table = QTableView(self)
         self.table.setAccessibleName("Data-sharing map")
         self.table.setModel(self.model)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.clicked.connect(self._clicked)
         self.table.activated.connect(self._clicked)

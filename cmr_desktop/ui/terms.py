@@ -107,13 +107,13 @@ class PreviewDialog(QDialog):
         self.tree.setHeaderLabels(["Brand / setting", "Now", "After"])
         self.tree.setColumnWidth(0, 260)
         for change in self.changes:
-            brand = QTreeWidgetItem(self.tree, [change.name, "", ""])
+            brand = QTreeWidgetItem(self.tree, [change.name, f"{len(change.lines)} change(s)", ""])
             before, after = change.before.fields(), change.after.fields()
             for key in sorted(before.keys() | after.keys(), key=lambda k: tuple(map(str, k))):
                 if before.get(key) != after.get(key):
                     old, new = describe_value(before.get(key)), describe_value(after.get(key))
                     QTreeWidgetItem(brand, [field_label(key), old, new])
-            brand.setExpanded(count <= 20)
+            brand.setExpanded(count <= 20 or self.tree.topLevelItemCount() <= 3)
         layout.addWidget(self.tree)
         buttons = QDialogButtonBox(self)
         self.apply_button = buttons.addButton("&Apply", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -180,7 +180,7 @@ class TermsWindow(QWidget):
         self.never_channel: dict[Channel, QCheckBox] = {}
         self.max_frequency: dict[Channel, QComboBox] = {}
         for row, channel in enumerate(Channel):
-            never = QCheckBox(f"Never by {channel.label.lower()}", channels)
+            never = QCheckBox(f"No {channel.noun} at all", channels)
             never.setAccessibleName(f"No {channel.label} anywhere")
             combo = QComboBox(channels)
             combo.setAccessibleName(f"{channel.label}: at most")

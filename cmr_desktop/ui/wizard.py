@@ -63,7 +63,9 @@ class WhoPage(QWizardPage):
             "Type its name: organisations from the company directory are suggested, with "
             "their privacy contact. A name that is not listed is added as you type it."
         )
-        form = QFormLayout(self)
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        outer.addLayout(form)
         self.name = QLineEdit(self)
         self.name.setAccessibleName("Brand name")
         self.name.setPlaceholderText("e.g. Deutsche Bahn")
@@ -82,7 +84,10 @@ class WhoPage(QWizardPage):
         form.addRow("&Name", self.name)
         self.about = _plain("", self)
         self.about.setAccessibleName("From the company directory")
-        form.addRow(self.about)
+        outer.addWidget(self.about)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)
         self.category = QLineEdit(self)
         self.category.setAccessibleName("Category")
         self.website = QLineEdit(self)
