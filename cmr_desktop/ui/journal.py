@@ -77,13 +77,13 @@ class JournalModel(QAbstractTableModel):
         self.entries: list[JournalEntry] = []
         self._text: list[tuple[str, str, str, str]] = []
 
-    def set_entries(self, entries: list[JournalEntry]) -> None:
+    def set_entries(self, entries: list[JournalEntry], names: dict[str, str]) -> None:
         self.beginResetModel()
         self.entries = entries
         self._text = [
             (
                 e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                e.brand,
+                names.get(e.brand, e.brand),  # a removed brand keeps its id
                 KINDS.get(e.kind, e.kind),
                 summarize(e),
             )
@@ -130,6 +130,7 @@ class JournalWindow(QWidget):
         self.services, self.runner = services, runner
         self.setWindowTitle("Activity journal")
         self._all: list[JournalEntry] = []
+        self._names: dict[str, str] = {}
         layout = QVBoxLayout(self)
         self.chain = QLabel("Checking the journal…", self)
         self.chain.setTextFormat(Qt.TextFormat.PlainText)
@@ -186,16 +187,19 @@ class JournalWindow(QWidget):
         """Read the journal (and check its chain) in the background; show ``brand``'s."""
         services = self.services
 
-        def read() -> tuple[list[JournalEntry], int | None]:
-            return services.journal(), services.verify_journal()
+        def read() -> tuple[list[JournalEntry], int | None, dict[str, str]]:
+            names = {r.slug: r.name for r in services.brand_records()}
+            return services.journal(), services.verify_journal(), names
 
         self.runner.run(read, lambda result: self._loaded(result, brand), self._failed)
 
     def _failed(self, error: Exception) -> None:
         self.message.emit(f"Journal: {error}")
 
-    def _loaded(self, result: tuple[list[JournalEntry], int | None], brand: str | None) -> None:
-        entries, broken = result
+    def _loaded(
+        self, result: tuple[list[JournalEntry], int | None, dict[str, str]], brand: str | None
+    ) -> None:
+        entries, broken, self._names = result
         self._all = list(reversed(entries))
         if broken is None:
             self.chain.setText(
@@ -211,8 +215,8 @@ class JournalWindow(QWidget):
         self.brand.blockSignals(True)
         self.brand.clear()
         self.brand.addItem("All brands", None)
-        for slug in sorted({e.brand for e in entries}):
-            self.brand.addItem(slug, slug)
+        for slug in sorted({e.brand for e in entries}, key=lambda s: self._name(s).casefold()):
+            self.brand.addItem(self._name(slug), slug)
         self.brand.setCurrentIndex(max(0, self.brand.findData(wanted)))
         self.brand.blockSignals(False)
         self._filter()
@@ -225,11 +229,14 @@ class JournalWindow(QWidget):
             for e in self._all
             if (brand is None or e.brand == brand)
             and (kind is None or e.kind == kind)
-            and (not text or text in f"{e.brand} {summarize(e)}".casefold())
+            and (not text or text in f"{e.brand} {self._name(e.brand)} {summarize(e)}".casefold())
         ]
-        self.model.set_entries(shown)
+        self.model.set_entries(shown, self._names)
         self.count.setText(f"{len(shown)} of {len(self._all)} entries")
         self._update_buttons()
+
+    def _name(self, slug: str) -> str:
+        return self._names.get(slug, slug)
 
     def _update_buttons(self) -> None:
         self.receipts.setEnabled(self.brand.currentData() is not None)
