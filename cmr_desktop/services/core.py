@@ -544,6 +544,8 @@ class Services:
         """(slug, name, violations) of every brand that breaks My Terms, by name."""
         with self.store.read() as uow:
             terms = uow.settings.policy()
+            if not terms.rules:
+                return []
             brands = uow.brands.all()
         today = self.today()
         found = [(b.slug, b.name, terms.evaluate(b.preferences, today, b.name)) for b in brands]

@@ -73,6 +73,11 @@ class MainWindow(QMainWindow):
         self._select_after_load: str | None = None
         self._picked: tuple[str, frozenset[str]] | None = None
         self._loaded_once = False
+        # Brands flagged by slower checks run after each load: "terms" (break My Terms) and
+        # "ending" (a permission ends within 30 days). Shown under Needs attention.
+        self._flagged: dict[str, frozenset[str]] = {}
+        self._flags_timer = QTimer(self, singleShot=True, interval=1500)  # after edits
+        self._flags_timer.timeout.connect(self._check_flags)
         self.notices_dialog: TextDialog | None = None
         self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
@@ -126,7 +131,7 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self.search.setFocus)
         self.addAction(find)
-        toolbar.addSeparator()
+        self._search_separator = toolbar.addSeparator()
         toolbar.addWidget(self.search)
         # Debounce: filter when typing pauses, not on every key of a fast typist.
         self._search_timer = QTimer(self, singleShot=True, interval=120)
@@ -254,7 +259,7 @@ class MainWindow(QMainWindow):
         self.map_action.triggered.connect(self.show_map)
         self.map_window: DataMapWindow | None = None
         view_menu.addAction(self.map_action)
-        toolbar.addAction(self.map_action)
+        toolbar.insertAction(self._search_separator, self.map_action)
         view_menu.addAction(show_results)
         view_menu.addSeparator()
         # Keyboard users jump between the three panes (Tab moves within and across them).
@@ -346,6 +351,24 @@ class MainWindow(QMainWindow):
             self._describe(keep or "")
         elif self.model.rowCount():
             self.table.selectRow(0)
+        self._check_flags()
+
+    def _check_flags(self) -> None:
+        services = self.services
+
+        def check() -> dict[str, frozenset[str]]:
+            return {
+                "terms": frozenset(slug for slug, _, _ in services.policy_report()),
+                "ending": frozenset(e[0] for e in services.expiring_grants(30)),
+            }
+
+        def show(flags: dict[str, frozenset[str]]) -> None:
+            if flags != self._flagged:
+                self._flagged = flags
+                self._fill_sidebar()
+                self._apply_filter()
+
+        self.runner.run(check, show, self._on_error)
 
     def _on_error(self, error: Exception) -> None:
         self.statusBar().showMessage(f"Error: {error}", 10_000)
@@ -367,6 +390,9 @@ class MainWindow(QMainWindow):
         for r in rows:
             categories[r.category or "(none)"] = categories.get(r.category or "(none)", 0) + 1
         entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
+        for kind, label in (("terms", "Breaks My Terms"), ("ending", "Permission ends soon")):
+            if self._flagged.get(kind):
+                entries.insert(2, (f"   {label}  {len(self._flagged[kind])}", (kind, None)))
         if self._picked is not None:  # brands picked elsewhere (the data-sharing map)
             label, slugs = self._picked
             entries.insert(2, (f"{label}  {len(slugs)}", ("picked", label)))
@@ -394,6 +420,8 @@ class MainWindow(QMainWindow):
             predicate = _Category("" if value == "(none)" else str(value))
         elif kind == "picked" and self._picked is not None:
             predicate = _Picked(self._picked[1])
+        elif kind in self._flagged:
+            predicate = _Picked(self._flagged[kind])
         if (predicate is None and self._filter is None) or predicate == self._filter:
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
@@ -417,6 +445,7 @@ class MainWindow(QMainWindow):
         def show(row: BrandRow | None) -> None:
             if row is not None:
                 self.model.update_row(row)
+                self._flags_timer.start()
             if self.editor.slug == slug:
                 self._describe(slug)
 
@@ -612,6 +641,7 @@ class MainWindow(QMainWindow):
         if self.terms_window is None:
             terms = TermsWindow(self.services, self.runner, self.undo_stack, self)
             terms.brands_changed.connect(lambda _slugs: self.reload())
+            terms.terms_saved.connect(self._flags_timer.start)
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
             self.terms_window = terms
         else:

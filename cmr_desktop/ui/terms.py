@@ -130,10 +130,12 @@ class TermsWindow(QWidget):
 
     Signals:
         brands_changed(list): brands whose preferences were written (their slugs).
+        terms_saved(): My Terms were stored.
         message(str): something for the status bar.
     """
 
     brands_changed = Signal(list)
+    terms_saved = Signal()
     message = Signal(str)
 
     def __init__(
@@ -354,7 +356,11 @@ class TermsWindow(QWidget):
         def save() -> None:
             services.set_policy(terms)
 
-        self.runner.run(save, lambda _: self.check(), self._failed, write=True)
+        def saved(_: object) -> None:
+            self.check()
+            self.terms_saved.emit()
+
+        self.runner.run(save, saved, self._failed, write=True)
 
     # --- applying -------------------------------------------------------------------------
 

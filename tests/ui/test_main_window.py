@@ -231,3 +231,38 @@ def test_a_sync_process_that_dies_is_reported(qtbot: Any, tmp_path: Path) -> Non
     assert "the connector exploded" in message
     win.runner.wait()
     svc.store.close()
+
+
+def test_needs_attention_lists_brands_breaking_my_terms_and_ending_permissions(
+    qtbot: Any, window: MainWindow
+) -> None:
+    import datetime as dt
+
+    from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
+    from cmr_desktop.domain.policy import MyTerms, NoChannel
+    from tests.conftest import NOW
+
+    svc = window.services
+    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
+    ends = NOW.date() + dt.timedelta(days=20)
+    svc.update_preferences(
+        "shop-004",
+        lambda p: p.with_grant(
+            DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, ends)
+        ),
+    )
+    window.reload()
+
+    def labels() -> list[str]:
+        return [window.sidebar.item(i).text().strip() for i in range(window.sidebar.count())]
+
+    qtbot.waitUntil(lambda: "Breaks My Terms  12" in labels(), timeout=5000)
+    assert "Permission ends soon  1" in labels()
+    window.sidebar.setCurrentRow(labels().index("Permission ends soon  1"))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
+    assert window.model.row_at(0).slug == "shop-004"
+    window.sidebar.setCurrentRow(labels().index("Breaks My Terms  12"))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=3000)
+    shown = {window.model.row_at(i).slug for i in range(12)}
+    assert "shop-003" not in shown  # it said no to SMS
