@@ -144,6 +144,7 @@ def main() -> int:
         data_map.grab().save(str(OUT / "data-map.png"))
         data_map.close()
         app.setPalette(dark_palette())
+        window.search.clear()
         window.sidebar.setCurrentRow(0)
         wait(app, lambda: window.model.rowCount() > 40, 5000)
         window.grab().save(str(OUT / "dashboard-dark.png"))

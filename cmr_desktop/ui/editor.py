@@ -201,6 +201,7 @@ class BrandEditor(QWidget):
         self.catalog_known = False  # False while the vendor is being asked
         self._catalogs: dict[str, Catalog | None] = {}
         self._loading = False
+        self._edits = 0  # local edits so far: a load asked for before one is out of date
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("", self)
@@ -332,7 +333,8 @@ class BrandEditor(QWidget):
             details["status"] = brand.status.value
             return brand.slug, brand.name, brand.preferences, details
 
-        self.runner.run(load, self._loaded, self._on_failed)
+        asked = self._edits
+        self.runner.run(load, lambda loaded: self._loaded(loaded, asked), self._on_failed)
         if slug in self._catalogs:
             self.catalog, self.catalog_known = self._catalogs[slug], True
         else:
@@ -343,13 +345,14 @@ class BrandEditor(QWidget):
                 lambda exc: self._catalog_failed(slug, exc),
             )
 
-    def _loaded(self, loaded: tuple[str, str, PreferenceSet, dict[str, Any]]) -> None:
+    def _loaded(self, loaded: tuple[str, str, PreferenceSet, dict[str, Any]], asked: int) -> None:
         slug, name, prefs, details = loaded
         if slug != self.slug:
             return  # the user moved on meanwhile
         self.title.setText(name)
-        self.prefs, self.details = prefs, details
-        self.refresh()
+        if asked == self._edits:  # else an edit made since is newer than what was read
+            self.prefs, self.details = prefs, details
+            self.refresh()
         self.setEnabled(True)
 
     def _catalog_loaded(self, loaded: tuple[str, Catalog | None]) -> None:
@@ -604,6 +607,7 @@ class BrandEditor(QWidget):
     def write(self, slug: str, key: FieldKey, value: FieldValue) -> None:
         """Store one field in the background; the table row updates when it is saved."""
         if slug == self.slug:
+            self._edits += 1
             self.prefs = self.prefs.replace_field(key, value)
             self.refresh()
         services = self.services
@@ -617,6 +621,7 @@ class BrandEditor(QWidget):
     def write_detail(self, slug: str, name: str, value: Any) -> None:
         """Store one relationship detail in the background."""
         if slug == self.slug:
+            self._edits += 1
             self.details = {**self.details, name: value}
             self.refresh()
         services = self.services

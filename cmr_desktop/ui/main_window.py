@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         def load() -> list[BrandRow]:
             return [BrandRow.from_record(r) for r in self.services.brand_records()]
 
-        self.runner.run(load, self._on_loaded, self._on_error)
+        self.runner.run(load, self._on_loaded, self._on_error, latest="reload")
 
     def _on_loaded(self, rows: list[BrandRow]) -> None:
         if not self._loaded_once:
@@ -363,12 +363,17 @@ class MainWindow(QMainWindow):
             }
 
         def show(flags: dict[str, frozenset[str]]) -> None:
-            if flags != self._flagged:
-                self._flagged = flags
-                self._fill_sidebar()
+            flags = {kind: slugs for kind, slugs in flags.items() if slugs}
+            if flags == self._flagged:
+                return
+            self._flagged = flags
+            self._fill_sidebar()
+            item = self.sidebar.currentItem()
+            kind = item.data(Qt.ItemDataRole.UserRole)[0] if item else "all"
+            if kind in ("attention", "terms", "ending"):  # only these depend on the flags
                 self._apply_filter()
 
-        self.runner.run(check, show, self._on_error)
+        self.runner.run(check, show, self._on_error, latest="flags")
 
     def _on_error(self, error: Exception) -> None:
         self.statusBar().showMessage(f"Error: {error}", 10_000)
@@ -380,7 +385,10 @@ class MainWindow(QMainWindow):
         self.sidebar.clear()
         counts = self.model.counts()
         rows = self.model.all_rows()
-        attention = sum(n for s, n in counts.items() if s in ATTENTION)
+        flagged = frozenset().union(*self._flagged.values())
+        attention = sum(n for s, n in counts.items() if s in ATTENTION) + sum(
+            1 for r in rows if r.slug in flagged and r.status not in ATTENTION
+        )
         entries: list[tuple[str, tuple[str, Any]]] = [
             (f"All  {len(rows)}", ("all", None)),
             (f"Needs attention  {attention}", ("attention", None)),
@@ -413,7 +421,7 @@ class MainWindow(QMainWindow):
         kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
         predicate: Filter = None
         if kind == "attention":
-            predicate = _attention
+            predicate = _Attention(frozenset().union(*self._flagged.values()))
         elif kind == "status":
             predicate = _Status(str(value))
         elif kind == "category":
@@ -464,7 +472,7 @@ class MainWindow(QMainWindow):
                 lines.append("No choices recorded yet: the brand's defaults apply.")
             return "\n".join(lines)
 
-        self.runner.run(describe, self.detail.setText, self._on_error)
+        self.runner.run(describe, self.detail.setText, self._on_error, latest="describe")
 
     def _update_summary(self) -> None:
         counts = self.model.counts()
@@ -721,8 +729,20 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _attention(row: BrandRow) -> bool:
-    return row.status in ATTENTION
+class _Attention:
+    """Brands whose status needs the customer, or flagged by a slower check."""
+
+    def __init__(self, flagged: frozenset[str]) -> None:
+        self.flagged = flagged
+
+    def __call__(self, row: BrandRow) -> bool:
+        return row.status in ATTENTION or row.slug in self.flagged
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Attention) and other.flagged == self.flagged
+
+    def __hash__(self) -> int:
+        return hash(self.flagged)
 
 
 class _Status:

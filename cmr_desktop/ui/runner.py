@@ -49,6 +49,7 @@ class Runner(QObject):
         self.writes.setMaxThreadCount(1)
         self._next = 0
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[Exception], None]]] = {}
+        self._latest: dict[str, int] = {}
         self.done.connect(self._on_done)
         self.failed.connect(self._on_failed)
 
@@ -59,10 +60,26 @@ class Runner(QObject):
         on_error: Callable[[Exception], None],
         *,
         write: bool = False,
+        latest: str | None = None,
     ) -> None:
         """Call ``fn()`` off the GUI thread; then ``on_done(result)`` or ``on_error(exc)``
-        on it. ``write=True``: after every write asked for before (in order)."""
+        on it. ``write=True``: after every write asked for before (in order).
+        ``latest="name"``: of the jobs with that name, only the last one asked for calls
+        back (an older read finishing later must not overwrite a newer one's result)."""
         self._next += 1
+        if latest is not None:
+            self._latest[latest] = self._next
+            done_now, error_now = on_done, on_error
+            token = self._next
+
+            def on_done(result: Any) -> None:
+                if self._latest.get(latest) == token:
+                    done_now(result)
+
+            def on_error(error: Exception) -> None:
+                if self._latest.get(latest) == token:
+                    error_now(error)
+
         self._callbacks[self._next] = (on_done, on_error)
         pool = self.writes if write else self.pool
         pool.start(_Job(fn, self.done, self.failed, self._next))

@@ -271,7 +271,9 @@ class TermsWindow(QWidget):
         self.check()
 
     def check(self) -> None:
-        self.runner.run(self.services.policy_report, self._show_violations, self._failed)
+        self.runner.run(
+            self.services.policy_report, self._show_violations, self._failed, latest="terms"
+        )
 
     def _failed(self, error: Exception) -> None:
         self.message.emit(f"My Terms: {error}")
