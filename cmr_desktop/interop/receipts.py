@@ -35,8 +35,8 @@ def _purposes(prefs: PreferenceSet, today: dt.date) -> list[dict[str, Any]]:
     out = []
     for purpose in sorted(allowed, key=lambda p: list(Purpose).index(p)):
         uses = sorted(allowed[purpose], key=lambda u: list(DataCategory).index(u[0]))
-        ends = {e for _, e in uses}
-        if ends == {None}:
+        ends = [e for _, e in uses]
+        if any(e is None for e in ends):  # at least one use has no end date
             termination = "until the customer withdraws it"
         else:
             last = max(e for e in ends if e is not None)

@@ -114,6 +114,9 @@ class _GivenSecrets:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = dict(values)
+        for value in self._values.values():
+            if value:
+                REDACTOR.add_secret(value)  # typed, not stored: still never in a log line
 
     def get(self, field: str) -> str | None:
         return self._values.get(field) or None
@@ -598,18 +601,41 @@ class Services:
                 out.append(PolicyChange(b.slug, b.name, b.preferences, after, lines))
         return out
 
-    def set_preferences_many(self, values: Mapping[str, PreferenceSet]) -> list[str]:
-        """Store whole preference sets for several brands in one transaction (each changed
-        brand is marked pending). Used to apply, and to undo, My Terms in one step."""
-        changed = []
+    def set_preferences_many(
+        self,
+        values: Mapping[str, PreferenceSet],
+        expected: Mapping[str, PreferenceSet] | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Store whole preference sets for several brands (by id) in one transaction; each
+        changed brand is marked pending. Used to apply, and to undo, My Terms in one step.
+
+        Args:
+            expected: what each brand held when the change was shown to the customer; a
+                brand that holds something else by now (edited meanwhile, or a sync took
+                over a value) is left alone rather than overwritten.
+
+        Returns:
+            (changed, skipped) brand ids.
+        """
+        changed, skipped = [], []
         with self.store.write() as uow:
             now = self.now()
             for slug, prefs in values.items():
-                brand = self._resolve(uow, slug)
+                brand = uow.brands.find(slug)
+                if brand is None or brand.slug != slug:
+                    skipped.append(slug)  # removed meanwhile
+                    continue
+                if (
+                    expected is not None
+                    and slug in expected
+                    and brand.preferences != expected[slug]
+                ):
+                    skipped.append(slug)
+                    continue
                 if brand.preferences != prefs:
                     uow.brands.update(brand.with_preferences(prefs), now=now)
                     changed.append(brand.slug)
-        return changed
+        return changed, skipped
 
     # --- export / import ----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWid
 from cmr_desktop.domain.vocabulary import DataCategory, Purpose
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 SOON = dt.timedelta(days=30)
@@ -102,9 +103,15 @@ class DataMapModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             row, category = self.rows[index.row()], CATEGORIES[index.column()]
             if not uses:
-                return f"{row.name} may not use your {category.label.lower()} data."
-            parts = [p.label.lower() + (f" until {e.isoformat()}" if e else "") for p, e in uses]
-            return f"{row.name} may use your {category.label.lower()} data for: " + ", ".join(parts)
+                text = f"{row.name} may not use your {category.label.lower()} data."
+            else:
+                parts = [
+                    p.label.lower() + (f" until {e.isoformat()}" if e else "") for p, e in uses
+                ]
+                text = f"{row.name} may use your {category.label.lower()} data for: " + ", ".join(
+                    parts
+                )
+            return tooltip(text) if role == Qt.ItemDataRole.ToolTipRole else text
         return None
 
 
@@ -151,7 +158,9 @@ class DataMapWindow(QWidget):
             today = services.today()
             return map_rows(services.brand_records(), today), today
 
-        self.runner.run(read, self._loaded, lambda e: self.summary.setText(f"Error: {e}"))
+        self.runner.run(
+            read, self._loaded, lambda e: self.summary.setText(f"Error: {e}"), latest="map"
+        )
 
     def _loaded(self, result: tuple[list[MapRow], dt.date]) -> None:
         rows, today = result

@@ -51,6 +51,7 @@ from cmr_desktop.domain.vocabulary import (
 )
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import tooltip
 
 _DEFAULT = "(their default)"
 _UNDECIDED = "(undecided)"
@@ -449,7 +450,7 @@ class BrandEditor(QWidget):
                 box.setCheckState(Qt.CheckState.Checked)
                 box.setEnabled(False)
                 reason = topic.reason or "The vendor always sends this topic."
-                box.setToolTip(f"Required by the vendor: {reason}")
+                box.setToolTip(tooltip(f"Required by the vendor: {reason}"))
                 self.topics_layout.addWidget(box)
                 note = QLabel(reason, self.topics_box)
                 note.setTextFormat(Qt.TextFormat.PlainText)  # vendor text: never markup

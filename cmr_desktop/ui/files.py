@@ -163,21 +163,31 @@ class FileActions(QObject):
                 "&Import",
                 self.window,
             )
-            dialog.accepted.connect(lambda: self._import(path))
+            dialog.accepted.connect(lambda: self._import(path, lines))
             self._show(dialog)
 
         self.runner.run(
             lambda: services.import_file(path, dry_run=True), show, self._error("Import")
         )
 
-    def _import(self, path: Path) -> None:
+    def _import(self, path: Path, previewed: list[str]) -> None:
+        """Import what the preview showed; if the file or the brands changed since, stop."""
         services = self.services
+
+        def run() -> Any:
+            again = list(services.import_file(path, dry_run=True).plan.lines())
+            if again != previewed:
+                raise ValueError(
+                    "the file or your brands changed since the preview; nothing was "
+                    "imported. Open the import again to see the changes."
+                )
+            return services.import_file(path)
 
         def done(_result: Any) -> None:
             self.message.emit(f"Imported {path.name}.")
             self.imported.emit()
 
-        self.runner.run(lambda: services.import_file(path), done, self._error("Import"), write=True)
+        self.runner.run(run, done, self._error("Import"), write=True)
 
     # --- company directory ----------------------------------------------------------------
 

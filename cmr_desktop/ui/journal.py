@@ -28,6 +28,7 @@ from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
 from cmr_desktop.ui.files import write_atomically
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -107,12 +108,10 @@ class JournalModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._text):
             return None
-        if role in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.AccessibleTextRole,
-        ):
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text[index.row()][index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:  # vendor text: never as markup
+            return tooltip(self._text[index.row()][index.column()])
         return None
 
 
@@ -191,7 +190,9 @@ class JournalWindow(QWidget):
             names = {r.slug: r.name for r in services.brand_records()}
             return services.journal(), services.verify_journal(), names
 
-        self.runner.run(read, lambda result: self._loaded(result, brand), self._failed)
+        self.runner.run(
+            read, lambda result: self._loaded(result, brand), self._failed, latest="journal"
+        )
 
     def _failed(self, error: Exception) -> None:
         self.message.emit(f"Journal: {error}")

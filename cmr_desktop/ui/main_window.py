@@ -570,7 +570,8 @@ class MainWindow(QMainWindow):
         return wizard
 
     def _brand_added(self, slug: str) -> None:
-        self.statusBar().showMessage(f"Added {slug}.", 10_000)
+        problem = self.wizard.error if self.wizard is not None else ""
+        self.statusBar().showMessage(f"Added {slug}. {problem}".strip(), 15_000)
         self._select_after_load = slug
         self.reload()
 

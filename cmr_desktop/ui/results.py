@@ -145,6 +145,7 @@ class SyncResults(QWidget):
             lambda: (slug, services.drift(slug)),
             self._drift_loaded,
             lambda exc: self._set_note(slug, f"Could not read the drift: {exc}"),
+            latest=f"drift:{slug}",
         )
 
     def _brand_item(self, slug: str) -> QTreeWidgetItem | None:

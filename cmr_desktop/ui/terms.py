@@ -48,6 +48,7 @@ from cmr_desktop.services import PolicyChange, Services
 from cmr_desktop.ui.editor import field_label
 from cmr_desktop.ui.results import describe_value
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import tooltip
 
 _SLUG = Qt.ItemDataRole.UserRole
 
@@ -76,10 +77,10 @@ class ApplyTerms(QUndoCommand):
         self.after = {c.slug: c.after for c in changes}
 
     def redo(self) -> None:
-        self.window.write_preferences(self.after)
+        self.window.write_preferences(self.after, self.before)
 
     def undo(self) -> None:
-        self.window.write_preferences(self.before)
+        self.window.write_preferences(self.before, self.after)
 
 
 class PreviewDialog(QDialog):
@@ -152,8 +153,11 @@ class TermsWindow(QWidget):
         self.violations: dict[str, list[Violation]] = {}
         self.preview: PreviewDialog | None = None
         self._loading = False
+        self._writes = 0  # terms written from here; a read asked for before one is stale
         layout = QHBoxLayout(self)
-        layout.addWidget(self._build_form(), 0)
+        self.form = self._build_form()
+        self.form.setEnabled(False)  # until the stored terms are shown: an edit made
+        layout.addWidget(self.form, 0)  # before that would overwrite them
         layout.addWidget(self._build_compliance(), 1)
         for action in (
             undo.createUndoAction(self, "&Undo"),
@@ -266,8 +270,14 @@ class TermsWindow(QWidget):
 
     def load(self) -> None:
         """Read My Terms and check every brand, in the background."""
-        services = self.services
-        self.runner.run(services.policy, self._show_terms, self._failed)
+        services, asked = self.services, self._writes
+
+        def show(terms: MyTerms) -> None:
+            if asked == self._writes:  # else a write since is newer than this read
+                self._show_terms(terms)
+            self.form.setEnabled(True)
+
+        self.runner.run(services.policy, show, self._failed, write=True)  # after pending writes
         self.check()
 
     def check(self) -> None:
@@ -313,7 +323,7 @@ class TermsWindow(QWidget):
             item.setData(0, _SLUG, slug)
             for v in found:
                 child = QTreeWidgetItem(item, [v.rule, v.message])
-                child.setToolTip(1, v.message)
+                child.setToolTip(1, tooltip(v.message))
             item.setSelected(slug in selected)
         count = len(report)
         self.status.setText(
@@ -323,8 +333,8 @@ class TermsWindow(QWidget):
 
     # --- editing the terms ----------------------------------------------------------------
 
-    def form_terms(self) -> MyTerms:
-        """The terms the form shows."""
+    def form_terms(self) -> MyTerms | None:
+        """The terms the form shows (None: the quiet hours start when they end)."""
         rules: list[AnyRule] = []
         for channel in Channel:
             if self.never_channel[channel].isChecked():
@@ -336,21 +346,24 @@ class TermsWindow(QWidget):
             rules.append(GrantMaxMonths(self.grant_months.value()))
         if self.quiet.isChecked():
             s, e = self.quiet_start.time(), self.quiet_end.time()
-            if (s.hour(), s.minute()) != (e.hour(), e.minute()):
-                window = QuietHours(dt.time(s.hour(), s.minute()), dt.time(e.hour(), e.minute()))
-                rules.append(QuietHoursRule(window))
-            else:
-                self.message.emit("Quiet hours need a start and an end that differ.")
+            if (s.hour(), s.minute()) == (e.hour(), e.minute()):
+                return None
+            window = QuietHours(dt.time(s.hour(), s.minute()), dt.time(e.hour(), e.minute()))
+            rules.append(QuietHoursRule(window))
         return MyTerms.of(rules)
 
     def _changed(self) -> None:
         if self._loading:
             return
         new = self.form_terms()
+        if new is None:
+            self.message.emit("Quiet hours need a start and an end that differ; not saved.")
+            return
         if new != self.terms:
             self.undo.push(SetTerms(self, self.terms, new))
 
     def write_terms(self, terms: MyTerms) -> None:
+        self._writes += 1
         self.terms = terms
         self._show_terms(terms)
         services = self.services
@@ -396,15 +409,25 @@ class TermsWindow(QWidget):
         if changes:
             self.undo.push(ApplyTerms(self, changes))
 
-    def write_preferences(self, values: dict[str, PreferenceSet]) -> None:
+    def write_preferences(
+        self, values: dict[str, PreferenceSet], expected: dict[str, PreferenceSet]
+    ) -> None:
+        """Write ``values``, leaving alone any brand that no longer holds ``expected``."""
         services = self.services
 
-        def save() -> list[str]:
-            return services.set_preferences_many(values)
+        def save() -> tuple[list[str], list[str]]:
+            return services.set_preferences_many(values, expected)
 
-        def saved(slugs: list[str]) -> None:
-            self.brands_changed.emit(slugs)
-            self.message.emit(f"My Terms: {len(slugs)} brand(s) changed; they sync next time.")
+        def saved(result: tuple[list[str], list[str]]) -> None:
+            changed, skipped = result
+            self.brands_changed.emit(changed)
+            text = f"My Terms: {len(changed)} brand(s) changed; they sync next time."
+            if skipped:
+                text += (
+                    f" {len(skipped)} changed since the preview and were left alone "
+                    f"({', '.join(skipped[:5])}); preview again to include them."
+                )
+            self.message.emit(text)
             self.check()
 
         self.runner.run(save, saved, self._failed, write=True)

@@ -29,6 +29,7 @@ from cmr_desktop.connectors.api import Catalog, ConfigField
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.services import ConnectionFailed, Services
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import tooltip
 
 
 def _plain(text: str, parent: QWidget) -> QLabel:
@@ -73,11 +74,15 @@ class WhoPage(QWizardPage):
         self.completer = QCompleter(self.suggestions, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.completer.activated.connect(self.pick)
+        # QLineEdit puts the chosen suggestion's text in the box after this signal: pick
+        # once the event loop turns, so the box ends with the organisation's plain name.
+        self.completer.activated.connect(
+            lambda label: QTimer.singleShot(0, lambda: self.pick(label))
+        )
         self.name.setCompleter(self.completer)
         self._timer = QTimer(self, singleShot=True, interval=150)
         self._timer.timeout.connect(self._search)
-        self.name.textEdited.connect(lambda _: self._timer.start())
+        self.name.textEdited.connect(self._edited)
         self.name.textChanged.connect(lambda _: self.completeChanged.emit())
         self._found: dict[str, DirectoryEntry] = {}
         self.picked: DirectoryEntry | None = None
@@ -98,12 +103,24 @@ class WhoPage(QWizardPage):
         form.addRow("&Website", self.website)
         form.addRow("&Privacy contact", self.privacy_contact)
 
+    def _edited(self, text: str) -> None:
+        if self.picked is not None and text.strip() != self.picked.name:
+            # A different name: the picked organisation's details no longer apply.
+            self.picked = None
+            for edit in (self.category, self.website, self.privacy_contact):
+                edit.clear()
+            self.about.clear()
+        self._timer.start()
+
     def _search(self) -> None:
         text, services = self.name.text().strip(), self.wiz.services
         if len(text) < 2:
             return
         self.wiz.runner.run(
-            lambda: services.search_directory(text, 15), self._show_found, lambda _: None
+            lambda: services.search_directory(text, 15),
+            self._show_found,
+            lambda _: None,
+            latest="directory-search",
         )
 
     def _show_found(self, found: list[DirectoryEntry]) -> None:
@@ -176,7 +193,7 @@ class HowPage(QWizardPage):
         for f in cls.config_fields:
             edit = QLineEdit(self.fields_box)
             edit.setAccessibleName(f.label)
-            edit.setToolTip(f.help)
+            edit.setToolTip(tooltip(f.help))
             edit.setPlaceholderText(f.help)
             if f.default:
                 edit.setText(f.default)
@@ -252,7 +269,10 @@ class CheckPage(QWizardPage):
             self.result.setText(f"The connection failed: {error}")
 
         self.wiz.runner.run(
-            lambda: services.try_connection(connector, config, secrets), done, failed
+            lambda: services.try_connection(connector, config, secrets),
+            done,
+            failed,
+            latest="connection-test",
         )
 
 
@@ -290,21 +310,28 @@ class AddBrandWizard(QWizard):
         config, secrets = self.how.values()
         apply_terms = self.check.apply_terms.isChecked()
 
-        def store() -> str:
+        def store() -> tuple[str, str]:
             brand = services.add_brand(
                 name, connector=connector, connector_config=config, secrets=secrets, **fields
             )
+            problem = ""
             if apply_terms:
-                services.apply_policy([brand.slug])
-            return brand.slug
+                try:
+                    services.apply_policy([brand.slug])
+                except Exception as exc:  # the brand is stored; say what is missing
+                    problem = f"My Terms could not be applied to it ({exc}); apply them later."
+            return brand.slug, problem
 
-        def stored(slug: str) -> None:
+        def stored(result: tuple[str, str]) -> None:
+            slug, problem = result
+            self.error = problem
             self.added.emit(slug)
             super(AddBrandWizard, self).accept()
 
         def failed(error: Exception) -> None:
             self.error = str(error)
             self.check.result.setText(f"Not added: {error}")
+            self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
 
         self.button(QWizard.WizardButton.FinishButton).setEnabled(False)
         self.runner.run(store, stored, failed, write=True)

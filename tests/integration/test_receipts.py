@@ -46,7 +46,11 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
                 DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
             ).with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, until)),
         )
-        assert len(services.consent_receipts(["acme"])) == 1  # recorded, not confirmed yet
+        recorded = services.consent_receipts(["acme"])
+        assert len(recorded) == 1  # recorded, not confirmed yet
+        mine = {p["purpose"]: p for p in recorded[0]["services"][0]["purposes"]}
+        assert mine["Marketing"]["termination"].startswith("ends on 2027-06-30")
+        assert recorded[0]["collectionMethod"].startswith("recorded by the customer")
         services.sync_engine(jobs=2).run()
         first = services.consent_receipts(["acme"])
         services.update_preferences(
@@ -66,7 +70,6 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
     assert receipts[0]["piiPrincipalId"] == "me@mail.example"
     purposes = {p["purpose"]: p for p in receipts[0]["services"][0]["purposes"]}
     assert set(purposes) >= {"Service", "Marketing"}
-    assert purposes["Marketing"]["termination"].startswith("ends on 2027-06-30")
     assert purposes["Service"]["primaryPurpose"] is True
     assert "Contact" in purposes["Marketing"]["piiCategory"]
     later = {p["purpose"]: p for p in receipts[1]["services"][0]["purposes"]}

@@ -84,3 +84,28 @@ def test_company_directory_import_reports_skipped_records(
     assert "skipped 1" in dialog.heading.text()
     assert "record 3 ('x')" in dialog.text.toPlainText()
     assert window.services.directory_size() == 3
+
+
+def test_an_import_stops_if_the_file_changed_since_the_preview(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    source = tmp_path / "edited.json"
+    window.files.export_to(source, "json")
+    qtbot.waitUntil(lambda: source.exists(), timeout=5000)
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    doc["brands"][0]["name"] = "First Name"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    window.files.preview_import(source)
+    qtbot.waitUntil(lambda: window.files.dialog is not None, timeout=5000)
+    preview = window.files.dialog
+    assert preview is not None
+    doc["brands"][0]["name"] = "Sneaky Other Name"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    assert preview.action_button is not None
+    preview.action_button.click()
+    qtbot.waitUntil(lambda: window.files.dialog is not preview, timeout=5000)
+    assert window.files.dialog is not None
+    assert "changed since the preview" in window.files.dialog.heading.text()
+    names = {b.brand.name for b in window.services.list_brands()}
+    assert "Sneaky Other Name" not in names
+    assert "First Name" not in names

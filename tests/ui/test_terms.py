@@ -6,7 +6,13 @@ import datetime as dt
 from typing import Any
 
 from cmr_desktop.domain import Channel, Purpose
-from cmr_desktop.domain.policy import GrantMaxMonths, NeverPurpose, NoChannel, QuietHoursRule
+from cmr_desktop.domain.policy import (
+    GrantMaxMonths,
+    MyTerms,
+    NeverPurpose,
+    NoChannel,
+    QuietHoursRule,
+)
 from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.terms import TermsWindow
@@ -99,3 +105,34 @@ def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) ->
     assert [c.slug for c in terms.preview.changes] == [slug]
     terms.preview.reject()  # cancel: nothing written
     assert window.services.get_brand(slug).brand.preferences.channels.get(Channel.PHONE) is None
+
+
+def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: MainWindow) -> None:
+    terms = _open(qtbot, window)
+    terms.never_channel[Channel.SMS].click()
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    terms.apply_all.click()
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    # Meanwhile the customer edits one brand in the editor.
+    window.services.update_preferences("shop-005", lambda p: p.with_channel(Channel.PHONE, False))
+    assert terms.preview is not None
+    terms.preview.apply_button.click()
+    qtbot.waitUntil(lambda: "left alone" in window.statusBar().currentMessage(), timeout=5000)
+    assert "shop-005" in window.statusBar().currentMessage()
+    edited = window.services.get_brand("shop-005").brand.preferences
+    assert edited.channels.get(Channel.PHONE) is False  # the edit survived
+    assert edited.channels.get(Channel.SMS) is None  # and was not overwritten
+    other = window.services.get_brand("shop-006").brand.preferences
+    assert other.channels.get(Channel.SMS) is False
+
+
+def test_the_form_waits_for_the_stored_terms(qtbot: Any, window: MainWindow) -> None:
+    window.services.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
+    window.terms_action.trigger()
+    terms = window.terms_window
+    assert terms is not None
+    qtbot.waitUntil(terms.form.isEnabled, timeout=5000)
+    assert terms.never_purpose[Purpose.SALE].isChecked()
+    terms.never_channel[Channel.SMS].click()
+    expected = (NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE))
+    qtbot.waitUntil(lambda: window.services.policy().rules == expected, timeout=3000)

@@ -33,7 +33,9 @@ def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: Ma
     qtbot.waitUntil(lambda: who.suggestions.rowCount() > 0, timeout=5000)
     first = who.suggestions.stringList()[0]
     assert first == "Deutsche Bahn AG (travel)"
-    who.pick(first)
+    who.completer.activated.emit(first)  # as a click on the suggestion does
+    qtbot.waitUntil(lambda: who.picked is not None, timeout=3000)
+    assert who.name.text() == "Deutsche Bahn AG"  # the plain name, not the suggestion label
     assert who.privacy_contact.text() == "konzerndatenschutz@deutschebahn.com"
     assert who.category.text() == "travel"
     assert "From the company directory (verified)" in who.about.text()
@@ -107,3 +109,20 @@ def test_signing_in_again_stores_the_new_token(
     dialog.save()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     assert window.services.secrets.get("shop-002", "token") == sim.token(sim.vendor_ids[2])
+
+
+def test_retyping_the_name_drops_the_picked_organisations_details(
+    qtbot: Any, window: MainWindow
+) -> None:
+    window.services.import_directory(real_directory())
+    wizard = _open(qtbot, window)
+    who = wizard.who
+    who.name.setFocus()
+    qtbot.keyClicks(who.name, "deutsche bahn")
+    qtbot.waitUntil(lambda: who.suggestions.rowCount() > 0, timeout=5000)
+    who.pick(who.suggestions.stringList()[0])
+    assert who.website.text()
+    who.name.selectAll()
+    qtbot.keyClicks(who.name, "My Local Bakery")
+    assert who.picked is None
+    assert (who.category.text(), who.website.text(), who.privacy_contact.text()) == ("", "", "")

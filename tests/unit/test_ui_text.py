@@ -1,0 +1,34 @@
+"""Untrusted text in tooltips is escaped; receipts say the right end for mixed uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cmr_desktop.domain import Brand, DataCategory, Decision, Grant, PreferenceSet, Purpose
+from cmr_desktop.interop.receipts import receipt
+from cmr_desktop.ui.text import tooltip
+
+
+def test_tooltips_show_markup_as_text() -> None:
+    shown = tooltip('<img src="file:///etc/passwd"> & <b>bold</b>')
+    assert "<img" not in shown
+    assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt; &amp; &lt;b&gt;" in shown
+    assert tooltip("") == ""
+
+
+def test_a_purpose_with_one_open_ended_use_has_no_end_date() -> None:
+    prefs = (
+        PreferenceSet()
+        .with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW))
+        .with_grant(
+            DataCategory.BROWSING, Purpose.MARKETING, Grant(Decision.ALLOW, dt.date(2027, 1, 1))
+        )
+        .with_grant(
+            DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, dt.date(2027, 3, 1))
+        )
+    )
+    at = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    r = receipt(Brand(slug="acme", name="Acme"), prefs, at, method="m", key="k")
+    purposes = {p["purpose"]: p["termination"] for p in r["services"][0]["purposes"]}
+    assert purposes["Marketing"] == "until the customer withdraws it"
+    assert purposes["Analytics"].startswith("ends on 2027-03-01")
