@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmr_desktop.domain.vocabulary import Channel, DataCategory, Purpose
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
 from cmr_desktop.ui.files import write_atomically
@@ -43,6 +44,39 @@ KINDS = {
 }
 
 
+def field_words(name: str) -> str:
+    """A journal field name (``grant.contact.marketing``) in the customer's words."""
+    parts = name.split(".")
+    try:
+        if parts[0] in ("channel", "frequency") and len(parts) == 2:
+            label = Channel(parts[1]).label
+            return label + (" frequency" if parts[0] == "frequency" else "")
+        if parts[0] == "grant" and len(parts) == 3:
+            return f"{DataCategory(parts[1]).label} for {Purpose(parts[2]).label.lower()}"
+    except ValueError:
+        return name
+    if parts[0] == "topic" and len(parts) >= 2:
+        return f"topic {'.'.join(parts[1:])}"
+    if parts[0] == "quiet_hours":
+        return "quiet hours"
+    return name
+
+
+def value_words(value: object) -> str:
+    """A journal value (``on``, ``default``, ``allow@2027-06-30`` ...) in words."""
+    text = str(value)
+    words = {"on": "allowed", "off": "refused", "default": "their default"}
+    if text in words:
+        return words[text]
+    if text == "allow":
+        return "allowed"
+    if text == "deny":
+        return "refused"
+    if text.startswith("allow@"):
+        return f"allowed until {text[6:]}"
+    return text
+
+
 def summarize(entry: JournalEntry) -> str:
     """One line in the customer's words."""
     d = entry.detail
@@ -52,8 +86,12 @@ def summarize(entry: JournalEntry) -> str:
         return f"the vendor confirmed them (version {d.get('version', '?')})"
     if entry.kind in ("drift", "accepted"):
         parts = [
-            f"{f.get('field')}: vendor had {f.get('vendor')}, "
-            + (f"you chose {f.get('yours')}" if "yours" in f else f"was {f.get('was')}")
+            f"{field_words(str(f.get('field')))}: vendor had {value_words(f.get('vendor'))}, "
+            + (
+                f"you chose {value_words(f.get('yours'))}"
+                if "yours" in f
+                else f"was {value_words(f.get('was'))}"
+            )
             for f in d.get("fields", [])
             if isinstance(f, dict)
         ]

@@ -32,3 +32,20 @@ def test_a_purpose_with_one_open_ended_use_has_no_end_date() -> None:
     purposes = {p["purpose"]: p["termination"] for p in r["services"][0]["purposes"]}
     assert purposes["Marketing"] == "until the customer withdraws it"
     assert purposes["Analytics"].startswith("ends on 2027-03-01")
+
+
+def test_journal_fields_and_values_in_words() -> None:
+    from cmr_desktop.ui.journal import field_words, value_words
+
+    assert field_words("channel.email") == "Email"
+    assert field_words("frequency.sms") == "SMS frequency"
+    assert field_words("grant.contact.marketing") == "Contact for marketing"
+    assert field_words("topic.offers") == "topic offers"
+    assert field_words("grant.nonsense.x") == "grant.nonsense.x"
+    assert [value_words(v) for v in ("on", "off", "default", "allow@2027-06-30", "weekly")] == [
+        "allowed",
+        "refused",
+        "their default",
+        "allowed until 2027-06-30",
+        "weekly",
+    ]
