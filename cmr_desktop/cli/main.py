@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, RelationshipStatus, parse
 from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
+from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.secrets import SecretsUnavailable
 from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
 from cmr_desktop.sync.engine import Result, SyncBusy
@@ -777,37 +777,13 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
 
 
 def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:
-    """Write to a temporary file beside ``path`` and rename it: no half-written exports.
-
-    A symbolic link is written through (its target is replaced), not replaced itself.
-    """
-    if not str(path).strip():
-        raise InputError("-o: give a file name")
-    path = path.resolve()
-    if path.is_dir():
-        raise InputError(f"-o {path}: is a folder; give a file name")
+    """``write_atomically`` with its complaints as input errors naming ``-o``."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        return write_atomically(path, writer, newline)
+    except ValueError as exc:
+        raise InputError(f"-o {path}: {exc}" if str(path).strip() else f"-o: {exc}") from None
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
-            count: int = writer(out)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        raise InputError(f"cannot write {path.resolve()}: {exc.strerror or exc}") from None
 
 
 @cli.command("import", context_settings=CONTEXT)

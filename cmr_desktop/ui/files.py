@@ -8,8 +8,6 @@ and renamed over it when complete, so a failure never leaves half a file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cmr_desktop.interop.directory import bundled_directory
+from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
 
@@ -67,19 +66,6 @@ class TextDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(620, 420 if text else 160)
-
-
-def write_atomically(path: Path, write: Callable[[Any], int]) -> int:
-    """Write through ``write(stream)`` into a temporary file beside ``path``, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write(out)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
 
 
 class FileActions(QObject):
@@ -124,11 +110,12 @@ class FileActions(QObject):
         """Export every brand (and My Terms, in JSON) to ``path`` in the background."""
         services = self.services
         write = services.export_json if fmt == "json" else services.export_csv
+        newline = "" if fmt == "csv" else None
 
         def done(count: int) -> None:
             self.message.emit(f"Exported {count} brand(s) to {path}.")
 
-        self.runner.run(lambda: write_atomically(path, write), done, self._error("Export"))
+        self.runner.run(lambda: write_atomically(path, write, newline), done, self._error("Export"))
 
     # --- import of brands -----------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Purpose
+from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
-from cmr_desktop.ui.files import write_atomically
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip
 

@@ -27,15 +27,23 @@ def test_export_json_and_csv(qtbot: Any, window: MainWindow, tmp_path: Path) -> 
     assert not list(tmp_path.glob("*.part"))  # written whole, then renamed
 
 
+def _export_renaming_the_first(
+    qtbot: Any, window: MainWindow, tmp_path: Path, name: str
+) -> tuple[Path, dict[str, Any]]:
+    """An export of the window's home whose first brand is renamed to ``name``."""
+    source = tmp_path / "edited.json"
+    window.files.export_to(source, "json")
+    qtbot.waitUntil(source.exists, timeout=5000)
+    doc: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    doc["brands"][0]["name"] = name
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    return source, doc
+
+
 def test_import_shows_the_changes_before_writing(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
-    source = tmp_path / "edited.json"
-    window.files.export_to(source, "json")
-    qtbot.waitUntil(lambda: source.exists(), timeout=5000)
-    doc = json.loads(source.read_text(encoding="utf-8"))
-    doc["brands"][0]["name"] = "Renamed Shop"
-    source.write_text(json.dumps(doc), encoding="utf-8")
+    source, doc = _export_renaming_the_first(qtbot, window, tmp_path, "Renamed Shop")
     slug = doc["brands"][0]["slug"]
     window.files.preview_import(source)
     qtbot.waitUntil(lambda: window.files.dialog is not None, timeout=5000)
@@ -89,12 +97,7 @@ def test_company_directory_import_reports_skipped_records(
 def test_an_import_stops_if_the_file_changed_since_the_preview(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
-    source = tmp_path / "edited.json"
-    window.files.export_to(source, "json")
-    qtbot.waitUntil(lambda: source.exists(), timeout=5000)
-    doc = json.loads(source.read_text(encoding="utf-8"))
-    doc["brands"][0]["name"] = "First Name"
-    source.write_text(json.dumps(doc), encoding="utf-8")
+    source, doc = _export_renaming_the_first(qtbot, window, tmp_path, "First Name")
     window.files.preview_import(source)
     qtbot.waitUntil(lambda: window.files.dialog is not None, timeout=5000)
     preview = window.files.dialog

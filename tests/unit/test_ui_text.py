@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from cmr_desktop.domain import Brand, DataCategory, Decision, Grant, PreferenceSet, Purpose
 from cmr_desktop.interop.receipts import receipt
@@ -49,3 +50,21 @@ def test_journal_fields_and_values_in_words() -> None:
         "allowed until 2027-06-30",
         "weekly",
     ]
+
+
+def test_write_atomically_keeps_the_umask_and_leaves_no_part_file(tmp_path: Any) -> None:
+    import os
+    import stat
+
+    from cmr_desktop.interop.files import write_atomically
+
+    mask = os.umask(0o027)
+    try:
+        target = tmp_path / "out.json"
+        assert write_atomically(target, lambda out: out.write("[]") and 1) == 1
+        assert os.umask(0o027) == 0o027  # unchanged by the write
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+        assert target.read_text() == "[]"
+        assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    finally:
+        os.umask(mask)
