@@ -189,10 +189,11 @@ class Catalog:
 
     Attributes:
         channels: channels the vendor can switch on or off.
-        frequencies: frequencies it can honour (empty: it cannot limit frequency).
+        frequencies: frequencies a subscriber may choose (empty: no frequency can be chosen).
         topics: its topics.
         data_uses: the (data category, purpose) pairs it asks permission for.
-        supports_quiet_hours: whether it honours a daily quiet window.
+        supports_quiet_hours: whether it honours a daily quiet window (every Open
+            Preference API vendor does: its preferences always carry ``quiet_hours``).
     """
 
     channels: frozenset[Channel]
@@ -233,7 +234,8 @@ class Catalog:
             if ch not in self.channels:
                 out.append((f"channels.{ch.value}", "channel not offered by this vendor"))
         for ch, freq in prefs.frequencies.items():
-            if self.frequencies and freq not in self.frequencies:
+            # An empty list means the vendor offers no choice of frequency at all.
+            if freq not in self.frequencies:
                 out.append((f"channels.{ch.value}.frequency", f"{freq.value} not offered"))
         for topic, wanted in prefs.topics.items():
             if topic not in self.topic_ids:

@@ -1,23 +1,26 @@
 """Restrictiveness and the three-way merge of ARCHITECTURE 3.6.
 
-The merge works field by field between
+Three things are kept per brand and never confused:
 
-* **base**: the last state both sides agreed on (None before the first sync),
-* **local**: what the customer wants,
-* **remote**: what the vendor reports.
+* **decisions**: what the customer decided, field by field (absent = *undecided*);
+* **vendor state** (``remote``): what the vendor reports now;
+* **base**: the last state both sides agreed on (None before the first sync).
 
 Rules, per field:
 
-* local and remote agree: nothing to do.
-* only the customer changed it: push the customer's value.
-* only the vendor changed it: if the vendor's value is *more restrictive* than the
-  customer's, accept it (the customer is asked less of, never more); otherwise it is
-  **drift**: report it and re-assert the customer's value, unless the customer accepted it.
-* both changed it differently: the customer's value wins and is pushed.
+* undecided: the field is sent as the vendor has it (a write is the full state) and stays
+  undecided. A vendor's value never becomes a decision by itself.
+* decided, and the vendor holds the same value: nothing to do.
+* only the customer changed it (or this is the first sync): push the customer's decision.
+* only the vendor changed it: if the vendor's value is *more restrictive* than the decision
+  (say, the customer unsubscribed through a link in a mail), it is taken into the decisions
+  (the one exception; journaled and shown); otherwise it is **drift**: reported, and the
+  customer's decision is re-asserted.
+* both changed it differently: the customer's decision wins and is pushed.
 
-So a merge never yields a state less restrictive than the customer's own choice (unless the
-customer accepted that drift by name), never drops a local change, and merging again after a
-successful push has nothing left to do.
+So a merge never yields a state less restrictive than a decision, never drops a decision,
+never turns an undecided field into a decision, and merging again after a successful push
+has nothing left to do.
 """
 
 from __future__ import annotations
@@ -80,7 +83,6 @@ class Outcome(StrEnum):
     PUSH = "push"  # the customer changed it: send it to the vendor
     ACCEPTED = "accepted"  # the vendor made it stricter: take it locally
     DRIFT = "drift"  # the vendor made it looser: report it and re-assert the customer's value
-    DRIFT_ACCEPTED = "drift_accepted"  # the customer chose to accept the vendor's looser value
     CONFLICT = "conflict"  # both changed it: the customer's value wins and is pushed
 
 
@@ -101,11 +103,15 @@ class MergeResult:
     """The plan for one brand.
 
     Attributes:
-        merged: the new local state (what the customer now has, and what the vendor must hold).
-        changes: every field that was not simply agreed, with its outcome.
+        merged: what the vendor must hold afterwards (the full state a write sends: the
+            decisions, and the vendor's own values for undecided fields).
+        decisions: the customer's decisions afterwards: the decisions given, plus the decided
+            fields the vendor tightened (taken). Never a field that was undecided.
+        changes: every decided field that was not simply agreed, with its outcome.
     """
 
     merged: PreferenceSet
+    decisions: PreferenceSet
     changes: tuple[FieldChange, ...] = field(default_factory=tuple)
 
     def _of(self, *outcomes: Outcome) -> list[FieldChange]:
@@ -118,8 +124,8 @@ class MergeResult:
 
     @property
     def accepted(self) -> list[FieldChange]:
-        """Vendor-side changes taken into the local state."""
-        return self._of(Outcome.ACCEPTED, Outcome.DRIFT_ACCEPTED)
+        """Decided fields the vendor tightened, taken into the decisions."""
+        return self._of(Outcome.ACCEPTED)
 
     @property
     def drift(self) -> list[FieldChange]:
@@ -136,29 +142,27 @@ def three_way_merge(
     local: PreferenceSet,
     remote: PreferenceSet,
     *,
-    accept_drift: Collection[FieldKey] = (),
     required_topics: Collection[str] = (),
 ) -> MergeResult:
-    """Merge the customer's and the vendor's view of one brand's preferences.
+    """Merge the customer's decisions with the vendor's state of one brand.
 
     Args:
         base: last agreed state, or None before the first sync (treated as all-absent).
-        local: what the customer wants.
+        local: the customer's decisions (absent fields are undecided).
         remote: what the vendor reports now.
-        accept_drift: fields whose looser vendor value the customer has accepted.
-        required_topics: vendor-required topics; they cannot be off, so they are on in the
-            result and never count as drift.
+        required_topics: vendor-required topics; they cannot be off, so they are on in what
+            the vendor holds and never count as drift (the decision itself is left alone).
 
     Returns:
-        A :class:`MergeResult`; ``merged`` is what both sides should hold afterwards.
+        A :class:`MergeResult`.
     """
     base = base or PreferenceSet()
     b, loc, rem = base.fields(), local.fields(), remote.fields()
-    accepted_keys = set(accept_drift)
-    result: dict[FieldKey, FieldValue] = {}
+    result: dict[FieldKey, FieldValue] = dict(rem)  # undecided fields: as the vendor has them
+    decisions: dict[FieldKey, FieldValue] = dict(loc)
     changes: list[FieldChange] = []
     required = set(required_topics)
-    for key in sorted(b.keys() | loc.keys() | rem.keys(), key=_key_order):
+    for key in sorted(loc.keys() | {("topic", t) for t in required}, key=_key_order):
         bv, lv, rv = b.get(key), loc.get(key), rem.get(key)
         if key[0] == "topic" and key[1] in required:
             # The vendor needs it on (order updates, say): it is on, and never drift.
@@ -167,7 +171,6 @@ def three_way_merge(
                 changes.append(FieldChange(key, Outcome.PUSH, bv, lv, rv, True))
             continue
         if lv == rv:
-            result[key] = lv
             continue
         if key[0] == "frequency" and result.get(("channel", key[1])) is False and lv == bv:
             # The channel is off: how often it may be used does not matter, so a vendor that
@@ -180,13 +183,14 @@ def three_way_merge(
             outcome, value = Outcome.PUSH, lv
         elif more_restrictive(key, rv, lv):
             outcome, value = Outcome.ACCEPTED, rv
-        elif key in accepted_keys:
-            outcome, value = Outcome.DRIFT_ACCEPTED, rv
+            decisions[key] = rv
         else:
             outcome, value = Outcome.DRIFT, lv
         result[key] = value
         changes.append(FieldChange(key, outcome, bv, lv, rv, value))
-    return MergeResult(PreferenceSet.from_fields(result), tuple(changes))
+    return MergeResult(
+        PreferenceSet.from_fields(result), PreferenceSet.from_fields(decisions), tuple(changes)
+    )
 
 
 def _key_order(key: FieldKey) -> tuple[str, ...]:

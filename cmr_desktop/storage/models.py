@@ -69,7 +69,8 @@ class BrandTagRow(Base):
 
 
 class PreferencesRow(Base):
-    """The customer's preference set (``local``) and the last state agreed with the vendor."""
+    """The customer's decisions (``local``), the vendor's last reported state (``vendor``)
+    and the last state both agreed on (``base``): three things, never confused."""
 
     __tablename__ = "preferences"
 
@@ -78,6 +79,8 @@ class PreferencesRow(Base):
     )
     local: Mapped[str] = mapped_column(Text)  # PreferenceSet.to_dict() as JSON
     base: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: What the vendor last reported (PreferenceSet.to_dict() as JSON); shown as the vendor's.
+    vendor: Mapped[str | None] = mapped_column(Text, nullable=True)
     remote_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: Goes up by one with every local change; a push carries it in its idempotency key.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -103,6 +106,8 @@ class OutboxRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The push in flight, stored before it is sent: {"key", "sent", "base_version", "drift"}.
+    pending_push: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SettingRow(Base):

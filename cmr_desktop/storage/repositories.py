@@ -87,10 +87,20 @@ class BrandRecord:
     pending: bool
     sync_status: str = ""  # what the last sync found: "", ok, drift, failed, needs_reauth ...
     confirmed_at: str | None = None  # when the vendor last confirmed (stored ISO text)
+    #: What the vendor last reported (stored text of ``PreferenceSet.to_dict()``), or None
+    #: before the first sync. The vendor's, never the customer's decisions.
+    vendor_json: str | None = None
 
     @property
     def preferences(self) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.preferences_json)
+        return result
+
+    @property
+    def vendor(self) -> dict[str, Any] | None:
+        if self.vendor_json is None:
+            return None
+        result: dict[str, Any] = json.loads(self.vendor_json)
         return result
 
 
@@ -186,6 +196,7 @@ class BrandRepository:
                 pending,
                 PreferencesRow.sync_status,
                 type_coerce(PreferencesRow.confirmed_at, String),
+                PreferencesRow.vendor,
             )
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
             .order_by(BrandRow.slug)
@@ -211,6 +222,7 @@ class BrandRepository:
                 bool(r[14]),
                 r[15],
                 r[16],
+                r[17],
             )
             for r in self.session.execute(stmt)
         ]
@@ -417,6 +429,9 @@ class SyncInput:
     revision: int
     remote_version: str | None
     pending: bool
+    #: The push stored before it was sent and not yet recorded as answered (a crash or a
+    #: lost answer): {"key", "sent", "base_version", "drift"}; None when there is none.
+    pending_push: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +480,8 @@ class SyncRepository:
             "SELECT b.slug, b.name, b.account_id, b.status, b.category, b.website, "
             "b.privacy_contact, b.notes, b.connector, b.connector_config, b.created_at, "
             "b.updated_at, p.local, (SELECT group_concat(t.tag, char(31)) FROM brand_tags t "
-            "WHERE t.brand_id = b.id), p.base, p.revision, p.remote_version, o.brand_id "
+            "WHERE t.brand_id = b.id), p.base, p.revision, p.remote_version, o.brand_id, "
+            "o.pending_push "
             "FROM brands b JOIN preferences p ON p.brand_id = b.id "
             "LEFT JOIN outbox o ON o.brand_id = b.id WHERE b.slug = :slug",
             {"slug": slug},
@@ -475,7 +491,8 @@ class SyncRepository:
         stamps = [dt.datetime.fromisoformat(row[i]) for i in (10, 11)]
         brand = BrandRepository._to_brand((*row[:10], *stamps, *row[12:14]))
         base = PreferenceSet.from_dict(json.loads(row[14])) if row[14] else None
-        return SyncInput(brand, base, row[15], row[16], row[17] is not None)
+        pending_push = json.loads(row[18]) if row[18] else None
+        return SyncInput(brand, base, row[15], row[16], row[17] is not None, pending_push)
 
     def _brand_id(self, slug: str) -> int:
         brand_id = self._sql("SELECT id FROM brands WHERE slug = :slug", {"slug": slug}).scalar()
@@ -483,14 +500,22 @@ class SyncRepository:
             raise NotFound(slug)
         return int(brand_id)
 
-    def store_key(self, slug: str, key: str, *, now: dt.datetime) -> None:
-        """Keep the idempotency key of the push about to be sent (before it is sent)."""
+    def store_push(self, slug: str, push: dict[str, Any], *, now: dt.datetime) -> None:
+        """Keep the push about to be sent (its idempotency key, body, the version it is based
+        on, and the drift that caused it) before it is sent: after a crash or a lost answer
+        the engine recognises the vendor state it caused."""
         brand_id = self._brand_id(slug)
         self._sql(
-            "INSERT INTO outbox (brand_id, since, edits, idempotency_key, attempts) "
-            "VALUES (:id, :now, 0, :key, 1) ON CONFLICT (brand_id) DO UPDATE SET "
-            "idempotency_key = excluded.idempotency_key, attempts = outbox.attempts + 1",
-            {"id": brand_id, "now": _stamp(now), "key": key},
+            "INSERT INTO outbox (brand_id, since, edits, idempotency_key, attempts, pending_push) "
+            "VALUES (:id, :now, 0, :key, 1, :push) ON CONFLICT (brand_id) DO UPDATE SET "
+            "idempotency_key = excluded.idempotency_key, attempts = outbox.attempts + 1, "
+            "pending_push = excluded.pending_push",
+            {
+                "id": brand_id,
+                "now": _stamp(now),
+                "key": push["key"],
+                "push": json.dumps(push, ensure_ascii=False, sort_keys=True),
+            },
         )
 
     def confirmed(
@@ -499,14 +524,23 @@ class SyncRepository:
         *,
         revision: int,
         base: PreferenceSet,
+        vendor: PreferenceSet,
         remote_version: str,
-        accepted: PreferenceSet | None,
+        decisions: PreferenceSet | None,
         status: str,
         detail: str,
         now: dt.datetime,
+        keep_pending: bool = False,
     ) -> bool:
-        """The vendor now holds ``base``. Returns False if the customer edited meanwhile
-        (then their newer change stays pending, and only the base moves on)."""
+        """The vendor now holds ``vendor``; ``base`` is what both sides agree on. Returns False
+        if the customer edited meanwhile (then their newer change stays pending, and only the
+        base and the vendor's state move on).
+
+        Args:
+            decisions: the customer's decisions with the vendor's tightenings taken (None:
+                unchanged). Written only when the customer did not edit meanwhile.
+            keep_pending: leave the brand pending (the vendor did not take everything).
+        """
         brand_id = self._brand_id(slug)
         current = self._sql(
             "SELECT revision FROM preferences WHERE brand_id = :id", {"id": brand_id}
@@ -514,6 +548,7 @@ class SyncRepository:
         params = {
             "id": brand_id,
             "base": _dumps_prefs(base),
+            "vendor": _dumps_prefs(vendor),
             "version": remote_version,
             "now": _stamp(now),
             "status": status,
@@ -522,17 +557,33 @@ class SyncRepository:
         unchanged = current == revision
         set_local = ""
         if unchanged:
-            if accepted is not None:
-                set_local = ", local = :local"  # vendor-side tightening taken over
-                params["local"] = _dumps_prefs(accepted)
-            self._sql("DELETE FROM outbox WHERE brand_id = :id", {"id": brand_id})
+            if decisions is not None:
+                set_local = ", local = :local"  # a vendor's tightening of a decided field
+                params["local"] = _dumps_prefs(decisions)
+            if keep_pending:
+                self._sql(
+                    "UPDATE outbox SET pending_push = NULL WHERE brand_id = :id", {"id": brand_id}
+                )
+            else:
+                self._sql("DELETE FROM outbox WHERE brand_id = :id", {"id": brand_id})
+        else:
+            self._sql(
+                "UPDATE outbox SET pending_push = NULL WHERE brand_id = :id", {"id": brand_id}
+            )
         self._sql(
-            "UPDATE preferences SET base = :base, remote_version = :version, "
+            "UPDATE preferences SET base = :base, vendor = :vendor, remote_version = :version, "
             f"confirmed_at = :now, sync_status = :status, sync_detail = :detail{set_local} "
             "WHERE brand_id = :id",
             params,
         )
         return bool(unchanged)
+
+    def saw_vendor(self, slug: str, vendor: PreferenceSet) -> None:
+        """Record what the vendor reported, when nothing else of the sync could be stored."""
+        self._sql(
+            "UPDATE preferences SET vendor = :vendor WHERE brand_id = :id",
+            {"id": self._brand_id(slug), "vendor": _dumps_prefs(vendor)},
+        )
 
     def set_status(self, slug: str, status: str, detail: str, *, error: bool = False) -> None:
         brand_id = self._brand_id(slug)

@@ -14,6 +14,7 @@ endpoint; a slow vendor only holds its own workers (bounded by the session's tim
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -28,11 +29,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from filelock import FileLock, Timeout
+
 from cmr_desktop.connectors.api import (
     AuthenticationError,
     Catalog,
     Connector,
     ConnectorError,
+    ConnectorTimeout,
     RateLimited,
     RemoteState,
     TransientError,
@@ -40,9 +44,11 @@ from cmr_desktop.connectors.api import (
 )
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.clock import Clock
-from cmr_desktop.domain.merge import MergeResult, three_way_merge
+from cmr_desktop.domain.merge import MergeResult, at_least_as_restrictive, three_way_merge
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
+from cmr_desktop.domain.vocabulary import Frequency
 from cmr_desktop.storage import Store
+from cmr_desktop.storage.repositories import SyncInput
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +56,7 @@ ConnectorFactory = Callable[[Brand], Connector]
 
 
 class Result(StrEnum):
-    SYNCED = "synced"  # something was pushed or taken over, and the vendor confirmed it
+    SYNCED = "synced"  # something was pushed or taken, and the vendor confirmed it
     UNCHANGED = "unchanged"  # vendor already held the customer's choices
     DRIFT = "drift"  # the vendor had loosened something; re-asserted
     MANUAL = "manual"  # no API: the customer must do it by hand
@@ -87,30 +93,57 @@ class SyncBusy(RuntimeError):
 
 @contextlib.contextmanager
 def _home_lock(home: Path) -> Iterator[None]:
-    """One sync per home at a time, across processes (two would push the same brand)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock across processes yet
-        yield
-        return
+    """One sync per home at a time, across processes (two would push the same brand).
+
+    ``filelock`` rather than a hand-written ``fcntl`` lock: it works on Windows too, and is
+    released by the operating system when the process dies. The holder's pid is kept in
+    ``sync.owner`` beside the lock, so a refusal can say who holds it.
+    """
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / "sync.lock", "a+", encoding="utf-8") as fh:
+    lock = FileLock(home / "sync.lock", timeout=0)
+    owner = home / "sync.owner"
+    try:
+        lock.acquire()
+    except Timeout:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise SyncBusy(
-                f"a sync of this home is already running ({holder}); try again when it ends"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            holder = owner.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = ""
+        raise SyncBusy(
+            f"a sync of this home is already running ({holder or 'another process'}); "
+            "try again when it ends"
+        ) from None
+    try:
+        owner.write_text(f"pid {os.getpid()}", encoding="utf-8")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            owner.unlink()
+        lock.release()
+
+
+#: After this many timeouts in one run, a vendor's remaining brands fail fast.
+BREAKER_TIMEOUTS = 3
+#: A vendor asking to wait longer than this (seconds) is not waited for within the run.
+LONG_WAIT = 30.0
+
+
+class _Breaker:
+    """A per-vendor circuit breaker for one run: a vendor that keeps timing out is left
+    alone for the rest of the run (its brands stay pending), so it cannot stall the sync."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._timeouts: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def timed_out(self, vendor: str) -> None:
+        with self._lock:
+            self._timeouts[vendor] += 1
+
+    def is_open(self, vendor: str) -> bool:
+        with self._lock:
+            return self._timeouts[vendor] >= self._limit
 
 
 class _Budget:
@@ -139,10 +172,6 @@ def _fmt(value: FieldValue) -> str:
 def field_name(key: FieldKey) -> str:
     """The journal's name of a field, e.g. ``channel.email`` or ``grant.contact.marketing``."""
     return ".".join(str(k) for k in key)
-
-
-def _field(key: FieldKey) -> str:
-    return field_name(key)
 
 
 def push_key(brand: Brand, revision: int, base_version: str, desired: PreferenceSet) -> str:
@@ -189,6 +218,9 @@ def _interleave(items: Sequence[str], key: Callable[[str], str]) -> list[str]:
 class SyncEngine:
     """Runs syncs. Thread-safe; one engine can serve the CLI or the desktop app.
 
+    An engine runs one sync after another; once :meth:`cancel` was called, it starts no more
+    work (make a new engine for the next sync).
+
     Args:
         store: the home's database.
         connector_for: builds a connector for a brand (settings, secrets, session).
@@ -199,7 +231,12 @@ class SyncEngine:
         retries_per_brand: transient failures retried per brand (and 2 per brand in total for
             the run, shared: the retry budget).
         backoff: first retry delay in seconds (doubles, with jitter, up to ``max_backoff``).
-        sleep: how to wait (tests pass a fake); must return early when cancelled.
+        wait: how to wait between retries: called with the delay in seconds, returns True
+            when the sync was cancelled meanwhile (default: wait on the cancel event; tests
+            pass a waiter that returns at once, so retries cost no real time).
+        cancel_grace: after :meth:`cancel`, how long (seconds) :meth:`run` waits for brands
+            still talking to their vendor before it reports them as cancelled (they stay
+            pending; their stored push is recognised by the next sync). None: wait for them.
     """
 
     def __init__(
@@ -214,6 +251,8 @@ class SyncEngine:
         backoff: float = 0.2,
         max_backoff: float = 10.0,
         seed: int | None = None,
+        wait: Callable[[float], bool] | None = None,
+        cancel_grace: float | None = None,
     ) -> None:
         self.store = store
         self.connector_for = connector_for
@@ -224,16 +263,28 @@ class SyncEngine:
         self.retries_per_brand = retries_per_brand
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.cancel_grace = cancel_grace
         self._rng = random.Random(seed)
         self._cancel = threading.Event()
+        self._waiter = wait if wait is not None else self._cancel.wait
         self._catalogs: dict[str, Catalog] = {}
         self._lock = threading.Lock()
+        self._breaker = _Breaker(BREAKER_TIMEOUTS)
+        self._vendors: dict[str, str] = {}
+        self._cond = threading.Condition()
 
     # --- public -----------------------------------------------------------------------------
 
     def cancel(self) -> None:
-        """Stop starting new work; brands in flight finish their current step consistently."""
+        """Stop starting new work at once; brands in flight finish their current step
+        consistently or stay pending."""
         self._cancel.set()
+        with self._cond:
+            self._cond.notify_all()  # wake the scheduler and workers waiting for a slot
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     def targets(self, slugs: Sequence[str] = (), *, verify: bool = False) -> list[str]:
         with self.store.read() as uow:
@@ -263,8 +314,8 @@ class SyncEngine:
         verify: bool,
         progress: Callable[[BrandOutcome, int, int], None] | None,
     ) -> SyncReport:
-        self._cancel.clear()
         self._catalogs.clear()
+        self._breaker = _Breaker(BREAKER_TIMEOUTS)
         targets = self.targets(slugs, verify=verify)
         report = SyncReport()
         if not targets:
@@ -274,10 +325,13 @@ class SyncEngine:
                 r.slug: _record_vendor(r.connector, r.connector_config)
                 for r in uow.brands.records(order="slug")
             }
+        self._vendors = vendors
         budget = _Budget(2 * len(targets) + 10)
         queue = deque(_interleave(targets, lambda s: vendors.get(s, s)))
         busy: dict[str, int] = defaultdict(int)
-        cond = threading.Condition()
+        running: set[str] = set()
+        closed = False
+        cond = self._cond
 
         def next_slug() -> str | None:
             # The first queued brand whose vendor has a free slot: a slow or hanging vendor
@@ -288,6 +342,7 @@ class SyncEngine:
                         if busy[vendors.get(slug, slug)] < self.per_vendor:
                             del queue[index]
                             busy[vendors.get(slug, slug)] += 1
+                            running.add(slug)
                             return slug
                     cond.wait(0.5)
                 return None
@@ -295,9 +350,11 @@ class SyncEngine:
         def finish(slug: str, outcome: BrandOutcome) -> None:
             with cond:
                 busy[vendors.get(slug, slug)] -= 1
-                report.outcomes.append(outcome)
-                if progress is not None:
-                    progress(outcome, len(report.outcomes), len(targets))
+                running.discard(slug)
+                if not closed:
+                    report.outcomes.append(outcome)
+                    if progress is not None:
+                        progress(outcome, len(report.outcomes), len(targets))
                 cond.notify_all()
 
         def worker() -> None:
@@ -310,9 +367,33 @@ class SyncEngine:
         ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
-        for slug in queue:  # cancelled before they started
+        with cond:
+            cond.wait_for(lambda: (not running and not queue) or self._cancel.is_set())
+            if self._cancel.is_set():
+                cond.notify_all()  # workers waiting for a free slot stop at once
+                grace = self.cancel_grace
+                cond.wait_for(lambda: not running, timeout=grace)
+                closed = True
+                left = sorted(running) + list(queue)
+                queue.clear()
+                for slug in sorted(running):
+                    report.outcomes.append(
+                        BrandOutcome(
+                            slug,
+                            slug,
+                            Result.CANCELLED,
+                            "cancelled while talking to the vendor (stays pending)",
+                        )
+                    )
+                running.clear()
+                cancelled_before = [s for s in left if s not in {o.slug for o in report.outcomes}]
+            else:
+                closed = True
+                cancelled_before = list(queue)
+        if not self._cancel.is_set():
+            for thread in threads:
+                thread.join()
+        for slug in cancelled_before:  # cancelled before they started
             report.outcomes.append(
                 BrandOutcome(slug, slug, Result.CANCELLED, "cancelled before it started")
             )
@@ -332,6 +413,9 @@ class SyncEngine:
             self._record_failure(slug, "failed", detail)
             return BrandOutcome(slug, slug, Result.FAILED, detail)
 
+    def _vendor_of(self, slug: str) -> str:
+        return self._vendors.get(slug) or slug
+
     def _sync_brand(self, slug: str, budget: _Budget) -> BrandOutcome:
         with self.store.read() as uow:
             inp = uow.sync.load(slug)
@@ -339,39 +423,63 @@ class SyncEngine:
         connector = self.connector_for(brand)
         if not connector.remote:
             return self._manual(brand, inp.base, inp.pending)
+        vendor = self._vendor_of(slug)
         attempts = 0
+        # Drift seen by an earlier attempt of this run: if the answer to the re-asserting
+        # push is lost and the retry finds its own fix, the drift is still reported.
+        seen = _Seen()
         # (The per-vendor limit is applied by the scheduler in run().)
         while True:
+            if self._breaker.is_open(vendor):
+                detail = "vendor not answering (left for the next sync; your choices stay pending)"
+                self._record_failure(slug, "failed", detail)
+                return BrandOutcome(slug, brand.name, Result.FAILED, detail, attempts)
             attempts += 1
             try:
-                return self._attempt(brand, inp.base, inp.revision, connector, attempts)
+                return self._attempt(inp, connector, seen)
             except AuthenticationError as exc:
                 detail = f"needs re-authentication: {exc}"
                 self._record_failure(slug, "needs_reauth", detail, journal=True)
                 return BrandOutcome(slug, brand.name, Result.FAILED, detail, attempts)
             except ConnectorError as exc:
+                if isinstance(exc, ConnectorTimeout):
+                    self._breaker.timed_out(vendor)
                 retryable = isinstance(exc, (TransientError, VersionConflict))
+                wait_for = exc.retry_after if isinstance(exc, TransientError) else None
+                if retryable and wait_for is not None and wait_for > LONG_WAIT:
+                    until = self.clock.now() + dt.timedelta(seconds=wait_for)
+                    local = until.astimezone()
+                    when = f"{local:%H:%M}" if wait_for < 86_400 else f"{local:%Y-%m-%d %H:%M}"
+                    reason = f"vendor asked to wait until {when} (your choices stay pending)"
+                    self._record_failure(slug, "failed", reason, journal=True)
+                    return BrandOutcome(slug, brand.name, Result.FAILED, reason, attempts)
                 if (
                     not retryable
                     or attempts > self.retries_per_brand
                     or self._cancel.is_set()
+                    or self._breaker.is_open(vendor)
                     or not budget.take()
                 ):
-                    reason = f"gave up: {exc}" if retryable else str(exc)
+                    if self._breaker.is_open(vendor) and isinstance(exc, ConnectorTimeout):
+                        reason = f"vendor not answering: {exc} (your choices stay pending)"
+                    else:
+                        reason = f"gave up: {exc}" if retryable else str(exc)
                     self._record_failure(slug, "failed", reason, journal=True)
                     result = Result.CANCELLED if self._cancel.is_set() else Result.FAILED
                     return BrandOutcome(slug, brand.name, result, reason, attempts)
-                self._wait(exc, attempts)
-                if isinstance(exc, VersionConflict):
-                    with self.store.read() as uow:
-                        inp = uow.sync.load(slug)
+                if self._wait(exc, attempts):
+                    self._record_failure(slug, "failed", f"cancelled after: {exc}")
+                    return BrandOutcome(slug, brand.name, Result.CANCELLED, str(exc), attempts)
+                with self.store.read() as uow:
+                    inp = uow.sync.load(slug)  # a stored push, or the customer's newer edit
 
-    def _wait(self, exc: ConnectorError, attempts: int) -> None:
+    def _wait(self, exc: ConnectorError, attempts: int) -> bool:
+        """Wait before the next attempt; True when the sync was cancelled meanwhile."""
         delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
         delay *= 0.5 + self._rng.random()  # jitter: retries of many brands do not align
         if isinstance(exc, (RateLimited, TransientError)) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, 60.0))
-        self._cancel.wait(delay)
+            delay = max(delay, exc.retry_after)  # at least as long as the vendor asked
+        return bool(self._waiter(delay)) or self._cancel.is_set()
 
     def _catalog(self, brand: Brand, connector: Connector) -> Catalog:
         key = vendor_key(brand)
@@ -384,65 +492,109 @@ class SyncEngine:
             self._catalogs[key] = catalog
         return catalog
 
-    def _attempt(
-        self,
-        brand: Brand,
-        base: PreferenceSet | None,
-        revision: int,
-        connector: Connector,
-        attempts: int,
-    ) -> BrandOutcome:
+    def _attempt(self, inp: SyncInput, connector: Connector, seen: _Seen) -> BrandOutcome:
+        brand, revision = inp.brand, inp.revision
         now = self.clock.now()
         catalog = self._catalog(brand, connector)
         remote = connector.read()
         # Expired grants count as deny: the revocation is pushed like any other change.
-        local = catalog.restrict(brand.preferences.with_expired_revoked(now.date()))
-        base_r = catalog.restrict(base) if base is not None else None
+        wanted, notes = fit(brand.name, catalog, brand.preferences.with_expired_revoked(now.date()))
+        base = catalog.restrict(inp.base) if inp.base is not None else None
+        push = inp.pending_push
+        if push is not None:
+            sent_before = catalog.restrict(PreferenceSet.from_dict(push.get("sent") or {}))
+            if catalog.restrict(remote.preferences) == sent_before:
+                # The vendor holds the push stored before a crash or a lost answer: the
+                # customer's own, so merge from there (their newest decision wins).
+                base = sent_before
+                seen.recovered = True
+                for item in push.get("drift") or []:
+                    seen.drift.setdefault(str(item.get("field")), dict(item))
+                if push.get("vendor_state") is not None and seen.vendor_state is None:
+                    seen.vendor_state = push["vendor_state"]
         merged = three_way_merge(
-            base_r, local, remote.preferences, required_topics=catalog.required_topics
+            base, wanted, remote.preferences, required_topics=catalog.required_topics
         )
-        sent: dict[str, Any] | None = None
+        for c in merged.drift:
+            seen.drift[field_name(c.key)] = {
+                "field": field_name(c.key),
+                "vendor": _fmt(c.remote),
+                "yours": _fmt(c.local),
+            }
+        if merged.drift and seen.vendor_state is None:
+            seen.vendor_state = remote.preferences.to_dict()
+        sent: PreferenceSet | None = None
         confirmed: RemoteState = remote
         if merged.needs_push:
             desired = catalog.restrict(merged.merged)
             key = push_key(brand, revision, remote.version, desired)
-            sent = desired.to_dict()
+            body = desired.to_dict()
+            record = {
+                "key": key,
+                "sent": body,
+                "base_version": remote.version,
+                "drift": list(seen.drift.values()),
+                "vendor_state": seen.vendor_state,
+            }
             with self.store.write() as uow:  # before the request: a crash loses neither
-                uow.sync.store_key(brand.slug, key, now=now)
+                uow.sync.store_push(brand.slug, record, now=now)
                 uow.journal.append(
                     at=now,
                     brand=brand.slug,
                     kind="push",
-                    detail={"sent": sent, "base_version": remote.version, "key": key},
+                    detail={"sent": body, "base_version": remote.version, "key": key},
                 )
             confirmed = connector.write(desired, base_version=remote.version, idempotency_key=key)
-        return self._finish(brand, revision, merged, remote, confirmed, sent, attempts)
+            sent = desired
+        return self._finish(inp, wanted, merged, remote, confirmed, sent, seen, notes)
 
     def _finish(
         self,
-        brand: Brand,
-        revision: int,
+        inp: SyncInput,
+        wanted: PreferenceSet,
         merged: MergeResult,
         remote: RemoteState,
         confirmed: RemoteState,
-        sent: dict[str, Any] | None,
-        attempts: int,
+        sent: PreferenceSet | None,
+        seen: _Seen,
+        notes: list[str],
     ) -> BrandOutcome:
+        brand, revision = inp.brand, inp.revision
         now = self.clock.now()
-        accepted = None
+        decisions = None
         if merged.accepted:
             prefs = brand.preferences
             for change in merged.accepted:
                 prefs = prefs.replace_field(change.key, change.result)
-            accepted = prefs
-        drift = merged.drift
-        status = "drift" if drift else "ok"
+            decisions = prefs
+        # The answer to a write is checked against what was sent: a vendor that answers 200
+        # but keeps a looser value for a decided field is drift, not "synced".
+        kept = kept_looser(wanted, sent, confirmed.preferences) if sent is not None else []
+        base_after = confirmed.preferences
+        for key, _ in kept:
+            assert sent is not None
+            base_after = base_after.replace_field(key, sent.get(key))
+        drift = list(seen.drift.values())
+        kept_items = [
+            {
+                "field": field_name(k),
+                "vendor": _fmt(confirmed.preferences.get(k)),
+                "yours": _fmt(v),
+                "answer": True,
+            }
+            for k, v in kept
+        ]
+        status = "drift" if drift or kept_items else "ok"
         drift_text = "; ".join(
-            f"{_field(c.key)}: vendor had {_fmt(c.remote)}, you chose {_fmt(c.local)}"
-            for c in drift
+            [f"{d['field']}: vendor had {d['vendor']}, you chose {d['yours']}" for d in drift]
+            + [
+                f"{d['field']}: vendor answered but kept {d['vendor']}, you chose {d['yours']}"
+                for d in kept_items
+            ]
         )
+        detail = "; ".join(t for t in (drift_text, *notes) if t)
         with self.store.write() as uow:
-            if drift:
+            if drift or kept_items:
                 uow.journal.append(
                     at=now,
                     brand=brand.slug,
@@ -450,16 +602,13 @@ class SyncEngine:
                     detail={
                         "version": remote.version,
                         # The vendor's whole state, so the customer can later accept its
-                        # value for a drifted field (Services.accept_drift).
-                        "vendor_state": remote.preferences.to_dict(),
-                        "fields": [
-                            {
-                                "field": _field(c.key),
-                                "vendor": _fmt(c.remote),
-                                "yours": _fmt(c.local),
-                            }
-                            for c in drift
-                        ],
+                        # value for a drifted field ("Accept theirs" in the window).
+                        "vendor_state": (
+                            seen.vendor_state
+                            if seen.vendor_state is not None
+                            else confirmed.preferences.to_dict()
+                        ),
+                        "fields": drift + kept_items,
                     },
                 )
             if merged.accepted:
@@ -470,47 +619,52 @@ class SyncEngine:
                     detail={
                         "version": remote.version,
                         "fields": [
-                            {"field": _field(c.key), "vendor": _fmt(c.remote), "was": _fmt(c.local)}
+                            {
+                                "field": field_name(c.key),
+                                "vendor": _fmt(c.remote),
+                                "was": _fmt(c.local),
+                            }
                             for c in merged.accepted
                         ],
                     },
                 )
-            if sent is not None:
-                uow.journal.append(
-                    at=now,
-                    brand=brand.slug,
-                    kind="answer",
-                    detail={
-                        "version": confirmed.version,
-                        "held": confirmed.preferences.to_dict(),
-                    },
-                )
+            if sent is not None or seen.recovered:
+                answer: dict[str, Any] = {
+                    "version": confirmed.version,
+                    "held": confirmed.preferences.to_dict(),
+                }
+                if sent is None:
+                    answer["recovered"] = True  # the answer to the stored push was lost
+                uow.journal.append(at=now, brand=brand.slug, kind="answer", detail=answer)
             uow.sync.confirmed(
                 brand.slug,
                 revision=revision,
-                base=confirmed.preferences,
+                base=base_after,
+                vendor=confirmed.preferences,
                 remote_version=confirmed.version,
-                accepted=accepted,
+                decisions=decisions,
                 status=status,
-                detail=drift_text,
+                detail=detail,
                 now=now,
+                keep_pending=bool(kept_items),
             )
-        if drift:
-            return BrandOutcome(brand.slug, brand.name, Result.DRIFT, drift_text, attempts)
-        if sent is not None or accepted is not None:
-            what = f"pushed {len(merged.to_push)} change(s)" if sent is not None else ""
-            # Fields the customer had not decided are recorded as the vendor has them; fields
-            # the vendor made stricter than the customer's choice are taken over.
-            learned = sum(1 for c in merged.accepted if c.local is None)
-            stricter = len(merged.accepted) - learned
+        if drift or kept_items:
+            return BrandOutcome(brand.slug, brand.name, Result.DRIFT, detail, 1)
+        if sent is not None or decisions is not None or seen.recovered:
             parts = (
-                what,
-                f"recorded {learned} setting(s) you had not decided" if learned else "",
-                f"took over {stricter} stricter vendor setting(s)" if stricter else "",
+                f"pushed {len(merged.to_push)} change(s)" if sent is not None else "",
+                "the vendor had applied your last push (its answer was lost)"
+                if seen.recovered and sent is None
+                else "",
+                f"took {len(merged.accepted)} stricter vendor setting(s)"
+                if merged.accepted
+                else "",
+                *notes,
             )
-            detail = ", ".join(t for t in parts if t)
-            return BrandOutcome(brand.slug, brand.name, Result.SYNCED, detail, attempts)
-        return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "", attempts)
+            return BrandOutcome(
+                brand.slug, brand.name, Result.SYNCED, ", ".join(t for t in parts if t), 1
+            )
+        return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "; ".join(notes), 1)
 
     def _manual(self, brand: Brand, base: PreferenceSet | None, pending: bool) -> BrandOutcome:
         changes = differences(base or PreferenceSet(), brand.preferences)
@@ -542,11 +696,67 @@ class SyncEngine:
             log.exception("could not record the failure of %s", slug)
 
 
+@dataclass
+class _Seen:
+    """What earlier attempts of one brand's sync in this run found (see _sync_brand)."""
+
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vendor_state: dict[str, Any] | None = None
+    recovered: bool = False
+
+
+def fit(name: str, catalog: Catalog, decisions: PreferenceSet) -> tuple[PreferenceSet, list[str]]:
+    """The decisions as this vendor can take them, and what could not be sent as decided.
+
+    A frequency the vendor does not offer is sent as the nearest one it offers that is at
+    least as restrictive (else the most restrictive it offers), and reported; it is never
+    silently left to the vendor's own, looser, value. Channels, topics and data uses the
+    vendor does not have are left out (it cannot use them).
+    """
+    notes: list[str] = []
+    out = decisions
+    offered = sorted(catalog.frequencies, key=lambda f: f.rank)
+    for ch, freq in sorted(decisions.frequencies.items()):
+        if ch not in catalog.channels or freq in catalog.frequencies:
+            continue
+        if decisions.channels.get(ch) is False:
+            out = out.with_frequency(ch, None)  # an off channel's frequency does not matter
+            continue
+        if not offered:
+            notes.append(
+                f"{name} offers no choice of how often it may {ch.verb}; "
+                f"your choice ({freq.value}) cannot be sent"
+            )
+            out = out.with_frequency(ch, None)
+            continue
+        stricter = [f for f in offered if f.rank <= freq.rank]
+        nearest: Frequency = stricter[-1] if stricter else offered[0]
+        notes.append(f"{name} does not offer {freq.value}; nearest it offers: {nearest.value}")
+        out = out.with_frequency(ch, nearest)
+    if decisions.quiet_hours is not None and not catalog.supports_quiet_hours:
+        notes.append(f"{name} does not take quiet hours")
+    return catalog.restrict(out), notes
+
+
+def kept_looser(
+    wanted: PreferenceSet, sent: PreferenceSet, held: PreferenceSet
+) -> list[tuple[FieldKey, FieldValue]]:
+    """Decided fields whose value in the vendor's answer is looser than what was sent."""
+    out: list[tuple[FieldKey, FieldValue]] = []
+    for key in sorted(wanted.fields(), key=lambda k: tuple(map(str, k))):
+        value = sent.get(key)
+        if key[0] == "frequency" and sent.channels.get(key[1]) is False:
+            continue
+        if not at_least_as_restrictive(key, held.get(key), value):
+            out.append((key, value))
+    return out
+
+
 def differences(old: PreferenceSet, new: PreferenceSet) -> list[str]:
     """What changed from ``old`` to ``new``, one "field: old -> new" line per field."""
     a, b = old.fields(), new.fields()
     return [
-        f"{_field(k)}: {_fmt(a.get(k))} -> {_fmt(b.get(k))}"
+        f"{field_name(k)}: {_fmt(a.get(k))} -> {_fmt(b.get(k))}"
         for k in sorted(a.keys() | b.keys(), key=lambda k: tuple(map(str, k)))
         if a.get(k) != b.get(k)
     ]
@@ -563,6 +773,8 @@ __all__ = [
     "SyncEngine",
     "SyncReport",
     "differences",
+    "fit",
+    "kept_looser",
     "push_key",
     "vendor_key",
 ]

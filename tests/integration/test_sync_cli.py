@@ -177,23 +177,20 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
 
 
 def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyring: Path) -> None:
-    import fcntl
+    from filelock import FileLock
 
     from cmr_desktop.sync.engine import SyncBusy
 
     home = tmp_path / "home"
     svc = open_services(home)
     svc.add_brand("Corner Shop")
-    with open(home / "sync.lock", "a+") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        held.write("pid 4242")
-        held.flush()
+    with FileLock(home / "sync.lock", timeout=0):
+        (home / "sync.owner").write_text("pid 4242", encoding="utf-8")
         with pytest.raises(SyncBusy, match=r"already running \(pid 4242\)"):
             svc.sync_engine().run()
         res = _run(home, shared_keyring, "sync")
         assert res.returncode == 1
         assert "a sync of this home is already running" in res.stderr
-        fcntl.flock(held, fcntl.LOCK_UN)
     assert svc.sync_engine().run().ok  # free again
     svc.store.close()
 

@@ -94,75 +94,114 @@ SMS_OFF = PreferenceSet(channels={Channel.SMS: False})
 SMS_ON = PreferenceSet(channels={Channel.SMS: True})
 
 
-# --- 1. never loses a local choice --------------------------------------------------------
+# --- 1. never loses a decision -------------------------------------------------------------
 
 
 @MERGE
 @given(merge_inputs())
-def test_never_loses_a_local_choice(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -> None:
+def test_never_loses_a_decision(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -> None:
     base, local, remote = inputs
-    merged = three_way_merge(base, local, remote).merged
+    result = three_way_merge(base, local, remote)
     b = as_set(base)
-    changed = [k for k in all_keys(b, local) if local.get(k) != b.get(k)]
-    for key in changed:
-        assert merged.get(key) == local.get(key), key
+    for key, value in local.fields().items():
+        if value != b.get(key):  # the customer decided it since the last agreement
+            assert result.merged.get(key) == value, key
+            assert result.decisions.get(key) == value, key
 
 
-# --- 2. never less restrictive than the customer's own choice -----------------------------
+# --- 2. never less restrictive than a decision --------------------------------------------
 
 
 @MERGE
 @given(merge_inputs())
-def test_never_less_restrictive_than_local(
+def test_never_less_restrictive_than_a_decision(
     inputs: tuple[Any, PreferenceSet, PreferenceSet],
 ) -> None:
     base, local, remote = inputs
-    merged = three_way_merge(base, local, remote).merged
-    for key in all_keys(base, local, remote):
-        assert at_least_as_restrictive(key, merged.get(key), local.get(key)), (
-            key,
-            merged.get(key),
-            local.get(key),
-        )
+    result = three_way_merge(base, local, remote)
+    for key, value in local.fields().items():
+        for out in (result.merged, result.decisions):
+            assert at_least_as_restrictive(key, out.get(key), value), (key, out.get(key), value)
 
 
 @MERGE
 @given(merge_inputs())
 @example((SMS_OFF, SMS_OFF, SMS_ON))
-def test_never_less_restrictive_than_local_by_the_spec(
+def test_never_less_restrictive_than_a_decision_by_the_spec(
     inputs: tuple[Any, PreferenceSet, PreferenceSet],
 ) -> None:
     base, local, remote = inputs
     merged = three_way_merge(base, local, remote).merged
-    for key in all_keys(base, local, remote):
-        assert spec_at_least_as_restrictive(key, merged.get(key), local.get(key)), (
+    for key, value in local.fields().items():
+        assert spec_at_least_as_restrictive(key, merged.get(key), value), (
             key,
             merged.get(key),
-            local.get(key),
+            value,
         )
 
 
-# --- 3. idempotent -------------------------------------------------------------------------
+# --- 3. undecided stays undecided ------------------------------------------------------------
+
+
+@MERGE
+@given(merge_inputs())
+@example((SMS_ON, PreferenceSet(), SMS_ON))  # the vendor allows SMS; the customer never said
+@example((None, PreferenceSet(), SMS_OFF))
+def test_undecided_stays_undecided_and_is_sent_as_the_vendor_has_it(
+    inputs: tuple[Any, PreferenceSet, PreferenceSet],
+) -> None:
+    """A vendor's value never becomes a decision: the decisions after a merge have exactly
+    the fields the customer decided, and an undecided field goes to the vendor unchanged."""
+    base, local, remote = inputs
+    result = three_way_merge(base, local, remote)
+    assert set(result.decisions.fields()) == set(local.fields())
+    for key in all_keys(base, local, remote) - set(local.fields()):
+        assert result.merged.get(key) == remote.get(key), key
+        assert key not in {c.key for c in result.changes}  # nothing to push, no drift
+
+
+def test_a_first_sync_takes_no_vendor_default_as_a_decision() -> None:
+    """The demo's bug: "Identifiers for sale" undecided became Allow after the first sync."""
+    sale = ("grant", DataCategory.IDENTIFIERS, Purpose.SALE)
+    vendor = PreferenceSet(
+        channels={Channel.PUSH: True},
+        topics={"offers": True},
+        grants={(DataCategory.IDENTIFIERS, Purpose.SALE): Grant(Decision.ALLOW)},
+    )
+    decided = PreferenceSet(channels={Channel.EMAIL: True})
+    result = three_way_merge(None, decided, vendor)
+    assert result.decisions == decided
+    assert result.merged.get(sale) == Grant(Decision.ALLOW)  # the vendor's, sent back as is
+    assert [(c.key, c.outcome) for c in result.changes] == [
+        (("channel", Channel.EMAIL), Outcome.PUSH)
+    ]
+    assert result.accepted == []
+
+
+# --- 4. idempotent -------------------------------------------------------------------------
 
 
 @MERGE
 @given(merge_inputs())
 def test_merge_is_idempotent(inputs: tuple[Any, PreferenceSet, PreferenceSet]) -> None:
     base, local, remote = inputs
-    merged = three_way_merge(base, local, remote).merged
+    result = three_way_merge(base, local, remote)
+    merged, decisions = result.merged, result.decisions
 
-    # After a successful push both sides hold `merged`: nothing left to do.
-    settled = three_way_merge(merged, merged, merged)
+    # After a successful push the vendor holds `merged`: nothing left to do.
+    settled = three_way_merge(merged, decisions, merged)
     assert settled.changes == ()
     assert settled.merged == merged
+    assert settled.decisions == decisions
     assert not settled.needs_push
 
     # Merging the result again against the same base and remote is stable.
-    again = three_way_merge(base, merged, remote)
+    again = three_way_merge(base, decisions, remote)
     assert again.merged == merged
+    assert again.decisions == decisions
 
 
-# --- 4. local == remote: nothing to push ----------------------------------------------------
+# --- local == remote: nothing to push --------------------------------------------------------
 
 
 @MERGE
@@ -177,6 +216,7 @@ def test_nothing_to_push_when_local_equals_remote(
     assert not result.needs_push
     assert result.changes == ()
     assert result.merged == both
+    assert result.decisions == both
 
 
 # --- 5. vendor-only changes: accepted when stricter, drift when looser ---------------------
@@ -202,13 +242,12 @@ def test_vendor_only_changes_follow_spec_order(
     local = base
     result = three_way_merge(base, local, remote)
     by_key = {c.key: c for c in result.changes}
-    keys = all_keys(base, remote)
+    keys = set(base.fields())  # the decided fields (local is base)
     changed = {
         k for k in keys if remote.get(k) != base.get(k) and not _frequency_of_off_channel(result, k)
     }
-    assert set(by_key) == changed  # fields nobody changed are not reported
+    assert set(by_key) == changed  # fields nobody changed, and undecided ones, are not reported
 
-    drifted = []
     for key in sorted(changed, key=str):
         if key[0] not in ("frequency", "grant", "quiet_hours"):
             continue
@@ -216,20 +255,12 @@ def test_vendor_only_changes_follow_spec_order(
         if spec_more_restrictive(key, rv, lv):
             assert change.outcome is Outcome.ACCEPTED, change
             assert result.merged.get(key) == rv
+            assert result.decisions.get(key) == rv  # a tightening of a decided field is taken
         elif spec_more_restrictive(key, lv, rv):
             assert change.outcome is Outcome.DRIFT, change
             assert result.merged.get(key) == lv
+            assert result.decisions.get(key) == lv
             assert key in {c.key for c in result.to_push}
-            drifted.append(key)
-
-    # The customer accepts that drift by name: the vendor's looser value is taken.
-    accepted = three_way_merge(base, local, remote, accept_drift=drifted)
-    by_key = {c.key: c for c in accepted.changes}
-    for key in drifted:
-        assert by_key[key].outcome is Outcome.DRIFT_ACCEPTED
-        assert accepted.merged.get(key) == remote.get(key)
-    assert {c.key for c in accepted.to_push}.isdisjoint(drifted)
-    assert {c.key for c in accepted.accepted} >= set(drifted)
 
 
 @MERGE
@@ -242,7 +273,7 @@ def test_vendor_only_changes_follow_the_modules_own_order(
     local = base
     result = three_way_merge(base, local, remote)
     by_key = {c.key: c for c in result.changes}
-    for key in all_keys(base, remote):
+    for key in base.fields():
         if remote.get(key) == base.get(key) or _frequency_of_off_channel(result, key):
             assert key not in by_key
             continue
@@ -276,11 +307,6 @@ def test_vendor_tightening_a_frequency_is_accepted_and_loosening_is_drift() -> N
     assert [(c.key, c.outcome) for c in r.changes] == [(key, Outcome.DRIFT)]
     assert r.merged == base
     assert [c.key for c in r.to_push] == [key]
-
-    r = three_way_merge(base, base, looser, accept_drift=[key])
-    assert [(c.key, c.outcome) for c in r.changes] == [(key, Outcome.DRIFT_ACCEPTED)]
-    assert r.merged == looser
-    assert not r.needs_push
 
 
 @pytest.mark.parametrize("kind", ["channel", "topic"])
@@ -401,10 +427,11 @@ def test_order_matches_the_spec_for_non_boolean_fields(key: tuple[Any, ...], dat
 # --- required topics -----------------------------------------------------------------------
 
 
-def test_required_topic_is_turned_back_on_locally() -> None:
+def test_required_topic_is_sent_on_and_the_decision_left_alone() -> None:
     off = PreferenceSet(topics={"service.updates": False})
     r = three_way_merge(None, off, off, required_topics=["service.updates"])
     assert r.merged.topics["service.updates"] is True
+    assert r.decisions == off  # the customer's word is kept; the vendor must send it anyway
     assert r.needs_push  # the vendor is told it is on
 
 
