@@ -65,10 +65,13 @@ _EDITABLE = (
 
 @dataclass(frozen=True, slots=True)
 class BrandView:
-    """A brand as the CLI and UI show it: the record plus its sync state."""
+    """A brand as the CLI and UI show it: the customer's decisions (``brand.preferences``),
+    whether the vendor has yet to confirm them, and what the vendor last reported (its own
+    state, shown as the vendor's: never the customer's decisions)."""
 
     brand: Brand
     pending: bool
+    vendor: PreferenceSet | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +459,9 @@ class Services:
     def get_brand(self, ref: str) -> BrandView:
         with self.store.read() as uow:
             brand = self._resolve(uow, ref)
-            return BrandView(brand, brand.slug in uow.brands.pending_slugs())
+            return BrandView(
+                brand, uow.brands.is_pending(brand.slug), uow.brands.vendor_state(brand.slug)
+            )
 
     def edit_brand(self, ref: str, **changes: Any) -> Brand:
         """Change relationship fields (name, category, tags ...) of a brand."""
@@ -519,7 +524,9 @@ class Services:
             except DomainError as exc:
                 raise InputError(str(exc)) from None
             updated = uow.brands.update(brand.with_preferences(prefs), now=self.now())
-            return BrandView(updated, updated.slug in uow.brands.pending_slugs())
+            return BrandView(
+                updated, uow.brands.is_pending(updated.slug), uow.brands.vendor_state(updated.slug)
+            )
 
     # --- My Terms -----------------------------------------------------------------------
 

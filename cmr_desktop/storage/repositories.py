@@ -254,6 +254,26 @@ class BrandRepository:
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(BrandRow)) or 0)
 
+    def is_pending(self, slug: str) -> bool:
+        """Whether one brand has choices its vendor has not confirmed yet (one indexed look-up)."""
+        return (
+            self.session.scalar(
+                select(OutboxRow.brand_id)
+                .join(BrandRow, OutboxRow.brand_id == BrandRow.id)
+                .where(BrandRow.slug == slug)
+            )
+            is not None
+        )
+
+    def vendor_state(self, slug: str) -> PreferenceSet | None:
+        """What the brand's vendor last reported (None before the first sync)."""
+        text = self.session.scalar(
+            select(PreferencesRow.vendor)
+            .join(BrandRow, PreferencesRow.brand_id == BrandRow.id)
+            .where(BrandRow.slug == slug)
+        )
+        return PreferenceSet.from_dict(json.loads(text)) if text else None
+
     def pending_slugs(self) -> set[str]:
         """Brands whose local choices the vendor has not confirmed yet."""
         return set(
