@@ -659,11 +659,9 @@ class SyncEngine:
                 f"took {len(merged.accepted)} stricter vendor setting(s)"
                 if merged.accepted
                 else "",
-                *notes,
             )
-            return BrandOutcome(
-                brand.slug, brand.name, Result.SYNCED, ", ".join(t for t in parts if t), 1
-            )
+            text = "; ".join(t for t in (", ".join(p for p in parts if p), *notes) if t)
+            return BrandOutcome(brand.slug, brand.name, Result.SYNCED, text, 1)
         return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "; ".join(notes), 1)
 
     def _manual(self, brand: Brand, base: PreferenceSet | None, pending: bool) -> BrandOutcome:
