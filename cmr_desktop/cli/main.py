@@ -770,10 +770,20 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
     }[fmt]
     if output is None:
         writer(sys.stdout)
-        return
-    count = _write_atomically(Path(output), writer, newline="" if fmt == "csv" else None)
-    what = "receipt(s)" if fmt == "receipts" else "brand(s)"
-    click.echo(f"Exported {count} {what} to {output}.", err=True)
+    else:
+        count = _write_atomically(Path(output), writer, newline="" if fmt == "csv" else None)
+        what = "receipt(s)" if fmt == "receipts" else "brand(s)"
+        click.echo(f"Exported {count} {what} to {output}.", err=True)
+    if fmt == "receipts":
+        without = ctx.services.brands_without_receipts(brands)
+        if without:
+            names = ", ".join(without[:10]) + (
+                f" and {len(without) - 10} more" if len(without) > 10 else ""
+            )
+            click.echo(
+                f"No receipt for {len(without)} brand(s) with nothing you consented to: {names}.",
+                err=True,
+            )
 
 
 def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:

@@ -1,10 +1,13 @@
 """Consent receipts in the Kantara Initiative Consent Receipt v1.1 JSON shape.
 
-One receipt per state a vendor confirmed (the journal's ``answer`` entries), plus one for
-the state the customer has recorded when no vendor confirmed it yet (brands handled by
-hand, pending changes). A receipt lists what the brand *may* do with the customer's data:
-the data uses allowed, grouped by purpose, with their end date. Refusals are not consents
-and are left out; the journal keeps them.
+A receipt holds only what the customer decided (or their applied My Terms decided for
+them): a vendor's defaults, or anything else the vendor holds that the customer never
+decided, are never consent. One receipt per decided state a vendor confirmed (the journal's
+``answer`` entries carry the decisions that were sent, ``decided``), plus one for the
+decisions recorded but not confirmed yet (brands handled by hand, pending changes). A
+receipt lists the data uses the customer *allowed*, grouped by purpose, with their end date.
+Refusals are not consents and are left out (the journal keeps them); a state with nothing
+allowed gets no receipt at all (the specification requires at least one purpose).
 
 ``resources/schemas/consent-receipt-v1.1.schema.json`` describes what is written here
 (the fields of the specification that this app fills in); tests validate against it.
@@ -14,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from cmr_desktop.domain.brand import Brand
-from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.preferences import GrantKey, PreferenceSet
 from cmr_desktop.domain.vocabulary import DataCategory, Decision, Purpose
 
 VERSION = "KI-CR-v1.1.0"
@@ -27,7 +30,9 @@ SENSITIVE = frozenset({DataCategory.HEALTH})
 _NAMESPACE = uuid.UUID("5f0c7e0e-93c1-4bb5-9d7e-6c0f1d6b1a11")  # this app's receipts
 
 
-def _purposes(prefs: PreferenceSet, today: dt.date) -> list[dict[str, Any]]:
+def _purposes(
+    prefs: PreferenceSet, today: dt.date, by_terms: Collection[GrantKey] = ()
+) -> list[dict[str, Any]]:
     allowed: dict[Purpose, list[tuple[DataCategory, dt.date | None]]] = {}
     for (category, purpose), grant in prefs.grants.items():
         if grant.effective(today) is Decision.ALLOW:
@@ -41,6 +46,9 @@ def _purposes(prefs: PreferenceSet, today: dt.date) -> list[dict[str, Any]]:
         else:
             last = max(e for e in ends if e is not None)
             termination = f"ends on {last.isoformat()} at the latest, or when withdrawn"
+        terms = [c for c, _ in uses if (c, purpose) in by_terms]
+        if terms:
+            termination += " (end date set by the customer's My Terms)"
         out.append(
             {
                 "purpose": purpose.label,
@@ -50,6 +58,8 @@ def _purposes(prefs: PreferenceSet, today: dt.date) -> list[dict[str, Any]]:
                 "primaryPurpose": purpose is Purpose.SERVICE,
                 "termination": termination,
                 "thirdPartyDisclosure": purpose in (Purpose.THIRD_PARTY_SHARING, Purpose.SALE),
+                # Who decided: the customer, or their My Terms applied by them.
+                "decidedBy": "customer's My Terms" if terms else "customer",
             }
         )
     return out
@@ -63,15 +73,21 @@ def receipt(
     method: str,
     key: str,
     jurisdiction: str = "EU",
-) -> dict[str, Any]:
-    """One receipt: what ``brand`` may do under ``prefs``, as of ``at``.
+    by_terms: Collection[GrantKey] = (),
+) -> dict[str, Any] | None:
+    """One receipt: what ``brand`` may do under the customer's decisions ``prefs``, as of
+    ``at``; None when they allow nothing (no consent, no receipt).
 
     Args:
         method: how the state was collected (``collectionMethod``).
         key: what makes this receipt unique (its id is derived from it, so exporting twice
             gives the same ids).
+        by_terms: data uses whose decision came from the customer's applied My Terms.
     """
     today = at.date()
+    purposes = _purposes(prefs, today, by_terms)
+    if not purposes:
+        return None
     allowed = {c for (c, _), g in prefs.grants.items() if g.effective(today) is Decision.ALLOW}
     contact = brand.privacy_contact
     return {
@@ -93,20 +109,26 @@ def receipt(
             }
         ],
         "policyUrl": brand.website,
-        "services": [{"service": brand.name, "purposes": _purposes(prefs, today)}],
+        "services": [{"service": brand.name, "purposes": purposes}],
         "sensitive": bool(allowed & SENSITIVE),
         "spiCat": sorted(c.label for c in allowed & SENSITIVE),
     }
 
 
 def brand_receipts(
-    brand: Brand, confirmed: Sequence[tuple[dt.datetime, str, PreferenceSet]], *, pending: bool
+    brand: Brand,
+    confirmed: Sequence[tuple[dt.datetime, str, PreferenceSet]],
+    *,
+    pending: bool,
+    by_terms: Collection[GrantKey] = (),
 ) -> list[dict[str, Any]]:
-    """Receipts of one brand, oldest first.
+    """Receipts of one brand, oldest first (empty when the customer allowed nothing).
 
     Args:
-        confirmed: (time, journal hash, state the vendor confirmed) for each confirmation.
-        pending: the customer's recorded state differs from the last confirmed one.
+        confirmed: (time, journal hash, the decisions the vendor confirmed holding) for
+            each confirmation.
+        pending: the customer's decisions differ from the last confirmed ones.
+        by_terms: data uses whose current decision came from the customer's My Terms.
     """
     out = [
         receipt(
@@ -127,6 +149,20 @@ def brand_receipts(
                 at,
                 method="recorded by the customer in CMR Desktop; not confirmed by the brand",
                 key=f"recorded:{at.isoformat()}",
+                by_terms=by_terms,
             )
         )
-    return out
+    return [r for r in out if r is not None]
+
+
+def confirmed_decisions(decided: PreferenceSet, held: PreferenceSet) -> PreferenceSet:
+    """The customer's decided data uses that the vendor's answer holds as allowed: what a
+    confirmed receipt may list (nothing the customer did not decide, nothing not held)."""
+    grants = {
+        key: grant
+        for key, grant in decided.grants.items()
+        if grant.decision is Decision.ALLOW
+        and key in held.grants
+        and held.grants[key].decision is Decision.ALLOW
+    }
+    return PreferenceSet(grants=grants)

@@ -43,7 +43,7 @@ from cmr_desktop.interop import (
 )
 from cmr_desktop.interop.directory import bundled_directory, read_directory
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
-from cmr_desktop.interop.receipts import brand_receipts
+from cmr_desktop.interop.receipts import brand_receipts, confirmed_decisions
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
 from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
@@ -157,6 +157,26 @@ def bulk_work() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def journal_terms(
+    uow: UnitOfWork, slug: str, before: PreferenceSet, after: PreferenceSet, now: dt.datetime
+) -> None:
+    """Journal the decisions My Terms made on the customer's behalf (they applied them)."""
+    a, b = before.fields(), after.fields()
+    fields = [
+        {"field": field_name(k), "value": _text(v)}
+        for k, v in sorted(b.items(), key=lambda kv: tuple(map(str, kv[0])))
+        if a.get(k) != v
+    ]
+    if fields:
+        uow.journal.append(at=now, brand=slug, kind="terms", detail={"fields": fields})
+
+
+def _text(value: FieldValue) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 class Services:
@@ -592,6 +612,7 @@ class Services:
                 prefs = terms.apply(b.preferences, today)
                 if prefs != b.preferences:
                     uow.brands.update(b.with_preferences(prefs), now=now)
+                    journal_terms(uow, b.slug, b.preferences, prefs, now)
                     changed.append(b.slug)
         return changed
 
@@ -762,20 +783,50 @@ class Services:
 
     def consent_receipts(self, refs: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Consent receipts (Kantara v1.1 shape) of the named brands (default: all): one per
-        state a vendor confirmed, and one for a recorded state not confirmed yet."""
+        decided state a vendor confirmed, and one for decisions not confirmed yet. Only the
+        customer's decisions (and their applied My Terms) are consent: a vendor's defaults
+        never appear. A brand whose decisions allow nothing has no receipt
+        (see :meth:`brands_without_receipts`)."""
+        return self._receipts(refs)[0]
+
+    def brands_without_receipts(self, refs: Sequence[str] = ()) -> list[str]:
+        """Names of the brands (of ``refs``, default all) with nothing consented: no receipt."""
+        return self._receipts(refs)[1]
+
+    def _receipts(self, refs: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
         with self.store.read() as uow:
             brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
             pending = uow.brands.pending_slugs()
             entries = uow.journal.entries(brands[0].slug if len(brands) == 1 else None)
         confirmed: dict[str, list[tuple[dt.datetime, str, PreferenceSet]]] = {}
+        terms: dict[str, dict[str, str]] = {}
         for e in entries:
-            if e.kind == "answer" and isinstance(e.detail.get("held"), dict):
-                state = PreferenceSet.from_dict(e.detail["held"])
+            held, decided = e.detail.get("held"), e.detail.get("decided")
+            if e.kind == "answer" and isinstance(held, dict) and isinstance(decided, dict):
+                # Older answers carry only the vendor's state: not consent, so no receipt.
+                state = confirmed_decisions(
+                    PreferenceSet.from_dict(decided), PreferenceSet.from_dict(held)
+                )
                 confirmed.setdefault(e.brand, []).append((e.at, e.hash, state))
+            elif e.kind == "terms":
+                for f in e.detail.get("fields") or []:
+                    terms.setdefault(e.brand, {})[str(f.get("field"))] = str(f.get("value"))
         out: list[dict[str, Any]] = []
+        without: list[str] = []
         for b in brands:
-            out += brand_receipts(b, confirmed.get(b.slug, []), pending=b.slug in pending)
-        return out
+            set_by_terms = terms.get(b.slug, {})
+            by_terms = {
+                key
+                for key, grant in b.preferences.grants.items()
+                if set_by_terms.get(field_name(("grant", *key))) == str(grant)
+            }
+            found = brand_receipts(
+                b, confirmed.get(b.slug, []), pending=b.slug in pending, by_terms=by_terms
+            )
+            out += found
+            if not found:
+                without.append(b.name)
+        return out, without
 
     def export_receipts(self, out: IO[str], refs: Sequence[str] = ()) -> int:
         """Write the consent receipts as a JSON array; returns how many."""

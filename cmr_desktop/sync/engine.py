@@ -632,6 +632,8 @@ class SyncEngine:
                 answer: dict[str, Any] = {
                     "version": confirmed.version,
                     "held": confirmed.preferences.to_dict(),
+                    # The customer's decisions this answer confirms (receipts list only these).
+                    "decided": (decisions or brand.preferences).to_dict(),
                 }
                 if sent is None:
                     answer["recovered"] = True  # the answer to the stored push was lost

@@ -92,3 +92,59 @@ def test_cli_exports_receipts(cmr: Any, tmp_path: Path) -> None:
     wrong = cmr("export", "--format", "csv", "--brand", "corner-shop")
     assert wrong.code == 2
     assert "--brand goes with --format receipts" in wrong.err
+
+
+def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
+    services: Services,
+) -> None:
+    with VendorSimulator(default_vendors(1), seed=3) as sim:
+        vendor = sim.vendor_ids[0]
+        sim.add_subject(vendor, "me")  # the vendor's defaults: every data use allowed
+        services.add_brand(
+            "Acme",
+            connector="openpref",
+            connector_config={"base_url": sim.base_url(vendor), "subject": "me"},
+            secrets={"token": sim.token(vendor)},
+        )
+        services.update_preferences(
+            "acme",
+            lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
+        )
+        assert services.sync_engine(jobs=2).run().ok
+        assert len(services.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
+    receipts = services.consent_receipts(["acme"])
+    _valid(receipts)
+    purposes = [p for r in receipts for p in r["services"][0]["purposes"]]
+    assert [(p["purpose"], p["piiCategory"]) for p in purposes] == [("Service", ["Contact"])]
+    assert all(p["consentType"] == "EXPLICIT" and p["decidedBy"] == "customer" for p in purposes)
+
+
+def test_a_brand_with_nothing_consented_gets_no_receipt_and_the_export_says_so(
+    cmr: Any, tmp_path: Path
+) -> None:
+    assert cmr("brand", "add", "Corner Shop").code == 0
+    assert cmr("prefs", "set", "corner-shop", "--share", "contact:marketing=deny").code == 0
+    out = tmp_path / "receipts.json"
+    res = cmr("export", "--format", "receipts", "-o", str(out))
+    assert res.code == 0, res
+    assert json.loads(out.read_text("utf-8")) == []  # no receipt with an empty purposes list
+    assert "No receipt for 1 brand(s) with nothing you consented to: Corner Shop" in res.err
+
+
+def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -> None:
+    from cmr_desktop.domain.policy import GrantMaxMonths, MyTerms
+
+    services.add_brand("Acme")
+    services.update_preferences(
+        "acme",
+        lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW)),
+    )
+    services.set_policy(MyTerms((GrantMaxMonths(12),)))
+    assert services.apply_policy() == ["acme"]
+    terms = [e for e in services.journal("acme") if e.kind == "terms"]
+    assert [f["field"] for f in terms[-1].detail["fields"]] == ["grant.contact.marketing"]
+    (receipt,) = services.consent_receipts(["acme"])
+    _valid([receipt])
+    (purpose,) = receipt["services"][0]["purposes"]
+    assert purpose["decidedBy"] == "customer's My Terms"
+    assert "set by the customer's My Terms" in purpose["termination"]
