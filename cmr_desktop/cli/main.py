@@ -197,7 +197,12 @@ def _from_env(field: str, var: str) -> str:
 
 
 def _view_dict(view: BrandView) -> dict[str, Any]:
-    return {**brand_to_dict(view.brand), "pending": view.pending}
+    return {
+        **brand_to_dict(view.brand),
+        "pending": view.pending,
+        # The vendor's last reported state: its own settings, never the customer's decisions.
+        "vendor_state": view.vendor.to_dict() if view.vendor is not None else None,
+    }
 
 
 @brand.command("list")
@@ -251,6 +256,14 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
         emit_json(_view_dict(view))
         return
     _print_brand(view.brand, view.pending, ctx.services.today())
+    if view.vendor is not None:
+        theirs = list(view.brand.preferences.undecided_in(view.vendor).describe(view.brand.name))
+        if theirs:
+            click.echo(
+                "  Undecided by you; the vendor's own settings apply (decide to change them):"
+            )
+            for line in theirs:
+                click.echo(f"    undecided — their setting: {line}")
     violations = ctx.services.check_policy([view.brand.slug]).get(view.brand.slug, [])
     for v in violations:
         click.echo(f"  ! breaks My Terms ({v.rule}): {v.message}")

@@ -256,6 +256,14 @@ class PreferenceSet:
 
     # --- reading ------------------------------------------------------------------------
 
+    def undecided_in(self, vendor: PreferenceSet) -> PreferenceSet:
+        """What ``vendor`` holds for the fields these decisions leave undecided: the vendor's
+        own settings, which apply until the customer decides (shown as the vendor's)."""
+        mine = self.fields()
+        return PreferenceSet.from_fields(
+            {k: v for k, v in vendor.fields().items() if k not in mine}
+        )
+
     def effective_grants(self, today: dt.date) -> dict[GrantKey, Decision]:
         """Every grant's decision on ``today``: an expired allow reads as deny."""
         return {key: g.effective(today) for key, g in self.grants.items()}

@@ -417,3 +417,20 @@ def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
     answers = [e for e in svc.journal(slug) if e.kind == "answer"]
     assert answers
     assert answers[-1].detail.get("recovered") is True
+
+
+def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
+    svc: Services, sim: VendorSimulator, cmr: Any, tmp_path: Path
+) -> None:
+    (slug,) = connect(svc, sim, "shop", 1)
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    assert svc.sync_engine().run().ok
+    res = cmr("brand", "show", slug, home_dir=tmp_path / "home")
+    assert res.code == 0, res
+    mine, _, theirs = res.out.partition("Undecided by you")
+    assert "may not text you" in mine
+    assert "undecided — their setting: shop 0 may email you" in theirs
+    assert "identifiers data for sale" in theirs
+    shown = cmr("brand", "show", slug, "--json", home_dir=tmp_path / "home").json()
+    assert shown["preferences"]["channels"] == {"sms": {"enabled": False}}
+    assert shown["vendor_state"]["channels"]["email"]["enabled"] is True
