@@ -22,13 +22,22 @@ Python use (tests)::
         ...
         assert sim.stats("vendor-001").writes_applied == 1
 
-Knobs (per vendor; see :class:`Knobs`): ``latency_ms``, ``jitter_ms``, ``error_rate``,
-``timeout_rate`` with ``hang_seconds``, ``rate_limit``, ``garbage_rate``, ``tamper_rate``.
+Knobs (per vendor; see :class:`Knobs`): ``latency_ms``, ``jitter_ms``, ``error_rate`` with
+``error_status``, ``timeout_rate`` with ``hang_seconds``, ``rate_limit``,
+``retry_after_seconds`` and ``retry_after_date`` (the ``Retry-After`` of injected 429/503),
+``garbage_rate``, ``tamper_rate``, ``trickle_ms`` (slow bodies), ``huge_body_bytes`` (big
+bodies), ``lax_write`` (200, but a looser value kept), ``hold_after_apply`` and
+``drop_after_apply`` (a write applied, its answer held or lost), ``future_vocabulary`` (ids
+of a later vocabulary in answers).
 Injected failures are decided in this order, after the latency and the authentication check:
 rate limit (429), hang (the request is not applied), server error (500/503; not applied),
-then the request is served; a ``200`` answer may then have its body replaced by garbage (a
-write *is* applied in that case, which is what makes idempotent retries matter), and a
-``GET`` of preferences may first be preceded by a remote tamper.
+then the request is served; an applied write may then be held or dropped; a ``200`` answer
+may then have its body replaced by garbage (a write *is* applied in that case, which is what
+makes idempotent retries matter), and a ``GET`` of preferences may first be preceded by a
+remote tamper. Bodies are then padded (``huge_body_bytes``) or trickled (``trickle_ms``).
+
+A vendor whose catalog offers no frequencies is a ``VendorSpec(frequencies=[])``: its
+catalog lists ``"frequencies": []`` and a write carrying a frequency is ``422``.
 
 Admin API (no authentication; answered only to loopback clients; JSON in and out):
 
@@ -36,8 +45,8 @@ Admin API (no authentication; answered only to loopback clients; JSON in and out
     ``{"vendors": [{"id", "name", "base_url", "token"}, ...]}``.
 ``GET /admin/vendors/{vendor}``
     ``{"id", "name", "base_url", "token", "catalog", "knobs", "stats": {"requests",
-    "writes_applied", "writes_replayed", "tampers"}, "subjects": {subject: {"etag",
-    "preferences", "updated_at"}}}``.
+    "writes_applied", "writes_replayed", "tampers", "writes_loosened"}, "subjects": {subject:
+    {"etag", "preferences", "updated_at"}}}``.
 ``PATCH /admin/vendors/{vendor}/knobs``
     Body: knob changes, e.g. ``{"error_rate": 0.5}``. Answers the vendor's knobs. Unknown
     knobs or bad values: 400.
