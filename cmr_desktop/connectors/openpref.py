@@ -3,6 +3,11 @@
 The protocol is documented in ``resources/openapi/open-preference-api-v1.yaml``: a catalog
 resource, and per subscriber a preferences resource read with ``ETag`` and written with
 ``If-Match`` and ``Idempotency-Key``; bearer-token auth; RFC 9457 problem details.
+
+The spec lets vendors add vocabulary ids within v1 and says clients MUST ignore what they do
+not know: an unknown channel, frequency, data category, purpose or decision in a catalog or
+in preferences is left out (as if the vendor had not sent it), while a malformed document
+(a list where an object belongs, a flag that is not true/false) is still refused.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from cmr_desktop.connectors.api import (
     TransientError,
     VersionConflict,
 )
+from cmr_desktop.connectors.http import ResponseTooLarge, retry_after_seconds
 
 
 def check_base_url(url: str) -> str:
@@ -60,12 +66,74 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+_CHANNELS = {c.value: c for c in Channel}
+_FREQUENCIES = {f.value: f for f in Frequency}
+_CATEGORIES = {c.value: c for c in DataCategory}
+_PURPOSES = {p.value: p for p in Purpose}
+_DECISIONS = ("allow", "deny")
+
+
+class _Malformed(ValueError):
+    """A document whose structure (not vocabulary) is wrong."""
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed(f"{where} is not an object")
+    return value
+
+
+def _array(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Malformed(f"{where} is not an array")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Malformed(f"{where} is not a string")
+    return value
+
+
+def _known_preferences(prefs: Any) -> dict[str, Any]:
+    """``prefs`` (``Preferences`` of the spec) with every id this client does not know left
+    out, in the shape :meth:`PreferenceSet.from_dict` reads; _Malformed on a wrong shape."""
+    prefs = _object(prefs, "preferences")
+    channels: dict[str, dict[str, Any]] = {}
+    for name, entry in _object(prefs.get("channels", {}), "preferences.channels").items():
+        entry = _object(entry, f"channels.{name}")
+        out: dict[str, Any] = {}
+        if "enabled" in entry:
+            if not isinstance(entry["enabled"], bool):
+                raise _Malformed(f"channels.{name}.enabled is not true or false")
+            out["enabled"] = entry["enabled"]
+        freq = entry.get("frequency")
+        if freq is not None and _string(freq, f"channels.{name}.frequency") in _FREQUENCIES:
+            out["frequency"] = freq
+        if name in _CHANNELS and out:
+            channels[name] = out
+    topics = _object(prefs.get("topics", {}), "preferences.topics")
+    for topic, wanted in topics.items():
+        if not isinstance(wanted, bool):
+            raise _Malformed(f"topics.{topic} is not true or false")
+    grants = []
+    for i, grant in enumerate(_array(prefs.get("grants", []), "preferences.grants")):
+        grant = _object(grant, f"grants[{i}]")
+        category = _string(grant.get("category"), f"grants[{i}].category")
+        purpose = _string(grant.get("purpose"), f"grants[{i}].purpose")
+        decision = _string(grant.get("decision"), f"grants[{i}].decision")
+        if category in _CATEGORIES and purpose in _PURPOSES and decision in _DECISIONS:
+            grants.append(grant)
+    quiet = prefs.get("quiet_hours")
+    if quiet is not None:
+        quiet = _object(quiet, "quiet_hours")
+        _string(quiet.get("start"), "quiet_hours.start")
+        _string(quiet.get("end"), "quiet_hours.end")
+    return {"channels": channels, "topics": topics, "grants": grants, "quiet_hours": quiet}
+
+
+def _max_mib(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MiB"
 
 
 def _problem(response: requests.Response) -> tuple[str, str | None]:
@@ -143,6 +211,10 @@ class OpenPrefConnector(Connector):
             )
         except requests.Timeout:
             raise ConnectorTimeout("the vendor did not answer in time") from None
+        except ResponseTooLarge as exc:
+            raise InvalidResponse(
+                f"the vendor's answer is larger than {_max_mib(exc.limit)}"
+            ) from None
         except requests.RequestException as exc:
             raise TransientError(f"cannot reach the vendor ({type(exc).__name__})") from None
         self._raise_for(response)
@@ -161,10 +233,13 @@ class OpenPrefConnector(Connector):
         if status in (409, 412):
             raise VersionConflict(f"the vendor's preferences changed meanwhile: {detail}")
         if status == 429:
-            raise RateLimited(f"too many requests: {detail}", retry_after=_retry_after(response))
+            raise RateLimited(
+                f"too many requests: {detail}", retry_after=retry_after_seconds(response)
+            )
         if status >= 500:
             raise TransientError(
-                f"the vendor had a problem ({status}): {detail}", retry_after=_retry_after(response)
+                f"the vendor had a problem ({status}): {detail}",
+                retry_after=retry_after_seconds(response),
             )
         if status in (400, 422, 428):
             raise RejectedError(f"the vendor refused the request: {detail}", field=field)
@@ -185,8 +260,10 @@ class OpenPrefConnector(Connector):
         etag = response.headers.get("ETag")
         if not etag:
             raise InvalidResponse("the vendor sent no version (ETag)")
+        if "preferences" not in body:
+            raise InvalidResponse("the vendor sent no preferences")
         try:
-            prefs = PreferenceSet.from_dict(body["preferences"])
+            prefs = PreferenceSet.from_dict(_known_preferences(body["preferences"]))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise InvalidResponse(f"the vendor sent preferences we cannot read ({exc})") from None
         return RemoteState(prefs, etag)
@@ -196,9 +273,24 @@ class OpenPrefConnector(Connector):
     def catalog(self) -> Catalog:
         body = self._json(self._request("GET", "/catalog"))
         try:
+            channels = _array(body["channels"], "channels")
+            frequencies = _array(body.get("frequencies", []), "frequencies")
+            data_uses = []
+            for i, use in enumerate(_array(body.get("data_uses", []), "data_uses")):
+                use = _object(use, f"data_uses[{i}]")
+                category = _string(use.get("category"), f"data_uses[{i}].category")
+                purpose = _string(use.get("purpose"), f"data_uses[{i}].purpose")
+                if category in _CATEGORIES and purpose in _PURPOSES:
+                    data_uses.append((_CATEGORIES[category], _PURPOSES[purpose]))
             return Catalog(
-                channels=frozenset(Channel(c) for c in body["channels"]),
-                frequencies=frozenset(Frequency(f) for f in body.get("frequencies", [])),
+                channels=frozenset(
+                    _CHANNELS[c] for c in channels if _string(c, "channels[]") in _CHANNELS
+                ),
+                frequencies=frozenset(
+                    _FREQUENCIES[f]
+                    for f in frequencies
+                    if _string(f, "frequencies[]") in _FREQUENCIES
+                ),
                 topics=tuple(
                     Topic(
                         str(t["id"]),
@@ -206,13 +298,12 @@ class OpenPrefConnector(Connector):
                         bool(t.get("required")),
                         str(t.get("reason", ""))[:300],
                     )
-                    for t in body.get("topics", [])
+                    for t in _array(body.get("topics", []), "topics")
                 ),
-                data_uses=frozenset(
-                    (DataCategory(d["category"]), Purpose(d["purpose"]))
-                    for d in body.get("data_uses", [])
-                ),
-                supports_quiet_hours=bool(body.get("supports_quiet_hours", False)),
+                data_uses=frozenset(data_uses),
+                # Every vendor's preferences carry quiet_hours (the spec's Preferences
+                # requires the member), so every Open Preference vendor takes them.
+                supports_quiet_hours=True,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidResponse(f"the vendor's catalog cannot be read ({exc})") from None

@@ -52,6 +52,7 @@ RETRY_AFTER = {429: "7", 503: "3"}
 class _Armed:
     kind: int | str
     times: int
+    retry_after: str | None = None
 
 
 class FaultProxy:
@@ -120,33 +121,41 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail(self, kind: int | str, times: int = 1) -> None:
-        """Make the next ``times`` requests fail with ``kind`` (see :data:`FAULTS`)."""
+    def fail(self, kind: int | str, times: int = 1, *, retry_after: str | None = None) -> None:
+        """Make the next ``times`` requests fail with ``kind`` (see :data:`FAULTS`).
+
+        Args:
+            kind: the fault.
+            times: how many requests in a row get it.
+            retry_after: the ``Retry-After`` value sent with it (seconds or an HTTP-date);
+                by default :data:`RETRY_AFTER` for 429 and 503, none for the rest.
+        """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULTS}")
         with self._lock:
-            self._armed = _Armed(kind, times)
+            self._armed = _Armed(kind, times, retry_after)
 
     def heal(self) -> None:
         with self._lock:
             self._armed = None
 
-    def _take_fault(self) -> int | str | None:
+    def _take_fault(self) -> _Armed | None:
         with self._lock:
             self.requests_seen += 1
-            if self._armed is None:
+            armed = self._armed
+            if armed is None:
                 return None
-            kind = self._armed.kind
-            self._armed.times -= 1
-            if self._armed.times <= 0:
+            armed.times -= 1
+            if armed.times <= 0:
                 self._armed = None
             self.requests_failed += 1
-            return kind
+            return armed
 
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        fault = self._take_fault()
+        armed = self._take_fault()
+        fault = None if armed is None else armed.kind
         if fault == "timeout":
             self._stopping.wait(self.hang_seconds)
             h.close_connection = True
@@ -164,8 +173,11 @@ class FaultProxy:
             if fault == 422:
                 problem["invalid-params"] = [{"name": "channels.sms", "reason": "injected"}]
             headers = {"Content-Type": "application/problem+json"}
-            if fault in RETRY_AFTER:
-                headers["Retry-After"] = RETRY_AFTER[fault]
+            retry_after = armed.retry_after if armed is not None else None
+            if retry_after is None:
+                retry_after = RETRY_AFTER.get(fault)
+            if retry_after is not None:
+                headers["Retry-After"] = retry_after
             self._reply(h, fault, headers, json.dumps(problem).encode())
             return
         headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP_BY_HOP}

@@ -22,13 +22,22 @@ Python use (tests)::
         ...
         assert sim.stats("vendor-001").writes_applied == 1
 
-Knobs (per vendor; see :class:`Knobs`): ``latency_ms``, ``jitter_ms``, ``error_rate``,
-``timeout_rate`` with ``hang_seconds``, ``rate_limit``, ``garbage_rate``, ``tamper_rate``.
+Knobs (per vendor; see :class:`Knobs`): ``latency_ms``, ``jitter_ms``, ``error_rate`` with
+``error_status``, ``timeout_rate`` with ``hang_seconds``, ``rate_limit``,
+``retry_after_seconds`` and ``retry_after_date`` (the ``Retry-After`` of injected 429/503),
+``garbage_rate``, ``tamper_rate``, ``trickle_ms`` (slow bodies), ``huge_body_bytes`` (big
+bodies), ``lax_write`` (200, but a looser value kept), ``hold_after_apply`` and
+``drop_after_apply`` (a write applied, its answer held or lost), ``future_vocabulary`` (ids
+of a later vocabulary in answers).
 Injected failures are decided in this order, after the latency and the authentication check:
 rate limit (429), hang (the request is not applied), server error (500/503; not applied),
-then the request is served; a ``200`` answer may then have its body replaced by garbage (a
-write *is* applied in that case, which is what makes idempotent retries matter), and a
-``GET`` of preferences may first be preceded by a remote tamper.
+then the request is served; an applied write may then be held or dropped; a ``200`` answer
+may then have its body replaced by garbage (a write *is* applied in that case, which is what
+makes idempotent retries matter), and a ``GET`` of preferences may first be preceded by a
+remote tamper. Bodies are then padded (``huge_body_bytes``) or trickled (``trickle_ms``).
+
+A vendor whose catalog offers no frequencies is a ``VendorSpec(frequencies=[])``: its
+catalog lists ``"frequencies": []`` and a write carrying a frequency is ``422``.
 
 Admin API (no authentication; answered only to loopback clients; JSON in and out):
 
@@ -36,8 +45,8 @@ Admin API (no authentication; answered only to loopback clients; JSON in and out
     ``{"vendors": [{"id", "name", "base_url", "token"}, ...]}``.
 ``GET /admin/vendors/{vendor}``
     ``{"id", "name", "base_url", "token", "catalog", "knobs", "stats": {"requests",
-    "writes_applied", "writes_replayed", "tampers"}, "subjects": {subject: {"etag",
-    "preferences", "updated_at"}}}``.
+    "writes_applied", "writes_replayed", "tampers", "writes_loosened"}, "subjects": {subject:
+    {"etag", "preferences", "updated_at"}}}``.
 ``PATCH /admin/vendors/{vendor}/knobs``
     Body: knob changes, e.g. ``{"error_rate": 0.5}``. Answers the vendor's knobs. Unknown
     knobs or bad values: 400.
@@ -69,6 +78,7 @@ import logging
 import os
 import random
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -78,6 +88,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any, NamedTuple, Self
@@ -266,48 +277,97 @@ class VendorSpec:
 class Knobs:
     """How a simulated vendor misbehaves. All default to a well-behaved vendor.
 
+    Knobs are per vendor (:meth:`VendorSimulator.set_knobs`, ``PATCH
+    /admin/vendors/{vendor}/knobs``); ``cmr-vendor-sim`` sets them for every vendor with
+    ``--knob-name value`` options (``--lax-write`` for a flag).
+
     Attributes:
         latency_ms: added to every protocol request before it is answered.
         jitter_ms: a further random delay, uniform in ``[0, jitter_ms]``.
-        error_rate: share (0..1) of requests answered with an injected server error: half
-            ``503`` with ``Retry-After``, half a plain ``500``. Not applied.
+        error_rate: share (0..1) of requests answered with an injected server error (see
+            ``error_status``). Not applied.
+        error_status: which injected error: 0 for half ``503`` with ``Retry-After`` and half a
+            plain ``500``; 500 or 503 for always that one.
         timeout_rate: share (0..1) of requests that hang for ``hang_seconds`` (past a
             client's timeout) and then have their connection closed without an answer.
-            Not applied.
+            Not applied. ``timeout_rate=1`` makes the whole vendor unresponsive: every
+            protocol request (catalog, read, write) hangs until the client gives up (closes
+            the connection), ``hang_seconds`` pass or the simulator stops, whichever is first.
         hang_seconds: how long a hanging request hangs.
         rate_limit: most protocol requests per second per vendor; more are answered ``429``
-            with ``Retry-After: 1``. 0 means no limit.
+            with ``Retry-After``. 0 means no limit.
+        retry_after_seconds: the wait asked for by ``Retry-After`` on injected ``429`` and
+            ``503`` answers (a long one, say 120, is past what a client waits in-line).
+        retry_after_date: send that ``Retry-After`` as an HTTP-date (``Fri, 04 Dec 2026
+            10:02:00 GMT``, now plus ``retry_after_seconds``) instead of delay-seconds.
         garbage_rate: share (0..1) of ``200`` answers whose body is replaced by garbage that
             is not JSON (a write is still applied).
         tamper_rate: share (0..1) of preference reads before which the vendor silently
             loosens the subject's stored preferences (re-enables a disabled channel, turns
             an ``off`` topic on, ...), bumping the ETag.
+        trickle_ms: pause, in milliseconds, before each byte of every protocol answer's body
+            (0: off). At 1000 the body trickles out a byte a second, each socket read well
+            within a client's read timeout.
+        huge_body_bytes: pad every ``200`` protocol answer to at least this many bytes (0:
+            off), with an unknown member ``padding`` (still a well-formed document), sent
+            with ``Transfer-Encoding: chunked`` and made as it is sent, so hundreds of MiB
+            cost the simulator no memory.
+        lax_write: answer a write ``200`` but keep (and answer) a looser value than sent for
+            one field, preferably one the write made stricter (a channel the write turned off
+            stays on, ...). Counted in ``writes_applied`` and ``writes_loosened``.
+        hold_after_apply: apply a write (stored state, ``writes_applied``, idempotency store:
+            all visible on the admin API at once) and then hold the answer: it is never sent,
+            until the simulator stops or the client closes the connection. Replays are
+            answered as usual.
+        drop_after_apply: apply a write, then close the connection without an answer.
+        future_vocabulary: answers carry ids from a later version of the vocabulary: the
+            catalog lists channel ``hologram``, frequency ``hourly`` and data uses
+            ``biometrics/marketing`` and ``contact/telepathy``; preference answers carry a
+            channel ``hologram`` (``enabled``, ``frequency: hourly``) and grants for those
+            data uses. Clients must ignore them. A write that uses them is still ``422``.
 
     Raises:
-        ValueError: a rate outside 0..1 or a negative duration or limit.
+        ValueError: a rate outside 0..1, a negative duration or limit, a flag that is not
+            true or false, or an ``error_status`` other than 0, 500, 503.
     """
 
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     error_rate: float = 0.0
+    error_status: int = 0
     timeout_rate: float = 0.0
     hang_seconds: float = 30.0
     rate_limit: int = 0
+    retry_after_seconds: int = RETRY_AFTER_SECONDS
+    retry_after_date: bool = False
     garbage_rate: float = 0.0
     tamper_rate: float = 0.0
+    trickle_ms: float = 0.0
+    huge_body_bytes: int = 0
+    lax_write: bool = False
+    hold_after_apply: bool = False
+    drop_after_apply: bool = False
+    future_vocabulary: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if isinstance(f.default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"knob {f.name} must be true or false, not {value!r}")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"knob {f.name} must be a number, not {value!r}")
-            if value != value or value < 0:  # NaN or negative
+            if value != value or value < 0 or value == float("inf"):  # NaN, negative, inf
                 raise ValueError(f"knob {f.name} must be >= 0, not {value!r}")
             if f.name.endswith("_rate") and value > 1:
                 raise ValueError(f"knob {f.name} is a share between 0 and 1, not {value!r}")
-        if self.rate_limit != int(self.rate_limit):
-            raise ValueError(f"knob rate_limit must be a whole number, not {self.rate_limit!r}")
-        object.__setattr__(self, "rate_limit", int(self.rate_limit))
+            if isinstance(f.default, int):
+                if value != int(value):
+                    raise ValueError(f"knob {f.name} must be a whole number, not {value!r}")
+                object.__setattr__(self, f.name, int(value))
+        if self.error_status not in (0, 500, 503):
+            raise ValueError(f"knob error_status must be 0, 500 or 503, not {self.error_status!r}")
 
     def changed(self, **changes: Any) -> Knobs:
         """A copy with some knobs changed.
@@ -339,12 +399,14 @@ class VendorStats:
         writes_applied: preference writes applied (replays not counted).
         writes_replayed: writes answered from the idempotency store without applying them.
         tampers: remote changes made by ``tamper_rate`` or by :meth:`VendorSimulator.tamper`.
+        writes_loosened: applied writes of which ``lax_write`` kept a looser value.
     """
 
     requests: int = 0
     writes_applied: int = 0
     writes_replayed: int = 0
     tampers: int = 0
+    writes_loosened: int = 0
 
     def __getitem__(self, name: str) -> int:
         if name not in self.to_dict():
@@ -830,6 +892,66 @@ def _loosenings(spec: VendorSpec, prefs: Mapping[str, Any]) -> list[dict[str, An
     return out
 
 
+def _lax(spec: VendorSpec, before: Mapping[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """``sent`` with one field looser, preferably one the write made stricter than
+    ``before`` (what a vendor keeps when it answers 200 but does not honour the change)."""
+    changes = _loosenings(spec, sent)
+    if not changes:
+        return sent
+    for change in changes:
+        looser = _canonical(_merge(sent, change))
+        if _field_of(change, looser) == _field_of(change, before):
+            return looser
+    return _canonical(_merge(sent, changes[0]))
+
+
+def _field_of(change: Mapping[str, Any], prefs: Mapping[str, Any]) -> Any:
+    """The value in ``prefs`` of the one field a single-field ``change`` touches."""
+    if "channels" in change:
+        ((ch, entry),) = change["channels"].items()
+        return {k: prefs["channels"].get(ch, {}).get(k) for k in entry}
+    if "topics" in change:
+        ((topic, _),) = change["topics"].items()
+        return prefs["topics"].get(topic)
+    if "grants" in change:
+        key = (change["grants"][0]["category"], change["grants"][0]["purpose"])
+        for g in prefs["grants"]:
+            if (g["category"], g["purpose"]) == key:
+                return (g["decision"], g.get("expires"))
+        return None
+    return prefs["quiet_hours"]
+
+
+# Ids of a later vocabulary, sent with the future_vocabulary knob (clients must ignore them).
+_FUTURE_CHANNEL = "hologram"
+_FUTURE_FREQUENCY = "hourly"
+_FUTURE_DATA_USES = (("biometrics", "marketing"), ("contact", "telepathy"))
+
+
+def _future_catalog(catalog: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(catalog)
+    out["channels"].append(_FUTURE_CHANNEL)
+    out["frequencies"].append(_FUTURE_FREQUENCY)
+    out["data_uses"] += [{"category": c, "purpose": p} for c, p in _FUTURE_DATA_USES]
+    return out
+
+
+def _future_preferences(prefs: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(prefs))
+    out["channels"][_FUTURE_CHANNEL] = {"enabled": True, "frequency": _FUTURE_FREQUENCY}
+    out["grants"] += [
+        {"category": c, "purpose": p, "decision": "allow"} for c, p in _FUTURE_DATA_USES
+    ]
+    return out
+
+
+def _retry_after(knobs: Knobs) -> dict[str, str]:
+    """The ``Retry-After`` header of an injected 429 or 503."""
+    if knobs.retry_after_date:
+        return {"Retry-After": formatdate(time.time() + knobs.retry_after_seconds, usegmt=True)}
+    return {"Retry-After": str(knobs.retry_after_seconds)}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -853,6 +975,8 @@ class _Response(NamedTuple):
     body: bytes
     headers: dict[str, str]
     content_type: str = "application/json"
+    trickle_ms: float = 0.0  # pause before each body byte
+    pad_to: int = 0  # pad a JSON object body to this size, sent chunked
 
 
 class _Server(ThreadingHTTPServer):
@@ -989,7 +1113,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _ProblemError as exc:
             response = _problem(exc)
         except _Hang as hang:
-            self.server.stopping.wait(hang.seconds)
+            self._wait_quietly(hang.seconds)
             self.close_connection = True
             return
         except Exception:  # a bug in the simulator: answer 500, keep serving
@@ -1045,24 +1169,81 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
 
     def _send(self, response: _Response) -> None:
+        body = response.body
+        huge = response.pad_to > len(body) and body.endswith(b"}") and self.command != "HEAD"
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if huge:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for name, value in response.headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        if self.command == "HEAD":
+            self.wfile.flush()
+        elif huge:
+            self._send_padded(body, response.pad_to)
+        elif response.trickle_ms > 0:
+            self._trickle(body, response.trickle_ms / 1000)
+        else:
+            self.wfile.write(body)
+            self.wfile.flush()
+
+    def _trickle(self, body: bytes, pause: float) -> None:
         self.wfile.flush()
+        for i in range(len(body)):
+            if self.server.stopping.wait(pause):
+                self.close_connection = True
+                return
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+
+    def _send_padded(self, body: bytes, size: int) -> None:
+        """``body`` (a JSON object) with a ``padding`` member, to ``size`` bytes, chunked."""
+        head = body[:-1] + (b', "padding": "' if len(body) > 2 else b'{"padding": "')
+        tail = b'"}'
+        pads = max(0, size - len(head) - len(tail))
+        self._chunk(head)
+        block = b"x" * (64 * 1024)
+        while pads > 0 and not self.server.stopping.is_set():
+            piece = block[:pads]
+            self._chunk(piece)
+            pads -= len(piece)
+        self._chunk(tail)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def _wait_quietly(self, seconds: float | None) -> None:
+        """Send nothing for ``seconds`` (None: for ever), until the simulator stops or the
+        client closes the connection, whichever is first."""
+        end = None if seconds is None else time.monotonic() + seconds
+        stopping = self.server.stopping
+        while not stopping.is_set():
+            step = 0.1 if end is None else min(0.1, end - time.monotonic())
+            if step <= 0:
+                return
+            try:
+                readable, _, _ = select.select([self.connection], [], [], step)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client closed the connection
+            except (OSError, ValueError):
+                return  # the connection was cut (stop()) or is gone
+            if readable:
+                stopping.wait(step)  # the client sent more: keep quiet all the same
 
 
 class _Hang(Exception):
-    """Injected timeout: hang, then close the connection without an answer."""
+    """Injected timeout: hang (``seconds``; None: until the client or the simulator goes
+    away), then close the connection without an answer."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float | None) -> None:
         super().__init__(seconds)
         self.seconds = seconds
 
@@ -1101,7 +1282,12 @@ def _parse_json(body: bytes) -> Any:
 def _check_content_type(headers: Any) -> None:
     ctype = headers.get("Content-Type")
     if ctype is None:
-        return
+        raise _ProblemError(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json (there was no Content-Type)",
+        )
     media = ctype.split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise _ProblemError(
@@ -1439,25 +1625,36 @@ class VendorSimulator:
                 "rate-limited",
                 "Too many requests",
                 f"at most {knobs.rate_limit} requests per second",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                headers=_retry_after(knobs),
             )
         if draws.timeout < knobs.timeout_rate:
             raise _Hang(knobs.hang_seconds)
         if draws.error < knobs.error_rate:
-            if draws.error_kind < 0.5:
+            unavailable = draws.error_kind < 0.5 if knobs.error_status == 0 else None
+            if unavailable or knobs.error_status == 503:
                 raise _ProblemError(
                     503,
                     "unavailable",
                     "Service unavailable",
                     "the vendor is temporarily unavailable; retry later",
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    headers=_retry_after(knobs),
                 )
             raise _ProblemError(500, "internal-error", "Internal server error", "injected error")
         response = self._route(vendor, method, route, headers, body, draws)
+        applied = (
+            method == "PUT"
+            and response.status == 200
+            and "Idempotent-Replayed" not in response.headers
+        )
+        if applied and knobs.hold_after_apply:
+            raise _Hang(None)  # applied; the answer is never sent
+        if applied and knobs.drop_after_apply:
+            raise _Hang(0)  # applied; the connection is closed without an answer
         if response.status == 200 and draws.garbage < knobs.garbage_rate:
             garbage = _GARBAGE[int(draws.garbage_kind * len(_GARBAGE))]
-            return _Response(200, garbage, response.headers, response.content_type)
-        return response
+            response = _Response(200, garbage, response.headers, response.content_type)
+        pad_to = knobs.huge_body_bytes if response.status == 200 else 0
+        return response._replace(trickle_ms=knobs.trickle_ms, pad_to=pad_to)
 
     @staticmethod
     def _authenticate(vendor: _Vendor, headers: Any) -> None:
@@ -1494,7 +1691,8 @@ class VendorSimulator:
         if route == ["catalog"]:
             if method not in ("GET", "HEAD"):
                 raise _method_not_allowed(method, "GET")
-            return _ok(vendor.spec.catalog())
+            catalog = vendor.spec.catalog()
+            return _ok(_future_catalog(catalog) if vendor.knobs.future_vocabulary else catalog)
         if len(route) == 3 and route[0] == "subjects" and route[2] == "preferences":
             subject = route[1]
             if method in ("GET", "HEAD"):
@@ -1507,11 +1705,14 @@ class VendorSimulator:
         raise _not_found("no such resource (see the Open Preference API v1)")
 
     @staticmethod
-    def _subject_response(subject: str, entry: _Subject) -> _Response:
+    def _subject_response(vendor: _Vendor, subject: str, entry: _Subject) -> _Response:
+        prefs = entry.preferences
         return _ok(
             {
                 "subject": subject,
-                "preferences": entry.preferences,
+                "preferences": _future_preferences(prefs)
+                if vendor.knobs.future_vocabulary
+                else prefs,
                 "updated_at": entry.updated_at,
             },
             headers={"ETag": entry.etag},
@@ -1522,7 +1723,7 @@ class VendorSimulator:
             entry = vendor.subjects.get(subject)
             if entry is None:
                 raise _not_found(f"no subject {subject!r} at {vendor.spec.id}")
-            return self._subject_response(subject, entry)
+            return self._subject_response(vendor, subject, entry)
 
     def _put_preferences(
         self, vendor: _Vendor, subject: str, headers: Any, body: bytes
@@ -1531,12 +1732,13 @@ class VendorSimulator:
             if subject not in vendor.subjects:
                 raise _not_found(f"no subject {subject!r} at {vendor.spec.id}")
         if_match = headers.get("If-Match")
-        if if_match is None:
+        if if_match is None or not if_match.strip():
             raise _ProblemError(
                 428,
                 "precondition-required",
                 "If-Match required",
-                "send If-Match with the ETag of the preferences you read",
+                "send If-Match with the ETag of the preferences you read"
+                + ("" if if_match is None else " (it was empty)"),
             )
         key = headers.get("Idempotency-Key")
         if key is None:
@@ -1591,9 +1793,14 @@ class VendorSimulator:
                     "read them again, merge, and retry",
                 )
             prefs = _validate_preferences(vendor.spec, doc["preferences"])
+            if vendor.knobs.lax_write:
+                looser = _lax(vendor.spec, entry.preferences, prefs)
+                if looser != prefs:
+                    vendor.count(writes_loosened=1)
+                prefs = looser
             entry = vendor._store(subject, prefs)
             vendor.count(writes_applied=1)
-            response = self._subject_response(subject, entry)
+            response = self._subject_response(vendor, subject, entry)
             if len(vendor.idempotency) > 10_000:
                 vendor.idempotency = {
                     k: v
@@ -1819,6 +2026,40 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--rate-limit", default=0, type=click.IntRange(min=0), show_default=True)
 @click.option("--garbage-rate", default=0.0, callback=_rate, show_default=True, type=float)
 @click.option("--tamper-rate", default=0.0, callback=_rate, show_default=True, type=float)
+@click.option(
+    "--error-status",
+    default="0",
+    type=click.Choice(["0", "500", "503"]),
+    callback=lambda ctx, param, value: int(value),
+    show_default=True,
+    help="Injected errors: 0 for half 503, half 500.",
+)
+@click.option(
+    "--retry-after-seconds",
+    default=RETRY_AFTER_SECONDS,
+    type=click.IntRange(min=0),
+    show_default=True,
+    help="The wait Retry-After asks for on injected 429 and 503.",
+)
+@click.option("--retry-after-date", is_flag=True, help="Send Retry-After as an HTTP-date.")
+@click.option(
+    "--trickle-ms",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="Pause before each byte of an answer body.",
+)
+@click.option(
+    "--huge-body-bytes",
+    default=0,
+    type=click.IntRange(min=0),
+    show_default=True,
+    help="Pad every 200 answer to this many bytes.",
+)
+@click.option("--lax-write", is_flag=True, help="Keep a looser value than a write sent.")
+@click.option("--hold-after-apply", is_flag=True, help="Apply a write, never answer it.")
+@click.option("--drop-after-apply", is_flag=True, help="Apply a write, then close the connection.")
+@click.option("--future-vocabulary", is_flag=True, help="Send ids of a later vocabulary.")
 def _command(
     host: str,
     port: int,

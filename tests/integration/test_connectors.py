@@ -174,10 +174,10 @@ def test_session_sends_user_agent_and_always_has_a_timeout(recorder: str) -> Non
 def test_retries_idempotent_requests_on_503_but_not_post_or_429(recorder: str) -> None:
     with FaultProxy(recorder + "/api") as proxy:
         session = make_session(timeout=(1.0, 2.0), retries=2, backoff=0.01)
-        proxy.fail(503, times=1)  # with Retry-After: 3, capped
+        proxy.fail(503, times=1, retry_after="1")  # a short wait: retried in-line
         assert session.get(proxy.url + "/x").status_code == 200
         assert proxy.requests_seen == 2
-        proxy.fail(503, times=1)
+        proxy.fail(503, times=1, retry_after="0")
         assert session.post(proxy.url + "/x", json={}).status_code == 503  # not retried
         proxy.fail(429, times=1)
         response = session.get(proxy.url + "/x")

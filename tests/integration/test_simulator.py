@@ -698,6 +698,7 @@ def test_admin_api(sim: VendorSimulator, http: requests.Session) -> None:
         "writes_applied": 0,
         "writes_replayed": 0,
         "tampers": 0,
+        "writes_loosened": 0,
     }
     assert set(detail["subjects"]) == {f"subject-{s:03d}" for s in range(1, 6)}
     assert detail["subjects"]["subject-001"]["etag"] == sim.state(V)["subject-001"]["etag"]
