@@ -346,7 +346,8 @@ def make_session(
 
     Args:
         timeout: (connect, read) seconds for every request.
-        retries: retries for idempotent requests on connection errors and 502/503/504.
+        retries: retries for idempotent requests on connection errors and 502/503/504
+            (not on read timeouts: those are the sync engine's, see below).
         backoff: base of the exponential backoff between retries, in seconds.
         pool_size: connections kept per host.
         deadline: seconds one request may take in all (retries and the body included as
@@ -359,7 +360,9 @@ def make_session(
     retry = _CappedRetry(
         total=retries,
         connect=retries,
-        read=retries,
+        # A read timeout is not retried in-line: a hanging vendor cost 3 x 15 s per attempt.
+        # The sync engine retries it with backoff and counts it for that vendor's breaker.
+        read=0,
         status=retries,
         backoff_factor=backoff,
         backoff_max=MAX_RETRY_AFTER,

@@ -23,7 +23,7 @@ from cmr_desktop.connectors.api import (
     RemoteState,
     TransientError,
 )
-from cmr_desktop.domain import Channel, DataCategory, FixedClock, Frequency, Purpose
+from cmr_desktop.domain import Channel, DataCategory, FixedClock, Frequency, Purpose, QuietHours
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.services import Services
 from cmr_desktop.sync.engine import BREAKER_TIMEOUTS, Result, SyncEngine
@@ -434,3 +434,90 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
     shown = cmr("brand", "show", slug, "--json", home_dir=tmp_path / "home").json()
     assert shown["preferences"]["channels"] == {"sms": {"enabled": False}}
     assert shown["vendor_state"]["channels"]["email"]["enabled"] is True
+
+
+# --- quiet hours reach the vendor, and a push never erases the vendor's own -----------------
+
+
+def test_quiet_hours_reach_the_vendor(svc: Services, sim: VendorSimulator) -> None:
+    (slug,) = connect(svc, sim, "shop", 1)
+    window = QuietHours.parse("21:00-08:00")
+    svc.update_preferences(slug, lambda p: p.with_quiet_hours(window))
+    (outcome,) = svc.sync_engine().run().outcomes
+    assert outcome.result is Result.SYNCED, outcome
+    assert held(sim, "shop", 0)["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+
+
+def test_a_push_about_something_else_keeps_the_vendors_quiet_hours(
+    svc: Services, sim: VendorSimulator
+) -> None:
+    (slug,) = connect(svc, sim, "shop", 1)
+    sim.tamper("shop", "sub-0", {"quiet_hours": {"start": "22:00", "end": "07:00"}})
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    assert svc.sync_engine().run().ok
+    vendor = held(sim, "shop", 0)
+    assert vendor["quiet_hours"] == {"start": "22:00", "end": "07:00"}  # not erased
+    assert vendor["channels"]["sms"]["enabled"] is False
+    view = svc.get_brand(slug)
+    assert view.brand.preferences.quiet_hours is None  # the vendor's window is not the customer's
+    assert view.vendor is not None
+    assert str(view.vendor.quiet_hours) == "22:00-07:00"
+
+
+# --- 8, with a real kill ------------------------------------------------------------------------
+
+
+def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_mind(
+    tmp_path: Path, sim: VendorSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sequence that lost 20 edits in 12 trials: e-mail on and synced; turned off;
+    ``cmr sync`` killed after the vendor applied the write and before the answer was
+    recorded; turned back on; the next sync must keep "on"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import keyring
+
+    from cmr_desktop.testing.keyring import InMemoryKeyring
+
+    keyring_file = tmp_path / "test-keyring.json"
+    monkeypatch.setenv("CMR_TEST_KEYRING_FILE", str(keyring_file))
+    keyring.set_keyring(InMemoryKeyring())
+    home = tmp_path / "home"
+    svc = open_services(home)
+    (slug,) = connect(svc, sim, "shop", 1)
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync_engine().run().ok
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    applied = sim.stats("shop").writes_applied
+    sim.set_knobs("shop", hold_after_apply=True)
+    env = {
+        **os.environ,
+        "CMR_HOME": str(home),
+        "PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring",
+        "CMR_TEST_KEYRING_FILE": str(keyring_file),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmr_desktop", "sync"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sim.wait_for_stats("shop", lambda s: s.writes_applied > applied, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    sim.set_knobs("shop", hold_after_apply=False)
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # applied, unrecorded
+    assert svc.get_brand(slug).pending
+
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))  # mind changed
+    report = svc.sync_engine().run()
+    assert report.ok, report.outcomes
+    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
+    assert svc.verify_journal() is None
+    svc.store.close()
