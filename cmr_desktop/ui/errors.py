@@ -25,9 +25,12 @@ HOME_ADVICE = (
 def home_problem(home: object, reason: str) -> str:
     """The message for a home folder that cannot be opened: what is wrong, what to do."""
     reason = reason.strip().rstrip(".")
+    prefix = f"cannot open the data folder {home}:"
+    if reason.startswith(prefix):  # storage's own wording: say it once
+        reason = reason[len(prefix) :].strip()
     text = f"CMR Desktop cannot open the data folder {home}:\n{reason}."
     if "newer CMR Desktop" in reason:
-        return text + "\n\nUpdate CMR Desktop, or choose another folder with --home."
+        return text + "\n\nOr choose another folder with --home."
     return f"{text}\n\n{HOME_ADVICE}"
 
 
