@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from cmr_desktop import __version__
+from cmr_desktop import __version__, storage
 from cmr_desktop.paths import resolve_home
 from cmr_desktop.services import Services, StoreError
-from cmr_desktop import storage
 from cmr_desktop.storage import DB_FILENAME
 from cmr_desktop.ui.errors import home_problem, show_error
 from cmr_desktop.ui.instance import SingleInstance

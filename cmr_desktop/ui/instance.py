@@ -88,19 +88,28 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
-            socket.readyRead.connect(lambda s=socket: self._on_message(s))
-            socket.disconnected.connect(socket.deleteLater)
-            if socket.bytesAvailable():
-                self._on_message(socket)
+            socket.readyRead.connect(self._on_ready)
+            if socket.canReadLine():
+                self._answer(socket)
 
-    def _on_message(self, socket: QLocalSocket) -> None:
-        if socket.canReadLine() and bytes(socket.readLine().data()) == RAISE:
+    def _on_ready(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket) and socket.canReadLine():
+            self._answer(socket)
+
+    def _answer(self, socket: QLocalSocket) -> None:
+        message = bytes(socket.readLine().data())
+        socket.readyRead.disconnect(self._on_ready)
+        if message == RAISE:
             socket.write(ACK)
             socket.flush()
             self.activated.emit()
+        socket.disconnectFromServer()
+        socket.deleteLater()
 
     def release(self) -> None:
         """Stop answering (the app is quitting)."""
         if self.server is not None:
             self.server.close()
+            self.server.deleteLater()
             self.server = None
