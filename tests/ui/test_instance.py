@@ -49,7 +49,8 @@ def test_a_second_start_for_the_same_home_brings_the_first_forward_and_exits(
         )
     out, err = second.communicate(timeout=60)
     assert second.returncode == 0, (out, err)
-    assert "already has" in out and str(home) in out
+    assert "already has" in out
+    assert str(home) in out
     assert "Traceback" not in err
     assert not (home / "cmr.sqlite3").exists()  # the second start never opened the home
     first.release()
@@ -102,7 +103,8 @@ def test_a_socket_left_by_a_crashed_process_does_not_stop_the_next_start(
     assert stale.exists()
     try:
         assert instance.acquire()
-        assert instance.server is not None and instance.server.isListening()
+        assert instance.server is not None
+        assert instance.server.isListening()
         alive = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         alive.connect(str(stale))  # the new process answers on the name now
         alive.close()
