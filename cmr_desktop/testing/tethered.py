@@ -19,11 +19,13 @@ from cmr_desktop.testing.simulator import Knobs, SimulatorProcess
 from cmr_desktop.testing.simulator import main as simulator_main
 
 
-def _stop_at_end_of_input() -> None:
+def _stop_at_end_of_input(fd: int) -> None:
+    # The raw descriptor, not sys.stdin: a daemon thread blocked inside a buffered reader
+    # makes the interpreter abort at shutdown ("could not acquire lock ... <stdin>").
     try:
-        while sys.stdin.buffer.read(4096):
+        while os.read(fd, 4096):
             pass
-    except (OSError, ValueError):
+    except OSError:
         pass
     # The simulator stops cleanly on SIGTERM (and dies on it before it has a handler).
     os.kill(os.getpid(), signal.SIGTERM)
@@ -31,7 +33,10 @@ def _stop_at_end_of_input() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``cmr-vendor-sim`` that stops when its standard input ends."""
-    threading.Thread(target=_stop_at_end_of_input, name="parent-watch", daemon=True).start()
+    fd = os.dup(sys.stdin.fileno())
+    threading.Thread(
+        target=_stop_at_end_of_input, args=(fd,), name="parent-watch", daemon=True
+    ).start()
     return simulator_main(argv)
 
 

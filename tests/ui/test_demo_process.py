@@ -60,6 +60,7 @@ def test_the_demo_vendors_stop_when_the_app_quits(tmp_path: Path) -> None:
     _, err = app.communicate(timeout=120)
     assert app.returncode == 0, err
     assert "Traceback" not in err
+    assert "Fatal Python error" not in err  # the vendors' process (its stderr is ours) too
     assert _ended(sim_pid)
 
 
