@@ -192,6 +192,13 @@ def main(
         watcher.stop()
         return status
     finally:
+        # Callbacks of finished jobs may start more (a load starts its checks): let them
+        # run on the live window and wait again, so no job outlives the runner or the store.
+        for _ in range(5):
+            runner.wait()
+            app.processEvents()
+            if not runner.pending():
+                break
         runner.wait()
         if instance is not None:
             instance.release()
@@ -212,10 +219,15 @@ def _quit_on_signals(app: QApplication) -> None:
     then, while Qt's event loop waits."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         # Posted: a signal during start-up quits once the event loop runs.
-        signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, lambda: _quit(app)))
     tick = QTimer(app, interval=250)
     tick.timeout.connect(lambda: None)
     tick.start()
+
+
+def _quit(app: QApplication) -> None:
+    app.closeAllWindows()  # as the window's own Quit: it saves its layout, stops a sync
+    app.quit()
 
 
 def _bring_forward(window: QWidget | None) -> None:
