@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from cmr_desktop import __version__
-from cmr_desktop.services import Services
+from cmr_desktop import __version__, storage
+from cmr_desktop.paths import resolve_home
+from cmr_desktop.services import Services, StoreError
+from cmr_desktop.storage import DB_FILENAME
+from cmr_desktop.ui.errors import home_problem, show_error
+from cmr_desktop.ui.instance import SingleInstance
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.watch import watch_window
+
+if TYPE_CHECKING:
+    from cmr_desktop.testing.tethered import TetheredSimulator
 
 APP_ID = "io.github.cmr_desktop.CMRDesktop"
+# What opening a home raises when it cannot be used (storage may name it HomeUnusable).
+HOME_ERRORS: tuple[type[Exception], ...] = (
+    StoreError,
+    getattr(storage, "HomeUnusable", StoreError),
+    OSError,
+)
 DEMO_VENDORS = 6
 
 
@@ -85,6 +100,22 @@ def build_demo(services: Services, simulator: Any) -> None:
     )
 
 
+def _open_home(
+    build_services: Callable[[str | Path | None], Services], home: Path
+) -> Services | None:
+    """The services over ``home``, or None after telling the user why it cannot be opened."""
+    try:
+        return build_services(home)
+    except HOME_ERRORS as exc:
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        if home.exists() and not home.is_dir():
+            reason = "it is a file, not a folder"
+        elif str(home / DB_FILENAME) not in reason:
+            reason = f"{home / DB_FILENAME}: {reason}"
+        show_error("CMR Desktop cannot start", home_problem(home, reason))
+        return None
+
+
 def main(
     argv: Sequence[str] | None, build_services: Callable[[str | Path | None], Services]
 ) -> int:
@@ -93,6 +124,10 @@ def main(
     Args:
         argv: the arguments (None: ``sys.argv[1:]``).
         build_services: opens the services for a home (the composition root passes it in).
+
+    Returns:
+        the event loop's exit status; 0 when another process already has the home open
+        (its window was brought forward); 2 when the home cannot be opened (after saying why).
     """
     parser = argparse.ArgumentParser(prog="cmr-desktop", description="CMR Desktop")
     parser.add_argument(
@@ -104,42 +139,100 @@ def main(
     parser.add_argument("--version", action="version", version=f"cmr-desktop {__version__}")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
+    own_app = QApplication.instance() is None
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("CMR Desktop")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    if own_app:  # not in a test's process
+        _quit_on_signals(app)
 
-    simulator = None
+    simulator: TetheredSimulator | None = None
     temp: tempfile.TemporaryDirectory[str] | None = None
+    instance: SingleInstance | None = None
     if args.demo:
         from cmr_desktop.testing.keyring import use_shared_keyring
-        from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 
         temp = tempfile.TemporaryDirectory(prefix="cmr-desktop-demo-")
         # A throw-away home: throw-away secrets, in a file the sync process can read.
         use_shared_keyring(Path(temp.name) / "demo-keyring.json")
-        simulator = VendorSimulator(default_vendors(DEMO_VENDORS), seed=7)
-        simulator.start()
-        services = build_services(Path(temp.name) / "home")
-        build_demo(services, simulator)
+        # The simulated vendors run in their own process, as real vendors do (they do not
+        # share the window's GIL), and stop when the app ends, however it ends.
+        from cmr_desktop.testing.tethered import TetheredSimulator
+
+        simulator = TetheredSimulator(DEMO_VENDORS, seed=7)
+        print(f"Demo vendors at {simulator.root} (process {simulator.pid})", flush=True)
+        home = Path(temp.name) / "home"
         settings = QSettings(str(Path(temp.name) / "ui.ini"), QSettings.Format.IniFormat)
     else:
-        services = build_services(args.home)
+        home = resolve_home(args.home)
+        instance = SingleInstance(home)
+        if not instance.acquire():
+            print(f"CMR Desktop already has {home} open: its window was brought forward.")
+            return 0
         settings = QSettings("cmr-desktop", "cmr-desktop")
+    services = None
+    window: MainWindow | None = None
     runner = Runner()
-    window = MainWindow(services, runner, settings)
-    if args.demo:
-        window.setWindowTitle("CMR Desktop — demo (nothing is kept)")
-    window.show()
     try:
-        return int(app.exec())
+        services = _open_home(build_services, home)
+        if services is None:
+            return 2
+        if simulator is not None:
+            build_demo(services, simulator)
+        window = MainWindow(services, runner, settings)
+        watcher = watch_window(window)
+        if args.demo:
+            window.setWindowTitle("CMR Desktop — demo (nothing is kept)")
+        if instance is not None:
+            instance.activated.connect(lambda: _bring_forward(window))
+        window.show()
+        status = int(app.exec())
+        watcher.stop()
+        return status
     finally:
+        # Callbacks of finished jobs may start more (a load starts its checks): let them
+        # run on the live window and wait again, so no job outlives the runner or the store.
+        for _ in range(5):
+            runner.wait()
+            app.processEvents()
+            if not runner.pending():
+                break
         runner.wait()
-        window.deleteLater()
-        app.processEvents()
-        services.store.close()
+        if instance is not None:
+            instance.release()
+        if window is not None:
+            window.deleteLater()
+            app.processEvents()
+        if services is not None:
+            services.store.close()
         if simulator is not None:
             simulator.stop()
         if temp is not None:
             temp.cleanup()
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl-C or SIGTERM quits as the window's Quit does (so the demo's vendors stop too).
+    Python runs signal handlers only between its own bytecodes: a timer lets it, now and
+    then, while Qt's event loop waits."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Posted: a signal during start-up quits once the event loop runs.
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, lambda: _quit(app)))
+    tick = QTimer(app, interval=250)
+    tick.timeout.connect(lambda: None)
+    tick.start()
+
+
+def _quit(app: QApplication) -> None:
+    app.closeAllWindows()  # as the window's own Quit: it saves its layout, stops a sync
+    app.quit()
+
+
+def _bring_forward(window: QWidget | None) -> None:
+    if window is None:
+        return
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()

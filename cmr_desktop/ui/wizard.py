@@ -8,6 +8,8 @@ Re-entering a brand's secrets (after the vendor refused the stored token) is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 from cmr_desktop.connectors.api import Catalog, ConfigField
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.services import ConnectionFailed, Services
+from cmr_desktop.ui.plugin_calls import PluginCalls, PluginTimeout
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip
 
@@ -51,6 +54,44 @@ def describe_catalog(catalog: Catalog | None) -> str:
         f"{len(catalog.data_uses)} use(s) of your data"
     )
     return text + ("; honours quiet hours." if catalog.supports_quiet_hours else ".")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorChoice:
+    """What the wizard needs of a usable connector, read off its class in the background
+    (so that no plugin code runs on the GUI thread)."""
+
+    id: str
+    label: str
+    remote: bool
+    fields: tuple[ConfigField, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorChoices:
+    """The usable connectors, and a line for each one that could not be loaded."""
+
+    usable: tuple[ConnectorChoice, ...]
+    unusable: tuple[str, ...]
+
+    def get(self, connector: str) -> ConnectorChoice | None:
+        return next((c for c in self.usable if c.id == connector), None)
+
+
+def connector_choices(services: Services) -> ConnectorChoices:
+    """Discover the connectors (this imports plugins: call it off the GUI thread)."""
+    usable, unusable = [], []
+    for entry in services.connector_entries():
+        if entry.status != "ok" or entry.cls is None:
+            unusable.append(f"{entry.id} ({entry.status}: {entry.reason})")
+            continue
+        label = f"{entry.name} {entry.version} (from {entry.package})"
+        cls = entry.cls
+        usable.append(ConnectorChoice(entry.id, label, bool(cls.remote), tuple(cls.config_fields)))
+    return ConnectorChoices(tuple(usable), tuple(unusable))
+
+
+LOOKING = "Looking for connectors…"
 
 
 class WhoPage(QWizardPage):
@@ -167,30 +208,72 @@ class HowPage(QWizardPage):
         layout = QVBoxLayout(self)
         self.connector = QComboBox(self)
         self.connector.setAccessibleName("Connector")
-        for entry in wizard.services.connector_entries():
-            if entry.status != "ok" or entry.cls is None:
-                continue
-            self.connector.addItem(f"{entry.name} {entry.version} (from {entry.package})", entry.id)
+        self.connector.setEnabled(False)
         self.connector.currentIndexChanged.connect(lambda _: self._build_fields())
         layout.addWidget(self.connector)
+        self.status = _plain(LOOKING, self)
+        self.status.setAccessibleName("Connectors")
+        layout.addWidget(self.status)
         self.fields_box = QWidget(self)
         self.form = QFormLayout(self.fields_box)
         layout.addWidget(self.fields_box)
         layout.addStretch(1)
         self.edits: dict[str, tuple[ConfigField, QLineEdit]] = {}
+        self.choices: ConnectorChoices | None = None
+
+    @property
+    def ready(self) -> bool:
+        """The connectors have been found."""
+        return self.choices is not None
+
+    def slow(self) -> None:
+        """Discovery takes long: a plugin may be stuck importing."""
+        if self.choices is None:
+            self.status.setText(
+                "Still looking for connectors: a connector plugin is taking long to load and "
+                "may be stuck. The window keeps working; you can cancel and try again later."
+            )
+
+    def failed(self, error: Exception) -> None:
+        self.status.setText(f"The connectors could not be listed: {error}")
+
+    def fill(self, choices: ConnectorChoices) -> None:
+        """Offer the connectors that were found."""
+        self.choices = choices
+        self.connector.blockSignals(True)
+        self.connector.clear()
+        for choice in choices.usable:
+            self.connector.addItem(choice.label, choice.id)
         manual = self.connector.findData("manual")
         self.connector.setCurrentIndex(max(manual, 0))
+        self.connector.blockSignals(False)
+        self.connector.setEnabled(bool(choices.usable))
+        notes = []
+        if not choices.usable:
+            notes.append("No connector could be loaded.")
+        if choices.unusable:
+            notes.append(
+                f"{len(choices.unusable)} installed connector(s) cannot be used: "
+                + "; ".join(choices.unusable)
+            )
+        self.status.setText("\n".join(notes))
+        self.status.setVisible(bool(notes))
         self._build_fields()
 
     def connector_id(self) -> str:
         return str(self.connector.currentData())
 
+    def choice(self) -> ConnectorChoice | None:
+        """The chosen connector (None until the connectors are found)."""
+        return self.choices.get(self.connector_id()) if self.choices is not None else None
+
     def _build_fields(self) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         self.edits = {}
-        cls = self.wiz.services.connector_class(self.connector_id())
-        for f in cls.config_fields:
+        choice = self.choice()
+        fields = choice.fields if choice is not None else ()
+        for f in fields:
             edit = QLineEdit(self.fields_box)
             edit.setAccessibleName(f.label)
             edit.setToolTip(tooltip(f.help))
@@ -202,7 +285,7 @@ class HowPage(QWizardPage):
             edit.textChanged.connect(lambda _: self.completeChanged.emit())
             self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
             self.edits[f.name] = (f, edit)
-        if not cls.config_fields:
+        if choice is not None and not fields:
             self.form.addRow(_plain("Nothing to set up.", self.fields_box))
         self.completeChanged.emit()
 
@@ -217,7 +300,7 @@ class HowPage(QWizardPage):
         return config, secrets
 
     def isComplete(self) -> bool:
-        return all(
+        return self.choice() is not None and all(
             edit.text().strip() for f, edit in self.edits.values() if f.required and not f.default
         )
 
@@ -244,7 +327,8 @@ class CheckPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.tested = False
-        manual = not self.wiz.services.connector_class(self.wiz.how.connector_id()).remote
+        choice = self.wiz.how.choice()
+        manual = choice is None or not choice.remote
         self.test.setEnabled(not manual)
         self.result.setText(
             describe_catalog(None)
@@ -266,12 +350,22 @@ class CheckPage(QWizardPage):
 
         def failed(error: Exception) -> None:
             self.test.setEnabled(True)
-            self.result.setText(f"The connection failed: {error}")
+            if isinstance(error, PluginTimeout):
+                seconds = self.wiz.test_timeout_ms / 1000
+                self.result.setText(
+                    f"The connection failed: no answer within {seconds:g} s (the vendor or "
+                    "the connector may be stuck). Try again, or go back and check the settings."
+                )
+            else:
+                self.result.setText(f"The connection failed: {error}")
 
-        self.wiz.runner.run(
+        # The connector's own code (and the vendor) answer on a thread of their own: one
+        # that hangs leaves the wizard working and, after the timeout, says so.
+        self.wiz.plugins.run(
             lambda: services.try_connection(connector, config, secrets),
             done,
             failed,
+            timeout_ms=self.wiz.test_timeout_ms,
             latest="connection-test",
         )
 
@@ -284,10 +378,15 @@ class AddBrandWizard(QWizard):
     """
 
     added = Signal(str)
+    #: After this long, the connector page says that a plugin may be stuck loading.
+    discovery_slow_ms = 10_000
+    #: How long the connection test waits for the connector and the vendor.
+    test_timeout_ms = 30_000
 
     def __init__(self, services: Services, runner: Runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services, self.runner = services, runner
+        self.plugins = PluginCalls(self)
         self.setWindowTitle("Add a brand")
         self.who = WhoPage(self)
         self.how = HowPage(self)
@@ -296,6 +395,15 @@ class AddBrandWizard(QWizard):
             self.addPage(page)
         self.error = ""
         self.resize(640, 480)
+        # Finding connectors imports their plugins: in the background, while the first page
+        # is filled in.
+        self.plugins.run(
+            lambda: connector_choices(services),
+            self.how.fill,
+            self.how.failed,
+            timeout_ms=self.discovery_slow_ms,
+            on_slow=self.how.slow,
+        )
 
     def accept(self) -> None:
         """Store the brand in the background; the wizard closes once it is stored."""
@@ -337,14 +445,23 @@ class AddBrandWizard(QWizard):
         self.runner.run(store, stored, failed, write=True)
 
 
+def secret_fields(services: Services, connector: str) -> tuple[ConfigField, ...]:
+    """The connector's secret settings (may import its plugin: off the GUI thread)."""
+    return tuple(f for f in services.connector_class(connector).config_fields if f.secret)
+
+
 class SignInDialog(QDialog):
     """Enter a brand's secrets again (the vendor refused the stored ones).
+
+    The connector's fields are read, and the new secrets tried, off the GUI thread.
 
     Signals:
         saved(str): the brand's slug, once the secrets are stored.
     """
 
     saved = Signal(str)
+    #: How long the check after storing waits for the connector and the vendor.
+    check_timeout_ms = 30_000
 
     def __init__(
         self,
@@ -356,50 +473,76 @@ class SignInDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.services, self.runner, self.slug = services, runner, slug
+        self.plugins = PluginCalls(self)
         self.setWindowTitle("Sign in again")
         layout = QVBoxLayout(self)
-        cls = services.connector_class(connector)
-        secret_fields = [f for f in cls.config_fields if f.secret]
         layout.addWidget(_plain(f"New secrets for {slug} (kept in the system keyring):", self))
-        form = QFormLayout()
+        self.form = QFormLayout()
         self.edits: dict[str, QLineEdit] = {}
-        for f in secret_fields:
-            edit = QLineEdit(self)
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            edit.setAccessibleName(f.label)
-            form.addRow(f.label, edit)
-            self.edits[f.name] = edit
-        layout.addLayout(form)
-        self.note = _plain("" if secret_fields else "This brand has no secrets.", self)
+        layout.addLayout(self.form)
+        self.note = _plain(LOOKING, self)
         layout.addWidget(self.note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setEnabled(False)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.plugins.run(
+            lambda: secret_fields(services, connector),
+            self._show_fields,
+            lambda error: self.note.setText(f"This brand's connector cannot be used: {error}"),
+            timeout_ms=AddBrandWizard.discovery_slow_ms,
+            on_slow=lambda: self.note.setText(
+                "Still looking for the connector: its plugin is taking long to load and may "
+                "be stuck. You can cancel and try again later."
+            ),
+        )
+
+    def _show_fields(self, fields: tuple[ConfigField, ...]) -> None:
+        for f in fields:
+            edit = QLineEdit(self)
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setAccessibleName(f.label)
+            self.form.addRow(f.label, edit)
+            self.edits[f.name] = edit
+        self.note.setText("" if fields else "This brand has no secrets.")
+        self.save_button.setEnabled(bool(fields))
+        if fields:
+            next(iter(self.edits.values())).setFocus()
 
     def save(self) -> None:
         values = {k: e.text() for k, e in self.edits.items() if e.text()}
         services, slug = self.services, self.slug
 
-        def store() -> tuple[bool, str]:
+        def store() -> None:
             for field, value in values.items():
                 services.set_secret(slug, field, value)
-            try:
-                return True, services.check_connection(slug)
-            except ConnectionFailed as exc:
-                return False, str(exc)
 
-        def done(result: tuple[bool, str]) -> None:
-            ok, text = result
+        def stored(_: None) -> None:
             self.saved.emit(slug)
-            if ok:
-                self.accept()
+            self.note.setText("Stored. Asking the vendor…")
+            # The check runs the connector's code: on a thread of its own, with a timeout.
+            self.plugins.run(
+                lambda: services.check_connection(slug),
+                lambda _text: self.accept(),
+                checked_failed,
+                timeout_ms=self.check_timeout_ms,
+                latest="check",
+            )
+
+        def checked_failed(error: Exception) -> None:
+            if isinstance(error, ConnectionFailed):
+                self.note.setText(f"Stored, but the vendor still refuses: {error}")
+            elif isinstance(error, PluginTimeout):
+                seconds = self.check_timeout_ms / 1000
+                self.note.setText(f"Stored, but the vendor did not answer within {seconds:g} s.")
             else:
-                self.note.setText(f"Stored, but the vendor still refuses: {text}")
+                self.note.setText(f"Stored, but the connection could not be checked: {error}")
 
         def failed(error: Exception) -> None:
             self.note.setText(f"Not stored: {error}")
 
-        self.runner.run(store, done, failed, write=True)
+        self.runner.run(store, stored, failed, write=True)

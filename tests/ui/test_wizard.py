@@ -19,6 +19,7 @@ def _open(qtbot: Any, window: MainWindow) -> Any:
     wizard = window.wizard
     assert wizard is not None
     qtbot.waitUntil(wizard.isVisible, timeout=3000)
+    qtbot.waitUntil(lambda: wizard.how.ready, timeout=10_000)  # found in the background
     return wizard
 
 
@@ -100,6 +101,7 @@ def test_signing_in_again_stores_the_new_token(
     qtbot.waitUntil(lambda: window.sign_in is not None, timeout=3000)
     dialog = window.sign_in
     assert dialog is not None
+    qtbot.waitUntil(lambda: "token" in dialog.edits, timeout=10_000)
     edit = dialog.edits["token"]
     assert edit.echoMode() is QLineEdit.EchoMode.Password
     edit.setText("still-wrong")
