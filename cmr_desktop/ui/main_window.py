@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.services = services
         self.runner = runner
+        # Results that arrive after the window is gone must not reach its deleted widgets.
+        self.destroyed.connect(runner.forget)
         self.settings = settings or QSettings("cmr-desktop", "cmr-desktop")
         self.setWindowTitle("CMR Desktop")
         self.model = BrandTableModel(self)

@@ -96,6 +96,13 @@ class Runner(QObject):
         if callbacks is not None and isinstance(error, Exception):
             callbacks[1](error)
 
+    @Slot()
+    def forget(self) -> None:
+        """Drop every callback not yet run (their widgets are gone); jobs still running
+        finish, and their results are ignored."""
+        self._callbacks.clear()
+        self._latest.clear()
+
     def pending(self) -> int:
         """Jobs whose callbacks have not run yet."""
         return len(self._callbacks)

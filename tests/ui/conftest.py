@@ -70,5 +70,16 @@ def window(qtbot: Any, tmp_path: Path, sim: VendorSimulator) -> Iterator[MainWin
     win.show()
     qtbot.waitUntil(lambda: win.model.rowCount() == 13, timeout=5000)
     yield win
-    win.runner.wait()
+    settle(qtbot, win.runner)
     svc.store.close()
+
+
+def settle(qtbot: Any, runner: Runner) -> None:
+    """Let every job of ``runner`` finish *and* call back before the window goes: a callback
+    delivered after the window was deleted would fail in whichever test runs next."""
+
+    def settled() -> bool:
+        runner.wait()
+        return not runner.pending()
+
+    qtbot.waitUntil(settled, timeout=30_000)
