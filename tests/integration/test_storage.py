@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from cmr_desktop.domain import Brand, Channel, PreferenceSet
-from cmr_desktop.storage import SCHEMA_HEAD, Store, StoreError, current_revision, migrate
+from cmr_desktop.storage import (
+    SCHEMA_HEAD,
+    HomeUnusable,
+    Store,
+    StoreBusy,
+    StoreError,
+    current_revision,
+    migrate,
+)
 from cmr_desktop.storage.db import KNOWN_REVISIONS, MIGRATIONS
 from cmr_desktop.storage.models import Base
 from cmr_desktop.testing.sample import sample_brands
@@ -223,5 +231,5 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / "cmr.sqlite3").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a readable database"):
+    with pytest.raises(HomeUnusable, match="is not an SQLite database, or it is damaged"):
         Store(tmp_path)
