@@ -417,12 +417,17 @@ def read_capped(path: Path, limit: int | None = None) -> bytes:
     except OSError as exc:
         raise ImportProblem(source, "", f"cannot read the file ({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
+        try:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise ImportProblem(source, "", f"{_kind(info.st_mode)}, not a file; give a file")
             if info.st_size > limit:
                 raise ImportProblem(source, "", _too_big(info.st_size, limit))
+            fh = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
             raw = fh.read(limit + 1)  # the file may grow while it is read
     except OSError as exc:
         raise ImportProblem(source, "", f"cannot read the file ({exc.strerror or exc})") from None
