@@ -293,7 +293,7 @@ def validate_document(doc: Any, source: str = "<input>") -> None:
         raise ImportProblem(
             source,
             "/format",
-            f"not a CMR Desktop export (format is {doc.get('format')!r}, "
+            f"not a CMR Desktop export (format is {reprlib.repr(doc.get('format'))}, "
             f"expected {EXPORT_FORMAT!r})",
         )
     version = doc.get("version")
