@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from cmr_desktop import __version__
-from cmr_desktop.cli.options import compose, preference_edits
+from cmr_desktop.cli.options import AsciiInt, compose, preference_edits
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import (
@@ -380,7 +380,7 @@ def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
 @click.argument("refs", nargs=-1, metavar="[BRAND]...")
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 256),
+    type=AsciiInt(1, 256),
     default=32,
     show_default=True,
     help="Brands synced at once.",
@@ -667,7 +667,7 @@ def policy_show(ctx: Ctx, as_json: bool) -> None:
 )
 @click.option(
     "--grant-max-months",
-    type=int,
+    type=AsciiInt(),
     metavar="N",
     help="Every data-use grant expires within N months.",
 )
@@ -857,7 +857,7 @@ def directory_import(ctx: Ctx, file: str | None, dry_run: bool) -> int:
 
 @directory.command("search", context_settings=CONTEXT)
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=AsciiInt(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the organisations as JSON.")
 @pass_ctx
 def directory_search(ctx: Ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -890,6 +890,10 @@ def main(argv: Sequence[str] | None, factory: ServicesFactory) -> int:
             shown = arg.encode("utf-8", "replace").decode()
             click.echo(f"cmr: error: argument {shown!r} is not valid UTF-8 text", err=True)
             return 2
+    # Text stored before imports refused it (a lone surrogate) must not crash a listing.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     # A short-lived process that may read 10,000 brands: the cyclic garbage collector would
     # rescan that heap again and again for cycles we do not make (about 30% of the time).
     gc.disable()

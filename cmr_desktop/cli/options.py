@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
 
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.preferences import PreferenceSet, QuietHours, check_topic_id, parse_grant
@@ -101,3 +104,29 @@ def compose(edits: Sequence[Edit]) -> Edit:
         return prefs
 
     return run
+
+
+class AsciiInt(click.IntRange):
+    """A whole number written with the digits 0-9 (click's ``int`` would take "１２").
+
+    Args:
+        min, max: the range allowed (None: unbounded).
+    """
+
+    name = "integer"
+
+    def __init__(self, min: int | None = None, max: int | None = None) -> None:
+        super().__init__(min, max)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            digits = text[1:] if text[:1] in "+-" else text
+            if not (digits.isascii() and digits.isdigit()):
+                self.fail(
+                    f"{value!r} is not a whole number written with the digits 0-9", param, ctx
+                )
+        return super().convert(value, param, ctx)
+
+    def _describe_range(self) -> str:
+        return super()._describe_range() if self.min is not None or self.max is not None else ""

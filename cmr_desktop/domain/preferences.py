@@ -92,10 +92,16 @@ class QuietHours:
     @classmethod
     def parse(cls, text: str) -> QuietHours:
         """Parse ``"21:00-08:00"``."""
-        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+        # ASCII only: Python's \d and int() would read "１３:00" or "0٨:00" as times.
+        m = re.fullmatch(
+            r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*", text, re.ASCII
+        )
         if not m:
+            digits = (
+                " with the digits 0-9" if any(c.isdigit() and not c.isascii() for c in text) else ""
+            )
             raise DomainError(
-                f"invalid quiet hours {text!r} (expected HH:MM-HH:MM, e.g. 21:00-08:00)"
+                f"invalid quiet hours {text!r} (expected HH:MM-HH:MM{digits}, e.g. 21:00-08:00)"
             )
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         try:
@@ -441,7 +447,7 @@ def _quiet_hours(start: str, end: str) -> QuietHours:
 def parse_date(text: str) -> dt.date:
     """Parse an ISO date (YYYY-MM-DD), with a clear message when it is not one."""
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits only
             raise ValueError
         return dt.date.fromisoformat(text)
     except (ValueError, TypeError):

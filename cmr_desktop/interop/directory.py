@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cmr_desktop.domain.directory import DirectoryEntry
-from cmr_desktop.interop.document import ImportProblem, load_json_file
+from cmr_desktop.interop.document import ImportProblem, first_flaw, load_json_file, readable
 
 
 def bundled_directory() -> Path:
@@ -39,16 +39,33 @@ def _validator() -> Callable[[Any], Any]:
     return validate
 
 
-def _explain(record: Any) -> str:
-    """Why a record fails the schema, in jsonschema's precise words."""
+def _explain(record: Any, exc: Exception) -> str:
+    """Why a record fails the schema: the field and the reason, in jsonschema's precise words
+    (fastjsonschema's when jsonschema does not see it: it checks formats such as e-mail)."""
     import jsonschema
     from jsonschema.exceptions import best_match
 
-    error = best_match(jsonschema.Draft7Validator(_schema()).iter_errors(record))
-    if error is None:  # pragma: no cover - fastjsonschema and jsonschema disagree
-        return "does not match the directory schema"
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+    try:
+        validator = jsonschema.Draft7Validator(
+            _schema(), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )
+        error = best_match(validator.iter_errors(record))
+    except RecursionError:  # pragma: no cover - first_flaw refuses deep records before
+        error = None
+    if error is not None:
+        where, message = [str(p) for p in error.absolute_path], str(error.message)
+    else:  # the two validators disagree: the fast one still names the field
+        where = [str(p) for p in (getattr(exc, "path", None) or [])[1:]]
+        message = str(getattr(exc, "message", "")) or "does not match the directory schema"
+        message = message.removeprefix("data." + ".".join(where)).strip() or message
+    return _reason(where, message)
+
+
+def _reason(where: list[str], message: str) -> str:
+    if len(where) > 12:  # a value nested too deeply: its start says where
+        where = [*where[:11], "..."]
+    field = "/".join(where)
+    return readable(f"{field}: {message}" if field else message, 200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +107,7 @@ def read_directory(path: Path) -> DirectoryFile:
     """
     import fastjsonschema
 
-    doc = load_json_file(path)
+    doc = load_json_file(path, strict=False)  # a flawed record is skipped, not the file
     source = str(path)
     if not isinstance(doc, list):
         raise ImportProblem(source, "", "not a company directory: expected a JSON array of records")
@@ -100,11 +117,15 @@ def read_directory(path: Path) -> DirectoryFile:
     seen: set[str] = set()
     for index, record in enumerate(doc):
         slug = record.get("slug") if isinstance(record, dict) else None
-        label = f"record {index}" + (f" ({slug!r})" if isinstance(slug, str) else "")
+        label = f"record {index}" + (f" ({readable(repr(slug))})" if isinstance(slug, str) else "")
+        flaw = first_flaw(record)  # a lone surrogate, a key given twice, absurd nesting
+        if flaw is not None:
+            skipped.append(f"{label}: {_reason([str(p) for p in flaw[0]], flaw[1])}")
+            continue
         try:
             validate(record)
-        except fastjsonschema.JsonSchemaException:
-            skipped.append(f"{label}: {_explain(record)}")
+        except fastjsonschema.JsonSchemaException as exc:
+            skipped.append(f"{label}: {_explain(record, exc)}")
             continue
         if not record["name"].strip():
             skipped.append(f"{label}: the name is empty")

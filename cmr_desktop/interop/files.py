@@ -29,7 +29,11 @@ def write_atomically(
         raise ValueError(f"{path} is a folder; give a file name")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
+        # backslashreplace: a lone surrogate stored before imports refused it is written as
+        # "\\ud800" (its JSON escape) instead of failing the whole export.
+        with os.fdopen(
+            fd, "w", encoding="utf-8", errors="backslashreplace", newline=newline
+        ) as out:
             count = writer(out)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)

@@ -14,7 +14,16 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cmr_desktop.storage.db import SCHEMA_HEAD, Database, StoreError, current_revision, migrate
+from cmr_desktop.storage.db import (
+    BUSY_TIMEOUT,
+    SCHEMA_HEAD,
+    Database,
+    HomeUnusable,
+    StoreBusy,
+    StoreError,
+    current_revision,
+    migrate,
+)
 from cmr_desktop.storage.repositories import (
     AlreadyExists,
     BrandRecord,
@@ -35,11 +44,13 @@ __all__ = [
     "BrandRecord",
     "BrandRepository",
     "DirectoryRepository",
+    "HomeUnusable",
     "JournalEntry",
     "JournalRepository",
     "NotFound",
     "SettingsRepository",
     "Store",
+    "StoreBusy",
     "StoreError",
     "SyncInput",
     "SyncRepository",
@@ -60,17 +71,22 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0]
 
 
+def _is_busy(reason: str) -> bool:
+    return "locked" in reason or "busy" in reason
+
+
 @contextlib.contextmanager
 def _store_errors() -> Iterator[None]:
-    """Turn the database's own failures into a StoreError with a plain message."""
+    """Turn the database's own failures into a StoreError with a plain message (StoreBusy
+    when another process kept the database locked past the busy timeout)."""
     try:
         yield
-    except OperationalError as exc:
+    except (OperationalError, sqlite3.OperationalError) as exc:
         reason = _reason(exc)
-        if "locked" in reason or "busy" in reason:
-            raise StoreError(
-                "the database is busy: another CMR Desktop process kept it locked for 15 "
-                "seconds. Try again when it has finished."
+        if _is_busy(reason):
+            raise StoreBusy(
+                "the database is busy: another CMR Desktop process (an import or a sync) kept "
+                "it locked. Try again when it has finished."
             ) from None
         raise StoreError(f"the database failed: {reason}") from None
 
@@ -99,12 +115,50 @@ def _unit(session: Session) -> UnitOfWork:
 class Store:
     """The data of one home folder. Opening it applies any pending migration."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+        """Open (or create) the home folder ``home``.
+
+        Args:
+            busy_timeout: seconds a write waits for another process's write to end before
+                :class:`StoreBusy` is raised.
+
+        Raises:
+            HomeUnusable: the folder or its database cannot be opened (the reason and what to
+                do are in the message); nothing was changed.
+            StoreBusy: another process kept the database locked while it had to be upgraded.
+        """
         self.home = home
+        if home.exists() and not home.is_dir():
+            raise HomeUnusable(
+                home,
+                "it is a file, not a folder",
+                "Give a folder with --home or CMR_HOME, or move the file away",
+                home=home,
+            )
         try:
-            self.db = Database(home / DB_FILENAME)
-        except (OSError, SQLAlchemyError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the data folder {home}: {_reason(exc)}") from None
+            self.db = Database(home / DB_FILENAME, busy_timeout=busy_timeout)
+        except StoreError:
+            raise
+        except OSError as exc:
+            raise HomeUnusable(
+                home,
+                _reason(exc),
+                "Check that it is a folder you may read and write",
+                home=home,
+            ) from None
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            reason = _reason(exc)
+            if _is_busy(reason):
+                raise StoreBusy(
+                    f"the database in {home} is busy: another CMR Desktop process kept it "
+                    "locked while it had to be brought up to date. Try again when it has finished."
+                ) from None
+            path = home / DB_FILENAME
+            raise HomeUnusable(
+                path,
+                f"{path.name} could not be opened or brought up to date ({reason})",
+                "It may be damaged: put back a copy you kept, or move it away to start afresh",
+            ) from None
 
     @property
     def path(self) -> Path:

@@ -25,8 +25,49 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE = "cmr_write"
 
 
+#: Seconds a writer waits for another process's write to end before giving up.
+BUSY_TIMEOUT = 15.0
+
+
 class StoreError(Exception):
     """The database cannot be opened or used; the message says why and what to do."""
+
+
+class StoreBusy(StoreError):
+    """Another process kept the database locked (a long import, a sync) for longer than the
+    busy timeout. Nothing of this unit of work was written; trying again later is right."""
+
+
+class HomeUnusable(StoreError):
+    """The home folder or its database cannot be opened at all; nothing in it was changed.
+
+    ``str()`` is one line: the reason, then the advice.
+
+    Attributes:
+        path: the folder or database file concerned.
+        reason: what is wrong ("... is not an SQLite database").
+        advice: what the customer can do about it.
+    """
+
+    def __init__(self, path: Path, reason: str, advice: str, *, home: Path | None = None) -> None:
+        self.path, self.reason, self.advice = path, reason, advice
+        self.home = home if home is not None else path.parent
+        super().__init__(f"cannot open the data folder {self.home}: {reason}. {advice}.")
+
+
+def _backups(path: Path) -> str:
+    """Advice naming the copies kept before upgrades, if there are any."""
+    copies = sorted(path.parent.glob(f"{path.name}.before-*.bak"))
+    if not copies:
+        return ""
+    return f" (a copy kept before an upgrade: {copies[-1]})"
+
+
+def _restore_advice(path: Path) -> str:
+    return (
+        f"Put back a copy you kept{_backups(path)}, or move {path.name} away to start with an "
+        "empty database"
+    )
 
 
 def _configure(engine: Engine, *, foreign_keys: bool = True) -> Engine:
@@ -49,31 +90,68 @@ def _configure(engine: Engine, *, foreign_keys: bool = True) -> Engine:
     return engine
 
 
-def make_engine(path: Path, *, migrating: bool = False) -> Engine:
-    """An engine for ``path``; ``migrating`` gives unpooled connections with foreign keys off."""
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 15, "check_same_thread": False}}
+def make_engine(path: Path, *, migrating: bool = False, timeout: float = BUSY_TIMEOUT) -> Engine:
+    """An engine for ``path``; ``migrating`` gives unpooled connections with foreign keys off.
+
+    ``timeout``: seconds to wait for another process's lock (then "database is locked").
+    """
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout, "check_same_thread": False}}
     if migrating:
         kwargs["poolclass"] = NullPool
     return _configure(create_engine(f"sqlite:///{path}", **kwargs), foreign_keys=not migrating)
 
 
 def current_revision(path: Path) -> str | None:
-    """The Alembic revision stored in the file, or None for a new, empty database."""
+    """The Alembic revision stored in the file, or None for a new, empty database.
+
+    Raises:
+        HomeUnusable: the file cannot be read, is not an SQLite database, is not CMR Desktop's,
+            or does not say which schema it has.
+    """
     if not path.exists():
         return None
-    con = sqlite3.connect(path)
+    if path.is_dir():
+        raise HomeUnusable(
+            path,
+            f"{path.name} is a folder, not a database",
+            "Move it away: CMR Desktop keeps its data in a file of that name",
+        )
+    try:
+        con = sqlite3.connect(path)
+    except sqlite3.Error as exc:
+        raise HomeUnusable(path, f"cannot open {path.name} ({exc})", _ACCESS_ADVICE) from None
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables:
             if tables:
-                raise StoreError(f"{path} is an SQLite file but not a CMR Desktop database")
+                raise HomeUnusable(
+                    path,
+                    f"{path.name} is an SQLite database, but not CMR Desktop's",
+                    "Give another data folder (--home or CMR_HOME), or move the file away",
+                )
             return None
-        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-        return row[0] if row else None
+        rows = [r[0] for r in con.execute("SELECT version_num FROM alembic_version")]
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a readable database ({exc})") from None
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            reason = f"{path.name} is not an SQLite database, or it is damaged ({exc})"
+            raise HomeUnusable(path, reason, _restore_advice(path)) from None
+        raise HomeUnusable(path, f"cannot read {path.name} ({exc})", _ACCESS_ADVICE) from None
     finally:
         con.close()
+    if len(rows) == 1 and isinstance(rows[0], str):
+        return rows[0]
+    if not rows and tables == {"alembic_version"}:
+        return None  # the very first migration never got further: nothing to lose
+    found = "is empty" if not rows else f"holds {len(rows)} versions"
+    raise HomeUnusable(
+        path,
+        f"{path.name} does not say which version of CMR Desktop wrote it (its alembic_version "
+        f"table {found}), so it cannot be brought up to date safely",
+        _restore_advice(path),
+    )
+
+
+_ACCESS_ADVICE = "Check that the file exists and that you may read and write it"
 
 
 def migrate(path: Path, target: str = "head", *, backup: bool = True) -> str | None:
@@ -84,9 +162,11 @@ def migrate(path: Path, target: str = "head", *, backup: bool = True) -> str | N
     """
     rev = current_revision(path)
     if rev is not None and rev not in KNOWN_REVISIONS:
-        raise StoreError(
-            f"{path} was written by a newer CMR Desktop (schema {rev}); this version knows "
-            f"schemas up to {SCHEMA_HEAD}. Update CMR Desktop to open it."
+        raise HomeUnusable(
+            path,
+            f"{path.name} was written by a newer CMR Desktop (schema {rev}); this version knows "
+            f"schemas up to {SCHEMA_HEAD}",
+            "Update CMR Desktop to open it",
         )
     wanted = SCHEMA_HEAD if target == "head" else target
     if rev == wanted:
@@ -133,11 +213,11 @@ def _is_ahead(target: str, rev: str | None) -> bool:
 class Database:
     """One SQLite file: hands out session scopes for reading and for writing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.backup_path = migrate(path)
-        self.engine = make_engine(path)
+        self.engine = make_engine(path, timeout=busy_timeout)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False

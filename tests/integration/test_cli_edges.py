@@ -133,3 +133,27 @@ def test_names_sort_the_way_people_expect(cmr: Any) -> None:
         cmr("brand", "add", name, "--slug", f"b-{len(name)}-{ord(name[0])}")
     names = [b["name"] for b in cmr("brand", "list", "--json").json()]
     assert names == ["émile", "Eve", "fiona", "Zeta"]
+
+
+def test_a_database_with_an_empty_version_table_is_one_line_exit_1(cmr: Any) -> None:
+    import sqlite3
+
+    cmr("brand", "add", "Acme")
+    con = sqlite3.connect(cmr.home / "cmr.sqlite3")
+    con.execute("DELETE FROM alembic_version")
+    con.commit()
+    con.close()
+    res = cmr("brand", "list")
+    assert res.code == 1, res
+    assert "its alembic_version table is empty" in res.err
+    assert "already exists" not in res.err
+    assert _lines(res.err) == 1, res.err
+
+
+def test_a_corrupt_database_is_one_line_exit_1(cmr: Any) -> None:
+    cmr.home.mkdir(parents=True)
+    (cmr.home / "cmr.sqlite3").write_bytes(bytes(range(256)) * 40)
+    res = cmr("export")
+    assert res.code == 1, res
+    assert "is not an SQLite database, or it is damaged" in res.err
+    assert _lines(res.err) == 1, res.err

@@ -120,3 +120,88 @@ def test_cli_directory_import_and_search(cmr: Any, tmp_path: Path) -> None:
     broken = cmr("directory", "import", str(tmp_path / "missing.json"))
     assert broken.code == 2
     assert "cannot read the file" in broken.err
+
+
+def _records(n: int) -> list[Any]:
+    records: list[Any] = json.loads(bundled_directory().read_text(encoding="utf-8"))[:n]
+    return records
+
+
+def test_a_record_holding_a_lone_surrogate_is_skipped_naming_the_field(
+    services: Services, tmp_path: Path
+) -> None:
+    records = _records(3)
+    records[0] = {**records[0], "name": "Acme\ud800"}
+    records[1] = {**records[1], "address": {"\udc00": 1}}
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(records), encoding="ascii")  # written as \ud800 escapes
+    result = services.import_directory(path)
+    assert (result.added, result.total) == (1, 3)
+    assert result.skipped[0] == (
+        f"record 0 ('{records[0]['slug']}'): name: not valid UTF-8 text (a lone surrogate \\ud800)"
+    )
+    assert result.skipped[1].startswith(f"record 1 ('{records[1]['slug']}'): address/\\udc00: ")
+    for line in result.skipped:
+        line.encode("utf-8")  # printable as it is
+
+
+def test_skipped_records_name_the_field_and_the_reason(services: Services, tmp_path: Path) -> None:
+    records = _records(5)
+    records[0] = {**records[0], "email": "not an e-mail address"}
+    records[1] = {**records[1], "web": "no uri " * 50}
+    records[2] = {**records[2], "categories": "x" * 3000}
+    records[3] = {
+        **records[3],
+        "comments": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    }
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    result = services.import_directory(path)
+    assert (result.added, result.total) == (1, 5)
+    assert len(result.skipped) == 4
+    for line in result.skipped:
+        assert "does not match the directory schema" not in line
+        assert len(line) < 260, line
+    assert f"('{records[0]['slug']}'): email: " in result.skipped[0]
+    assert f"('{records[1]['slug']}'): web: " in result.skipped[1]
+    assert f"('{records[2]['slug']}'): categories: 'xxxx" in result.skipped[2]
+    assert "..." in result.skipped[2]
+    assert f"('{records[3]['slug']}'): comments" in result.skipped[3]
+
+
+def test_a_record_nested_too_deeply_is_skipped(services: Services, tmp_path: Path) -> None:
+    records = _records(2)
+    text = json.dumps(records).replace(
+        '"name": ', '"x": ' + "[" * 950 + "]" * 950 + ', "name": ', 1
+    )
+    path = tmp_path / "directory.json"
+    path.write_text(text, encoding="utf-8")
+    result = services.import_directory(path)
+    assert result.added == 1
+    assert "too deeply nested" in result.skipped[0]
+    assert len(result.skipped[0]) < 200
+
+
+def test_a_record_with_a_key_given_twice_is_skipped(services: Services, tmp_path: Path) -> None:
+    records = _records(2)
+    slug = records[0]["slug"]
+    text = json.dumps(records).replace(f'"slug": "{slug}"', f'"slug": "{slug}", "slug": "x"', 1)
+    path = tmp_path / "directory.json"
+    path.write_text(text, encoding="utf-8")
+    result = services.import_directory(path)
+    assert result.added == 1
+    assert result.skipped[0].endswith("the key 'slug' appears twice in one object")
+
+
+def test_cli_directory_import_of_a_lone_surrogate_skips_the_record(
+    cmr: Any, tmp_path: Path
+) -> None:
+    records = _records(2)
+    records[0] = {**records[0], "name": "Acme\ud800"}
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(records), encoding="ascii")
+    res = cmr("directory", "import", str(path))
+    assert res.code == 1, res
+    assert "Traceback" not in res.err
+    assert "name: not valid UTF-8 text (a lone surrogate \\ud800)" in res.err
+    assert "Added 1 " in res.out

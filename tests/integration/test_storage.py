@@ -6,11 +6,20 @@ import dataclasses
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cmr_desktop.domain import Brand, Channel, PreferenceSet
-from cmr_desktop.storage import SCHEMA_HEAD, Store, StoreError, current_revision, migrate
+from cmr_desktop.storage import (
+    SCHEMA_HEAD,
+    HomeUnusable,
+    Store,
+    StoreBusy,
+    StoreError,
+    current_revision,
+    migrate,
+)
 from cmr_desktop.storage.db import KNOWN_REVISIONS, MIGRATIONS
 from cmr_desktop.storage.models import Base
 from cmr_desktop.testing.sample import sample_brands
@@ -223,5 +232,116 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / "cmr.sqlite3").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a readable database"):
+    with pytest.raises(HomeUnusable, match="is not an SQLite database, or it is damaged"):
         Store(tmp_path)
+
+
+# --- homes that cannot be opened, and a database kept busy --------------------------------
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+def _empty_alembic_version(path: Path) -> None:
+    Store(path.parent).close()
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM alembic_version")
+    con.commit()
+    con.close()
+
+
+def _newer(path: Path) -> None:
+    Store(path.parent).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '0099'")
+    con.commit()
+    con.close()
+
+
+def _folder(path: Path) -> None:
+    path.mkdir(parents=True)
+
+
+def _foreign(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "needle"),
+    [
+        (_random_bytes, "cmr.sqlite3 is not an SQLite database, or it is damaged"),
+        (_empty_alembic_version, "its alembic_version table is empty"),
+        (_newer, "written by a newer CMR Desktop (schema 0099)"),
+        (_folder, "cmr.sqlite3 is a folder, not a database"),
+        (_foreign, "is an SQLite database, but not CMR Desktop's"),
+    ],
+)
+def test_a_home_whose_database_cannot_be_used_raises_home_unusable(
+    tmp_path: Path, spoil: Any, needle: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    db = home / "cmr.sqlite3"
+    spoil(db)
+    before = sorted(p.name for p in home.iterdir())
+    with pytest.raises(HomeUnusable) as info:
+        Store(home)
+    problem = info.value
+    assert isinstance(problem, StoreError)  # the CLI prints every StoreError as one line
+    assert needle in problem.reason
+    assert problem.advice
+    assert problem.home == home
+    assert str(problem).startswith(f"cannot open the data folder {home}: ")
+    assert "\n" not in str(problem)
+    assert sorted(p.name for p in home.iterdir()) == before  # nothing made or changed
+    assert "already exists" not in str(problem)
+
+
+def test_an_empty_alembic_version_names_the_backup_to_put_back(tmp_path: Path) -> None:
+    _empty_alembic_version(tmp_path / "cmr.sqlite3")
+    (tmp_path / "cmr.sqlite3.before-0004.bak").write_bytes(b"")
+    with pytest.raises(HomeUnusable, match=r"cmr\.sqlite3\.before-0004\.bak"):
+        Store(tmp_path)
+
+
+def test_a_home_that_is_a_file_raises_home_unusable(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    with pytest.raises(HomeUnusable, match="it is a file, not a folder") as info:
+        Store(home)
+    assert info.value.path == home
+    assert home.read_text() == "not a folder"
+
+
+def test_a_fresh_alembic_version_table_alone_is_a_new_database(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "cmr.sqlite3")
+    con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    con.commit()
+    con.close()
+    store = Store(tmp_path)  # the first migration never got further: nothing to lose
+    assert current_revision(store.path) == SCHEMA_HEAD
+    store.close()
+
+
+def test_a_write_while_another_process_holds_the_database_raises_store_busy(
+    tmp_path: Path,
+) -> None:
+    Store(tmp_path).close()
+    holder = sqlite3.connect(tmp_path / "cmr.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a 40,000-brand import in another process does
+    store = Store(tmp_path, busy_timeout=0.05)
+    try:
+        with pytest.raises(StoreBusy, match="the database is busy"), store.write() as uow:
+            uow.brands.add(sample_brands(1)[0], now=NOW)
+        with store.read() as uow:  # reads still work (WAL)
+            assert uow.brands.count() == 0
+    finally:
+        holder.rollback()
+        holder.close()
+    with store.write() as uow:  # and once it is free, writes work again
+        uow.brands.add(sample_brands(1)[0], now=NOW)
+    store.close()
