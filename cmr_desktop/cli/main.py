@@ -39,7 +39,7 @@ from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.secrets import SecretsUnavailable
 from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
-from cmr_desktop.sync.engine import Result, SyncBusy
+from cmr_desktop.sync.engine import BUSY, Result, SyncBusy
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -437,7 +437,10 @@ def sync_cmd(
     else:
         if not report.outcomes:
             click.echo("Nothing to sync: every brand is up to date.")
+        waiting = [o for o in report.outcomes if BUSY in o.detail]
         for o in report.outcomes:
+            if BUSY in o.detail:
+                continue  # said once, below
             if o.detail:
                 click.echo(f"{o.slug:<24} {o.result:<10} {o.detail}")
             else:
@@ -445,6 +448,12 @@ def sync_cmd(
         counts = [f"{report.count(r)} {r}" for r in Result if report.count(r)]
         if counts:
             click.echo("Summary: " + ", ".join(counts))
+        if waiting:
+            click.echo(
+                f"cmr: the database is busy (another program is writing to it): "
+                f"{len(waiting)} brand(s) left pending; run cmr sync again when it is done.",
+                err=True,
+            )
     return 0 if report.ok else 1
 
 

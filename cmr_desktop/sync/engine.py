@@ -47,7 +47,7 @@ from cmr_desktop.domain.clock import Clock
 from cmr_desktop.domain.merge import MergeResult, at_least_as_restrictive, three_way_merge
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
 from cmr_desktop.domain.vocabulary import Frequency
-from cmr_desktop.storage import Store
+from cmr_desktop.storage import Store, StoreBusy
 from cmr_desktop.storage.repositories import SyncInput
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,15 @@ class BrandOutcome:
     attempts: int = 1
 
 
+#: What a brand is told when the database stayed locked by another program.
+BUSY = "the database is busy (another program is writing to it); left pending"
+
+
 @dataclass
 class SyncReport:
     outcomes: list[BrandOutcome] = field(default_factory=list)
+    #: The database stayed locked by another program: the run stopped starting brands.
+    busy: bool = False
 
     def count(self, result: Result) -> int:
         return sum(1 for o in self.outcomes if o.result is result)
@@ -266,6 +272,7 @@ class SyncEngine:
         self.cancel_grace = cancel_grace
         self._rng = random.Random(seed)
         self._cancel = threading.Event()
+        self._busy = threading.Event()
         self._waiter = wait if wait is not None else self._cancel.wait
         self._catalogs: dict[str, Catalog] = {}
         self._lock = threading.Lock()
@@ -393,11 +400,12 @@ class SyncEngine:
         if not self._cancel.is_set():
             for thread in threads:
                 thread.join()
+        held = self._busy.is_set()
         for slug in cancelled_before:  # cancelled before they started
-            report.outcomes.append(
-                BrandOutcome(slug, slug, Result.CANCELLED, "cancelled before it started")
-            )
+            detail = f"not started: {BUSY}" if held else "cancelled before it started"
+            report.outcomes.append(BrandOutcome(slug, slug, Result.CANCELLED, detail))
         report.outcomes.sort(key=lambda o: o.slug)
+        report.busy = held
         return report
 
     # --- one brand --------------------------------------------------------------------------
@@ -407,6 +415,14 @@ class SyncEngine:
             return BrandOutcome(slug, slug, Result.CANCELLED, "cancelled before it started")
         try:
             return self._sync_brand(slug, budget)
+        except StoreBusy:
+            # Another program holds the database (a long import): say so once, start no
+            # more brands, leave this one pending. No traceback: nothing is wrong with it.
+            self._busy.set()
+            self._cancel.set()
+            with self._cond:
+                self._cond.notify_all()
+            return BrandOutcome(slug, slug, Result.FAILED, BUSY)
         except Exception as exc:
             log.exception("sync of %s failed unexpectedly", slug)
             detail = f"unexpected error ({type(exc).__name__}): {exc}"[:300]
@@ -692,6 +708,8 @@ class SyncEngine:
                         kind="error",
                         detail={"status": status, "reason": detail},
                     )
+        except StoreBusy:
+            self._busy.set()
         except Exception:
             log.exception("could not record the failure of %s", slug)
 

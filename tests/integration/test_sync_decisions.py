@@ -521,3 +521,35 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
     assert svc.verify_journal() is None
     svc.store.close()
+
+
+# --- 7. a database held by another program -----------------------------------------------------
+
+
+def test_a_database_held_by_another_program_is_said_once_and_leaves_brands_pending(
+    tmp_path: Path, sim: VendorSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from cmr_desktop.secrets import SecretStore
+    from cmr_desktop.storage import Store
+    from cmr_desktop.sync.engine import BUSY
+    from tests.conftest import NOW
+
+    home = tmp_path / "home"
+    svc = Services(Store(home, busy_timeout=0.05), SecretStore(), clock=FixedClock(NOW))
+    slugs = connect(svc, sim, "shop", 6)
+    holder = sqlite3.connect(home / "cmr.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a 40,000-brand import in another process does
+    try:
+        report = engine(svc, jobs=2).run()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert report.busy
+    assert {o.slug for o in report.outcomes} == set(slugs)
+    assert all(BUSY in o.detail for o in report.outcomes)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert all(v.pending for v in map(svc.get_brand, slugs))
+    assert svc.sync_engine().run().ok  # free again: everything goes through
+    svc.store.close()
