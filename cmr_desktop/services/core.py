@@ -690,12 +690,21 @@ class Services:
                         uow.brands.clear_pending(slug)
         return changed, skipped
 
-    def accept_theirs(self, ref: str, keys: Sequence[FieldKey]) -> BrandView:
+    def accept_theirs(
+        self,
+        ref: str,
+        keys: Sequence[FieldKey],
+        values: Mapping[FieldKey, FieldValue] | None = None,
+    ) -> BrandView:
         """After drift, the customer takes the vendor's values of ``keys`` as their own
         decisions, by name (the vendor's values as the last drift recorded them). Journaled
         as ``accepted_theirs`` in the same transaction as the edit; the brand is pending
         until the next sync sends it. When every drifted field is decided, the drift status
         is cleared.
+
+        Args:
+            values: the vendor's values to take (a redo after an undo, when the drift was
+                decided already); default: as the last drift recorded them.
 
         Raises:
             InputError: a key is not one the vendor had changed.
@@ -703,6 +712,11 @@ class Services:
         with self.store.write() as uow:
             brand = self._resolve(uow, ref)
             items = {item.key: item for item in self._drift_items(uow, brand)}
+            if values is not None:
+                items = {
+                    k: DriftItem(k, field_name(k), v, brand.preferences.get(k))
+                    for k, v in values.items()
+                }
             unknown = [field_name(k) for k in keys if k not in items]
             if unknown:
                 raise InputError(
@@ -715,11 +729,15 @@ class Services:
                 item = items[key]
                 prefs = prefs.replace_field(key, item.vendor)
                 fields.append(
-                    {"field": item.field, "vendor": _fmt_value(item.vendor), "yours": _fmt_value(item.yours)}
+                    {
+                        "field": item.field,
+                        "vendor": _fmt_value(item.vendor),
+                        "yours": _fmt_value(item.yours),
+                    }
                 )
             now = self.now()
             updated = uow.brands.update(brand.with_preferences(prefs), now=now)
-            if set(items) <= set(keys):
+            if set(items) <= set(keys) and uow.sync.state(brand.slug).status == "drift":
                 uow.sync.set_status(brand.slug, "ok", "")
             uow.journal.append(
                 at=now, brand=brand.slug, kind="accepted_theirs", detail={"fields": fields}
