@@ -143,19 +143,21 @@ def ending_within(uses: tuple[DataUse, ...], today: dt.date, days: int) -> tuple
 
 def _allows(key: FieldKey, value: FieldValue, vendor: PreferenceSet, today: dt.date) -> bool:
     """Whether a vendor's value of an undecided field leaves something open."""
-    kind = key[0]
+    k: tuple[Any, ...] = key  # mypy cannot narrow a union of tuples by its first item
+    kind = k[0]
     if kind in ("channel", "topic"):
         return value is True
     if kind == "grant":
         return isinstance(value, Grant) and value.effective(today) is Decision.ALLOW
     if kind == "frequency":
         # How often a channel may be used matters only where the vendor has it on.
-        return isinstance(value, Frequency) and vendor.channels.get(key[1]) is not False  # type: ignore[call-overload]
+        return isinstance(value, Frequency) and vendor.channels.get(k[1]) is not False
     return False  # quiet hours restrict, never allow
 
 
 def objections(terms: MyTerms, key: FieldKey, value: FieldValue, today: dt.date) -> tuple[str, ...]:
     """The rules of My Terms that object to ``key`` holding ``value`` (their texts)."""
+    k: tuple[Any, ...] = key
     out = []
     for rule in terms.rules:
         if isinstance(rule, NoChannel):
@@ -169,7 +171,7 @@ def objections(terms: MyTerms, key: FieldKey, value: FieldValue, today: dt.date)
         elif isinstance(rule, NeverPurpose):
             hit = (
                 key[0] == "grant"
-                and key[2] == rule.purpose  # type: ignore[misc]
+                and k[2] == rule.purpose
                 and isinstance(value, Grant)
                 and value.effective(today) is Decision.ALLOW
             )
@@ -201,7 +203,8 @@ def vendor_open(
     for key, value in sorted(vendor.fields().items(), key=lambda kv: str(kv[0])):
         if key in decided or not _allows(key, value, vendor, today):
             continue
-        if key[0] == "frequency" and decisions.channels.get(key[1]) is False:  # type: ignore[call-overload]
+        k: tuple[Any, ...] = key
+        if k[0] == "frequency" and decisions.channels.get(k[1]) is False:
             continue  # the customer refused the channel: its frequency does not matter
         out.append(VendorOpen(key, value, objections(terms, key, value, today)))
     return tuple(out)

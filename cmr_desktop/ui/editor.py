@@ -426,16 +426,22 @@ class BrandEditor(QWidget):
                 f"Could not ask the vendor what it offers ({error}); everything is shown."
             )
 
-    def refresh(self) -> None:
-        """Show ``self.prefs``, ``self.details`` and the catalog in the controls."""
+    def refresh(self, kind: str | None = None) -> None:
+        """Show ``self.prefs``, ``self.details`` and the catalog in the controls (``kind``:
+        only the section of that kind of field, after an edit of one)."""
         self._loading = True
         try:
-            self._show_note()
-            self._show_details()
-            self._show_channels()
-            self._show_topics()
-            self._show_uses()
-            self._show_quiet()
+            if kind is None:
+                self._show_note()
+                self._show_details()
+            if kind in (None, "channel", "frequency"):
+                self._show_channels()
+            if kind in (None, "topic"):
+                self._show_topics()
+            if kind in (None, "grant"):
+                self._show_uses()
+            if kind in (None, "quiet_hours"):
+                self._show_quiet()
         finally:
             self._loading = False
 
@@ -470,10 +476,12 @@ class BrandEditor(QWidget):
             choices = list(Frequency) if catalog is None else sorted(catalog.frequencies)
             if current is not None and current not in choices:
                 choices.append(current)
-            combo.clear()
-            combo.addItem(_DEFAULT, None)
-            for freq in sorted(choices, key=lambda f: f.rank):  # the strictest first
-                combo.addItem(freq.label, freq.value)
+            ordered = sorted(choices, key=lambda f: f.rank)  # the strictest first
+            if [combo.itemData(i) for i in range(1, combo.count())] != [f.value for f in ordered]:
+                combo.clear()  # rebuilt only when the choices change (an edit keeps them)
+                combo.addItem(_DEFAULT, None)
+                for freq in ordered:
+                    combo.addItem(freq.label, freq.value)
             combo.setCurrentIndex(max(0, combo.findData(current.value if current else None)))
             combo.setEnabled(allowed is not False and combo.count() > 1)
             combo.setToolTip("" if combo.count() > 1 else "This vendor cannot limit how often")
@@ -524,11 +532,13 @@ class BrandEditor(QWidget):
                 _set_tristate(box, self.prefs.topics.get(topic.id))
                 box.chosen.connect(lambda t=topic.id: self._on_topic(t))
                 self.topics_layout.addWidget(box)
-                note = _VendorNote(f"Topic {topic.label}", self.topics_box)
-                note.refuse.clicked.connect(lambda _=False, t=topic.id: self._refuse(("topic", t)))
-                note.show_for(("topic", topic.id), self.prefs.topics.get(topic.id), self.vendor)
-                self.topics_layout.addWidget(note)
-                self.topic_notes[topic.id] = note
+                theirs = _VendorNote(f"Topic {topic.label}", self.topics_box)
+                theirs.refuse.clicked.connect(
+                    lambda _=False, t=topic.id: self._refuse(("topic", t))
+                )
+                theirs.show_for(("topic", topic.id), self.prefs.topics.get(topic.id), self.vendor)
+                self.topics_layout.addWidget(theirs)
+                self.topic_notes[topic.id] = theirs
             self.topic_boxes[topic.id] = box
 
     def _show_uses(self) -> None:
@@ -691,7 +701,7 @@ class BrandEditor(QWidget):
         if slug == self.slug:
             self._edits += 1
             self.prefs = self.prefs.replace_field(key, value)
-            self.refresh()
+            self.refresh(key[0])
         services = self.services
 
         def save() -> str:

@@ -3,6 +3,7 @@ background (UX.md). Slots stay quick: data comes from services through the Runne
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,10 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.datamap import DataMapWindow
-from cmr_desktop.ui.editor import BrandEditor
+from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.files import FileActions, TextDialog
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
@@ -39,6 +42,7 @@ from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
+from cmr_desktop.ui.text import describe_value
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 
 Filter = Callable[[BrandRow], bool] | None
@@ -357,7 +361,6 @@ class MainWindow(QMainWindow):
         current = self.sidebar.currentItem()
         wanted = current.data(Qt.ItemDataRole.UserRole) if current else ("all", None)
         self.sidebar.blockSignals(True)
-        self.sidebar.clear()
         # Every count comes from the model, which keeps them row by row (no scan per edit).
         counts, flags = self.model.counts(), self.model.flag_counts()
         entries: list[tuple[str, tuple[str, Any]]] = [
@@ -373,6 +376,18 @@ class MainWindow(QMainWindow):
         if self._picked is not None:  # brands picked elsewhere (the data-sharing map)
             label, slugs = self._picked
             entries.insert(2, (f"{label}  {len(slugs)}", ("picked", label)))
+        keys = [key for _, key in entries]
+        if keys == [
+            self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.sidebar.count())
+        ]:
+            # The same entries (an edit changed a count): new numbers in place, no rebuild.
+            for i, (text, _) in enumerate(entries):
+                item = self.sidebar.item(i)
+                if item.text() != text:
+                    item.setText(text)
+            self.sidebar.blockSignals(False)
+            return
+        self.sidebar.clear()
         for text, key in entries:
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, key)
@@ -413,34 +428,37 @@ class MainWindow(QMainWindow):
         self._describe(slug)
 
     def _refresh_brand(self, slug: str) -> None:
-        """A brand was edited: update its row and, if it is shown, its description."""
+        """A brand was edited: update its row, the counts and, if it is shown, its
+        description, from one read of that brand only."""
+        services = self.services
 
-        def load() -> BrandRow | None:
+        def load() -> tuple[BrandRow, str] | None:
             # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state):
             # the cost of an edit does not grow with the number of brands.
-            found = self.services.brand_summaries([slug])
-            return BrandRow.of(*found[0]) if found else None
+            found = services.brand_summaries([slug])
+            if not found:
+                return None
+            record, summary = found[0]
+            return BrandRow.of(record, summary), describe_brand(record, summary, services.today())
 
-        def show(row: BrandRow | None) -> None:
-            if row is not None:
-                self._on_rows_loaded([row])
+        def show(loaded: tuple[BrandRow, str] | None) -> None:
+            if loaded is None:
+                return
+            row, text = loaded
+            self._on_rows_loaded([row])
             if self.editor.slug == slug:
-                self._describe(slug)
+                self.detail.setText(text)
 
-        self.runner.run(load, show, self._on_error)
+        self.runner.run(load, show, self._on_error, latest="describe")
 
     def _describe(self, slug: str) -> None:
+        services = self.services
+
         def describe() -> str:
-            view = self.services.get_brand(slug)
-            b = view.brand
-            lines = [b.name, f"{b.category or 'no category'} · {b.website or 'no website'}"]
-            if b.account_id:
-                lines.append(f"Account: {b.account_id}")
-            lines.append("")
-            lines += list(b.preferences.describe(b.name, self.services.today()))
-            if not b.preferences.fields():
-                lines.append("No choices recorded yet: the brand's defaults apply.")
-            return "\n".join(lines)
+            found = services.brand_summaries([slug])
+            if not found:
+                return ""
+            return describe_brand(*found[0], services.today())
 
         self.runner.run(describe, self.detail.setText, self._on_error, latest="describe")
 
@@ -717,6 +735,25 @@ FLAG_LABELS = (
     ("ending", "Permission ends soon"),
     ("vendor", "Vendor allows what you haven't decided"),
 )
+
+
+def describe_brand(record: Any, summary: BrandSummary, today: dt.date) -> str:
+    """The "In your words" text of a brand: its decisions as sentences, then what its vendor
+    has open that the customer has not decided (the vendor's, never a decision)."""
+    prefs = PreferenceSet.from_dict(record.preferences)
+    lines = [record.name, f"{record.category or 'no category'} · {record.website or 'no website'}"]
+    if record.account_id:
+        lines.append(f"Account: {record.account_id}")
+    lines.append("")
+    lines += list(prefs.describe(record.name, today))
+    if not prefs.fields():
+        lines.append("No choices recorded yet: the brand's defaults apply.")
+    if summary.vendor_open:
+        lines += ["", "You have not decided (their setting):"]
+        for item in summary.vendor_open:
+            against = f" — My Terms: {', '.join(item.objections)}" if item.objections else ""
+            lines.append(f"• {field_label(item.key)}: {describe_value(item.value)}{against}")
+    return "\n".join(lines)
 
 
 def summary_text(counts: dict[str, int], flags: dict[str, int]) -> str:

@@ -76,7 +76,8 @@ def test_an_undecided_field_says_so_with_the_vendors_setting_and_is_refused_in_o
     assert editor.use_notes[MARKETING].text() == "undecided — their setting: allowed"
     # Still undecided: the vendor's value was shown, never written as a decision.
     prefs = window.services.get_brand("shop-000").brand.preferences
-    assert Channel.EMAIL not in prefs.channels and MARKETING not in prefs.grants
+    assert Channel.EMAIL not in prefs.channels
+    assert MARKETING not in prefs.grants
     assert email.refuse.isVisibleTo(editor)
     email.refuse.click()
     editor.use_notes[MARKETING].refuse.click()
@@ -174,7 +175,9 @@ def test_cancel_mid_run_stops_at_once_and_says_how_many_are_left(
         found = _CANCELLED.match(win.statusBar().currentMessage())
         assert found, win.statusBar().currentMessage()
         done, left = int(found[1]), int(found[2])
-        assert done >= 1 and left >= 1 and done + left == 48
+        assert done >= 1
+        assert left >= 1
+        assert done + left == 48
         win.runner.wait()
         assert sum(b.pending for b in svc.list_brands()) == left
         svc.store.close()
