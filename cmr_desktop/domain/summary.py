@@ -21,6 +21,7 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,17 @@ from cmr_desktop.domain.policy import (
 )
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, Grant, PreferenceSet
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose
+
+_CHANNEL_IDS = tuple(c.value for c in Channel)
+_FREQ_RANK = {f.value: f.rank for f in Frequency}
+_RANK_FREQ = {f.rank: f.value for f in Frequency}
+_NONE: Mapping[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
 
 #: A permission ending within this many days is "ending soon" (the dashboard's flag).
 SOON_DAYS = 30
@@ -125,13 +137,14 @@ class VendorOpen:
 def active_uses(decisions: Mapping[str, Any], today: dt.date) -> tuple[DataUse, ...]:
     """The allowed data uses that hold ``today`` (an ended permission is a refusal)."""
     out = []
+    categories, purposes = DataCategory._value2member_map_, Purpose._value2member_map_
     for g in decisions.get("grants") or ():
         if g.get("decision") != "allow":
             continue
-        expires = dt.date.fromisoformat(g["expires"]) if g.get("expires") else None
+        expires = _date(g["expires"]) if g.get("expires") else None
         if expires is not None and expires < today:
             continue
-        out.append(DataUse(DataCategory(g["category"]), Purpose(g["purpose"]), expires))
+        out.append(DataUse(categories[g["category"]], purposes[g["purpose"]], expires))  # type: ignore[arg-type]
     return tuple(out)
 
 
@@ -279,19 +292,18 @@ class BrandSummary:
         terms: MyTerms,
     ) -> BrandSummary:
         """From stored data: ``decisions`` and ``vendor`` in ``PreferenceSet.to_dict()`` shape."""
+        # Plain look-ups on ids (enum calls cost a microsecond each, and a window load
+        # summarises every brand).
         channels_data = decisions.get("channels") or {}
         allowed = tuple(
-            ch.value for ch in Channel if (channels_data.get(ch.value) or {}).get("enabled")
+            ch for ch in _CHANNEL_IDS if (channels_data.get(ch) or _NONE).get("enabled")
         )
-        ranks = [
-            Frequency(channels_data[ch]["frequency"]).rank
-            for ch in allowed
-            if channels_data[ch].get("frequency")
-        ]
-        frequency = ""
-        if ranks:
-            top = max(ranks)
-            frequency = next(f.value for f in Frequency if f.rank == top)
+        top = max(
+            (_FREQ_RANK[channels_data[ch]["frequency"]] for ch in allowed
+             if channels_data[ch].get("frequency")),
+            default=-1,
+        )  # fmt: skip
+        frequency = _RANK_FREQ[top] if top >= 0 else ""
         uses = active_uses(decisions, today)
         violations: tuple[Violation, ...] = ()
         opened: tuple[VendorOpen, ...] = ()
