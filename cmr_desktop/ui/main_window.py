@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._sync_command = list(sync_command or cmr_command(services.store.home))
         self._sync: SyncProcess | None = None
         self._cancel_asked = False
+        self._sync_verify = False
         self._select_after_load: str | None = None
         self._picked: tuple[str, frozenset[str]] | None = None
         self._loaded_once = False
@@ -305,7 +306,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(detail_box)
-        self.splitter.setSizes([170, 700, 400])
+        self.splitter.setSizes([260, 620, 400])
         self.setCentralWidget(self.splitter)
 
         self.progress = QProgressBar(self)
@@ -381,15 +382,17 @@ class MainWindow(QMainWindow):
             self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.sidebar.count())
         ]:
             # The same entries (an edit changed a count): new numbers in place, no rebuild.
-            for i, (text, _) in enumerate(entries):
+            for i, (text, key) in enumerate(entries):
                 item = self.sidebar.item(i)
                 if item.text() != text:
                     item.setText(text)
+                    item.setToolTip(FLAG_TIPS.get(key[0], text.strip()))
             self.sidebar.blockSignals(False)
             return
         self.sidebar.clear()
         for text, key in entries:
             item = QListWidgetItem(text)
+            item.setToolTip(FLAG_TIPS.get(key[0], text.strip()))  # the pane may be narrow
             item.setData(Qt.ItemDataRole.UserRole, key)
             if key[0] == "status":
                 item.setIcon(status_icon(str(key[1])))
@@ -487,6 +490,7 @@ class MainWindow(QMainWindow):
         sync = SyncProcess(self._sync_command, self)
         self._sync = sync
         self._cancel_asked = False
+        self._sync_verify = verify
         self.last_sync = []
         self.progress.setRange(0, 0)  # busy until the process says how many
         self.progress.setFormat("Starting…")
@@ -677,9 +681,10 @@ class MainWindow(QMainWindow):
         elif result.get("cancelled") or (self._cancel_asked and not result.get("ok")):
             left = int(result.get("cancelled", 0))
             done = int(result.get("done", len(self.last_sync)))
-            self.statusBar().showMessage(
-                f"Sync cancelled: {done} done, {left} left pending", 30_000
-            )
+            # A check of every vendor also re-reads brands with nothing to send: those are
+            # "not checked", not pending.
+            rest = "not checked" if self._sync_verify else "left pending"
+            self.statusBar().showMessage(f"Sync cancelled: {done} done, {left} {rest}", 30_000)
         else:
             counts = result.get("counts", {})
             parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items())]
@@ -733,8 +738,12 @@ class MainWindow(QMainWindow):
 FLAG_LABELS = (
     ("terms", "Breaks My Terms"),
     ("ending", "Permission ends soon"),
-    ("vendor", "Vendor allows what you haven't decided"),
+    ("vendor", "Vendor allows, undecided"),
 )
+#: The whole sentence of a sidebar entry whose label is short (shown as its tooltip).
+FLAG_TIPS = {
+    "vendor": "Vendor allows what you haven't decided, and My Terms object: decide it",
+}
 
 
 def describe_brand(record: Any, summary: BrandSummary, today: dt.date) -> str:

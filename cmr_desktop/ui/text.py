@@ -40,12 +40,11 @@ def describe_value(value: FieldValue) -> str:
 def vendor_note(key: FieldKey, decided: FieldValue, vendor: PreferenceSet | None) -> str:
     """Beside an undecided field: "undecided — their setting: allowed" (the vendor's value,
     never the customer's decision). Empty when the field is decided, or when the vendor has
-    never reported its state (never synced, or handled by hand)."""
+    never reported its state (never synced, or handled by hand), or holds nothing for it
+    (the partly checked box says "undecided" on its own)."""
     if decided is not None or vendor is None:
         return ""
     value = vendor.get(key)
     if value is None:
-        what = "no quiet hours" if key[0] == "quiet_hours" else "not set"
-    else:
-        what = describe_value(value)
-    return f"undecided — their setting: {what}"
+        return ""
+    return f"undecided — their setting: {describe_value(value)}"

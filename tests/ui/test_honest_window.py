@@ -95,7 +95,7 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     qtbot: Any, window: MainWindow, sim: VendorSimulator
 ) -> None:
     _vendor_opens_email_and_marketing(qtbot, window, sim)
-    label = "Vendor allows what you haven't decided  1"
+    label = "Vendor allows, undecided  1"
     assert label not in _labels(window)  # no terms: nothing objects
     window.services.set_policy(MyTerms.of([NoChannel(Channel.EMAIL)]))  # the others said no
     window.reload()
@@ -103,6 +103,8 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     window.sidebar.setCurrentRow(_labels(window).index(label))
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
     assert window.model.row_at(0).slug == "shop-000"
+    item = window.sidebar.currentItem()
+    assert item.toolTip().startswith("Vendor allows what you haven't decided")
     # Deciding it (refusing) takes the brand off the list at once.
     window.services.update_preferences("shop-000", lambda p: p.with_channel(Channel.EMAIL, False))
     window._refresh_brand("shop-000")
