@@ -406,9 +406,9 @@ def sync_cmd(
     Exit status 1 if any brand failed (the summary says why).
     """
     slugs = ctx.services.resolve_slugs(refs)
-    engine = ctx.services.sync_engine(jobs=jobs)
     if jsonl:
-        return _sync_jsonl(engine, slugs, verify)
+        return _sync_jsonl(ctx.services, slugs, verify, jobs)
+    engine = ctx.services.sync_engine(jobs=jobs)
     total = len(engine.targets(slugs, verify=verify))
     tty = sys.stderr.isatty() and not as_json
     bar: Any = click.progressbar(length=total, label="Syncing", file=sys.stderr) if tty else None
@@ -467,14 +467,23 @@ def _outcome_json(o: Any) -> dict[str, Any]:
     }
 
 
-def _sync_jsonl(engine: Any, slugs: list[str], verify: bool) -> int:
+#: After "cancel", how long the jsonl sync waits for brands still talking to their vendor
+#: before it ends and reports them cancelled (they stay pending).
+JSONL_CANCEL_GRACE = 1.0
+
+
+def _sync_jsonl(services: Any, slugs: list[str], verify: bool, jobs: int) -> int:
     """``cmr sync --jsonl``: the line protocol between the desktop app and its sync process.
 
     Lines (one JSON object each, flushed at once): ``{"event": "start", "total": N}``, then
     ``{"event": "brand", "done": i, "total": N, "brand": ..., "result": ..., ...}`` per
-    brand, then ``{"event": "end", "ok": bool, "counts": {result: n}}`` or
-    ``{"event": "error", "message": ...}``. Reading ``cancel`` on stdin cancels the sync.
+    brand, then ``{"event": "end", "ok": bool, "counts": {result: n}, "cancelled": n}``
+    (``cancelled``: how many brands were left pending by a cancel) or
+    ``{"event": "error", "message": ...}``. Reading ``cancel`` on stdin cancels the sync, at
+    any time: a cancel that arrives before the run starts leaves every brand pending, and
+    brands still talking to their vendor are waited for at most ``JSONL_CANCEL_GRACE`` s.
     """
+    engine = services.sync_engine(jobs=jobs, cancel_grace=JSONL_CANCEL_GRACE)
     lock = threading.Lock()
 
     def send(obj: dict[str, Any]) -> None:
@@ -492,9 +501,21 @@ def _sync_jsonl(engine: Any, slugs: list[str], verify: bool) -> int:
                 engine.cancel()
                 return
 
+    # Listening starts before anything else, so an early cancel is never missed.
     threading.Thread(target=listen, name="cmr-sync-stdin", daemon=True).start()
     try:
-        send({"event": "start", "total": len(engine.targets(slugs, verify=verify))})
+        total = len(engine.targets(slugs, verify=verify))
+        send({"event": "start", "total": total})
+        if engine.cancelled:  # cancelled before the run began: nothing is started
+            send(
+                {
+                    "event": "end",
+                    "ok": total == 0,
+                    "counts": {str(Result.CANCELLED): total} if total else {},
+                    "cancelled": total,
+                }
+            )
+            return 0 if total == 0 else 1
         report = engine.run(
             slugs,
             verify=verify,
@@ -506,7 +527,8 @@ def _sync_jsonl(engine: Any, slugs: list[str], verify: bool) -> int:
         send({"event": "error", "message": str(exc)})
         return 1
     counts = {str(r): report.count(r) for r in Result if report.count(r)}
-    send({"event": "end", "ok": report.ok, "counts": counts})
+    cancelled = report.count(Result.CANCELLED)
+    send({"event": "end", "ok": report.ok, "counts": counts, "cancelled": cancelled})
     return 0 if report.ok else 1
 
 

@@ -9,6 +9,7 @@ from cmr_desktop.domain.errors import DomainError, VocabularyError
 from cmr_desktop.domain.merge import MergeResult, Outcome, three_way_merge
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import Grant, PreferenceSet, QuietHours
+from cmr_desktop.domain.summary import BrandSummary, DataUse, Status, Tally, VendorOpen
 from cmr_desktop.domain.vocabulary import (
     Channel,
     DataCategory,
@@ -21,9 +22,11 @@ from cmr_desktop.domain.vocabulary import (
 __all__ = [
     "MANUAL_CONNECTOR",
     "Brand",
+    "BrandSummary",
     "Channel",
     "Clock",
     "DataCategory",
+    "DataUse",
     "Decision",
     "DomainError",
     "FixedClock",
@@ -36,7 +39,10 @@ __all__ = [
     "Purpose",
     "QuietHours",
     "RelationshipStatus",
+    "Status",
     "SystemClock",
+    "Tally",
+    "VendorOpen",
     "Violation",
     "VocabularyError",
     "slugify",

@@ -33,7 +33,7 @@ from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
-from cmr_desktop.domain.vocabulary import DataCategory, Purpose
+from cmr_desktop.domain.summary import BrandSummary, active_uses, ending_within
 from cmr_desktop.interop import (
     ImportPlan,
     build_document,
@@ -110,6 +110,21 @@ class DirectoryImportResult:
 class ImportResult:
     plan: ImportPlan
     applied: bool
+
+
+def _fmt_value(value: FieldValue) -> str:
+    """A field's value as the journal writes it ("on", "off", "weekly", "default" ...)."""
+    if value is None:
+        return "default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _vendor_holds(vendor: PreferenceSet, decisions: PreferenceSet, today: dt.date) -> bool:
+    """Whether the vendor already holds every decided field (expired allows as deny)."""
+    wanted = decisions.with_expired_revoked(today).fields()
+    return all(vendor.get(key) == value for key, value in wanted.items())
 
 
 class _GivenSecrets:
@@ -359,9 +374,24 @@ class Services:
 
     # --- sync and journal -----------------------------------------------------------------
 
-    def sync_engine(self, *, jobs: int = 32, seed: int | None = None) -> SyncEngine:
-        """An engine that pushes pending choices to every vendor (see cmr_desktop.sync)."""
-        return SyncEngine(self.store, self.connector_for, self.clock, jobs=jobs, seed=seed)
+    def sync_engine(
+        self, *, jobs: int = 32, seed: int | None = None, cancel_grace: float | None = None
+    ) -> SyncEngine:
+        """An engine that pushes pending choices to every vendor (see cmr_desktop.sync).
+
+        Args:
+            cancel_grace: after a cancel, how long (seconds) the run waits for brands still
+                talking to their vendor before reporting them cancelled (they stay pending).
+                None: wait for them.
+        """
+        return SyncEngine(
+            self.store,
+            self.connector_for,
+            self.clock,
+            jobs=jobs,
+            seed=seed,
+            cancel_grace=cancel_grace,
+        )
 
     def confirm_done_by_hand(self, ref: str) -> list[str]:
         """The customer carried out a manual brand's choices themselves: record it.
@@ -584,22 +614,30 @@ class Services:
 
     def expiring_grants(self, days: int = 7) -> list[tuple[str, str, str, dt.date]]:
         """Permissions that end within ``days`` (today included): (slug, brand name, "data
-        for purpose" in words, last day), soonest first. Reads the fast record read-out."""
+        for purpose" in words, last day), soonest first. Reads the fast record read-out;
+        an ended permission is a refusal and never listed (domain.summary)."""
         today = self.today()
-        last = today + dt.timedelta(days=days)
         out = []
         for r in self.brand_records():
-            for g in json.loads(r.preferences_json).get("grants") or []:
-                if g.get("decision") != "allow" or not g.get("expires"):
-                    continue
-                ends = dt.date.fromisoformat(g["expires"])
-                if today <= ends <= last:
-                    what = (
-                        f"{DataCategory(g['category']).label.lower()} data for "
-                        f"{Purpose(g['purpose']).label.lower()}"
-                    )
-                    out.append((r.slug, r.name, what, ends))
+            for use in ending_within(active_uses(r.preferences, today), today, days):
+                assert use.expires is not None
+                out.append((r.slug, r.name, use.words, use.expires))
         return sorted(out, key=lambda e: (e[3], e[1].casefold()))
+
+    def brand_summaries(
+        self, slugs: Sequence[str] | None = None
+    ) -> list[tuple[BrandRecord, BrandSummary]]:
+        """Brands as stored with their :class:`BrandSummary` (the one read model of their
+        preferences and status), sorted by name; only ``slugs`` when given (gone ones are
+        left out). One read transaction; an edit re-reads only the brand it touched."""
+        with bulk_work(), self.store.read() as uow:
+            terms = uow.settings.policy()
+            if slugs is None:
+                records = uow.brands.records(order="name")
+            else:
+                records = [r for slug in slugs for r in uow.brands.records(slug=slug)]
+        today = self.today()
+        return [(r, BrandSummary.of_record(r, today, terms)) for r in records]
 
     def apply_policy(self, refs: Sequence[str] = ()) -> list[str]:
         """Change brands so they keep My Terms; returns the ids of the brands changed."""
@@ -638,6 +676,10 @@ class Services:
         """Store whole preference sets for several brands (by id) in one transaction; each
         changed brand is marked pending. Used to apply, and to undo, My Terms in one step.
 
+        A brand whose decisions are, after the change, exactly what its vendor last
+        reported for every decided field (an undo that put them back) is not left pending:
+        there is nothing to send.
+
         Args:
             expected: what each brand held when the change was shown to the customer; a
                 brand that holds something else by now (edited meanwhile, or a sync took
@@ -664,7 +706,83 @@ class Services:
                 if brand.preferences != prefs:
                     uow.brands.update(brand.with_preferences(prefs), now=now)
                     changed.append(brand.slug)
+                    vendor = uow.brands.vendor_state(slug)
+                    if vendor is not None and _vendor_holds(vendor, prefs, self.today()):
+                        uow.brands.clear_pending(slug)
         return changed, skipped
+
+    def accept_theirs(
+        self,
+        ref: str,
+        keys: Sequence[FieldKey],
+        values: Mapping[FieldKey, FieldValue] | None = None,
+    ) -> BrandView:
+        """After drift, the customer takes the vendor's values of ``keys`` as their own
+        decisions, by name (the vendor's values as the last drift recorded them). Journaled
+        as ``accepted_theirs`` in the same transaction as the edit; the brand is pending
+        until the next sync sends it. When every drifted field is decided, the drift status
+        is cleared.
+
+        Args:
+            values: the vendor's values to take (a redo after an undo, when the drift was
+                decided already); default: as the last drift recorded them.
+
+        Raises:
+            InputError: a key is not one the vendor had changed.
+        """
+        with self.store.write() as uow:
+            brand = self._resolve(uow, ref)
+            items = {item.key: item for item in self._drift_items(uow, brand)}
+            if values is not None:
+                items = {
+                    k: DriftItem(k, field_name(k), v, brand.preferences.get(k))
+                    for k, v in values.items()
+                }
+            unknown = [field_name(k) for k in keys if k not in items]
+            if unknown:
+                raise InputError(
+                    f"{brand.name}: the vendor had not changed {', '.join(unknown)}; "
+                    "nothing to accept"
+                )
+            prefs = brand.preferences
+            fields = []
+            for key in keys:
+                item = items[key]
+                prefs = prefs.replace_field(key, item.vendor)
+                fields.append(
+                    {
+                        "field": item.field,
+                        "vendor": _fmt_value(item.vendor),
+                        "yours": _fmt_value(item.yours),
+                    }
+                )
+            now = self.now()
+            updated = uow.brands.update(brand.with_preferences(prefs), now=now)
+            if set(items) <= set(keys) and uow.sync.state(brand.slug).status == "drift":
+                uow.sync.set_status(brand.slug, "ok", "")
+            uow.journal.append(
+                at=now, brand=brand.slug, kind="accepted_theirs", detail={"fields": fields}
+            )
+            return BrandView(
+                updated, uow.brands.is_pending(updated.slug), uow.brands.vendor_state(updated.slug)
+            )
+
+    def _drift_items(self, uow: UnitOfWork, brand: Brand) -> list[DriftItem]:
+        """What the vendor had loosened at the last sync (as :meth:`drift`), in ``uow``."""
+        if uow.sync.state(brand.slug).status != "drift":
+            return []
+        last = next(
+            (e for e in reversed(uow.journal.entries(brand.slug)) if e.kind == "drift"), None
+        )
+        if last is None:
+            return []
+        names = {str(f.get("field")) for f in last.detail.get("fields", [])}
+        vendor = PreferenceSet.from_dict(last.detail.get("vendor_state") or {})
+        yours = brand.preferences
+        keys = sorted(
+            {k for k in (*vendor.fields(), *yours.fields()) if field_name(k) in names}, key=str
+        )
+        return [DriftItem(k, field_name(k), vendor.get(k), yours.get(k)) for k in keys]
 
     # --- export / import ----------------------------------------------------------------
 

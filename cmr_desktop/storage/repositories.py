@@ -385,6 +385,16 @@ class BrandRepository:
             row.idempotency_key = None
         self.session.flush()
 
+    def clear_pending(self, slug: str) -> None:
+        """Drop the outbox row of ``slug``: its decisions are what the vendor already holds
+        (an undo that put them back), so there is nothing to send. A push stored but not yet
+        answered is kept: the next sync must recognise it."""
+        self.session.execute(
+            delete(OutboxRow).where(
+                OutboxRow.brand_id == self._id(slug), OutboxRow.pending_push.is_(None)
+            )
+        )
+
     def outbox_key(self, slug: str) -> str:
         """The idempotency key for the next push of ``slug``, made once and kept for retries."""
         row = self.session.get(OutboxRow, self._id(slug))

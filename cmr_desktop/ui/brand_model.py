@@ -10,7 +10,6 @@ are still visible.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -20,6 +19,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 
+from cmr_desktop.domain.policy import MyTerms
+from cmr_desktop.domain.summary import ATTENTION as SUMMARY_ATTENTION
+from cmr_desktop.domain.summary import BrandSummary, Status
+from cmr_desktop.domain.summary import status_of as summary_status_of
 from cmr_desktop.domain.vocabulary import Channel, Frequency
 from cmr_desktop.ui.icons import channel_strip, status_icon
 
@@ -59,39 +62,39 @@ _CHANNEL_SHORT = {
     Channel.MESSAGING: "Chat",
 }
 
-#: Status id -> (label, tooltip). Ids are what filters use.
-STATUSES = {
-    "in_sync": ("In sync", "The vendor confirmed your choices."),
-    "pending": ("Pending", "Your latest changes have not been confirmed by the vendor yet."),
-    "drift": ("Drift", "The vendor had loosened a choice of yours; it was asserted again."),
-    "failed": ("Failed", "The last sync failed; see the brand for the reason."),
-    "needs_reauth": ("Needs sign-in", "The vendor refused the stored token: enter it again."),
-    "manual": ("By hand", "No vendor API: carry out your choices yourself."),
-    "new": ("Not synced yet", "This brand has never been synced."),
-}
-ATTENTION = frozenset({"drift", "failed", "needs_reauth", "manual"})
+#: Status id -> (label, tooltip): the one vocabulary (domain.summary.Status). Ids are what
+#: filters use.
+STATUSES = {str(s): (s.label, s.description) for s in Status}
+ATTENTION = frozenset(str(s) for s in SUMMARY_ATTENTION)
+#: The flags the model counts (see BrandTableModel.flag_counts).
+FLAGS = ("attention", "terms", "ending", "vendor")
 
 
 @dataclass(frozen=True, slots=True)
 class BrandRow:
-    """One row, with everything the table shows and sorts by computed once."""
+    """One row, with everything the table shows and sorts by computed once (from the
+    brand's :class:`BrandSummary`, the read model every view shares)."""
 
     slug: str
     name: str
     category: str
     channels: tuple[str, ...]  # channel ids allowed
     frequency: str  # the most frequent allowed frequency id, or ""
-    grants: int  # data uses allowed
+    grants: int  # data uses that hold today (an ended permission never counts)
     status: str  # a key of STATUSES
     synced: str  # ISO text of the last confirmation, or ""
     tags: tuple[str, ...] = ()
     search: str = ""  # lower-case text the search box matches
+    breaks_terms: bool = False  # the customer's decisions break My Terms
+    ending_soon: bool = False  # a permission ends within 30 days
+    vendor_open: int = 0  # undecided fields the vendor allows and My Terms object to
     # Sort keys, computed once per row (sorting 100k rows must not call Python per compare).
     name_key: str = field(init=False, repr=False, compare=False)
     category_key: str = field(init=False, repr=False, compare=False)
     frequency_rank: int = field(init=False, repr=False, compare=False)
     channel_count: int = field(init=False, repr=False, compare=False)
     status_label: str = field(init=False, repr=False, compare=False)
+    attention: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
@@ -100,46 +103,47 @@ class BrandRow:
         setattr_(self, "frequency_rank", Frequency(self.frequency).rank if self.frequency else -1)
         setattr_(self, "channel_count", len(self.channels))
         setattr_(self, "status_label", STATUSES[self.status][0])
+        setattr_(
+            self,
+            "attention",
+            self.status in ATTENTION
+            or self.breaks_terms
+            or self.ending_soon
+            or self.vendor_open > 0,
+        )
 
     @classmethod
-    def from_record(cls, record: Any) -> BrandRow:
-        """From a storage BrandRecord (the fast read-out, no domain objects)."""
-        prefs = json.loads(record.preferences_json)
-        channels = prefs.get("channels", {})
-        allowed = tuple(ch for ch, entry in channels.items() if entry.get("enabled"))
-        ranks = [
-            Frequency(channels[ch]["frequency"]).rank
-            for ch in allowed
-            if channels[ch].get("frequency")
-        ]
-        frequency = ""
-        if ranks:
-            frequency = next(f.value for f in Frequency if f.rank == max(ranks))
-        grants = sum(1 for g in prefs.get("grants", ()) if g.get("decision") == "allow")
+    def of(cls, record: Any, summary: BrandSummary) -> BrandRow:
+        """From a storage BrandRecord and its summary."""
         return cls(
             slug=record.slug,
             name=record.name,
             category=record.category,
-            channels=allowed,
-            frequency=frequency,
-            grants=grants,
-            status=status_of(
-                record.connector, record.pending, record.sync_status, record.confirmed_at
-            ),
+            channels=summary.channels,
+            frequency=summary.frequency,
+            grants=len(summary.data_uses),
+            status=str(summary.status),
             synced=record.confirmed_at or "",
             tags=tuple(record.tags),
             search=" ".join((record.name, record.category, record.slug, *record.tags)).casefold(),
+            breaks_terms=summary.breaks_terms,
+            ending_soon=bool(summary.ending_soon),
+            vendor_open=len(summary.objected),
         )
+
+    @classmethod
+    def from_record(
+        cls, record: Any, today: dt.date | None = None, terms: MyTerms | None = None
+    ) -> BrandRow:
+        """From a storage BrandRecord (the fast read-out), summarised for ``today`` and
+        ``terms`` (default: today, no terms)."""
+        summary = BrandSummary.of_record(record, today or dt.date.today(), terms or MyTerms())
+        return cls.of(record, summary)
 
 
 def status_of(connector: str, pending: bool, sync_status: str, confirmed: str | None) -> str:
-    if sync_status in ("needs_reauth", "failed", "drift"):
-        return sync_status
-    if connector == "manual":
-        return "manual" if pending else "in_sync"
-    if pending:
-        return "pending" if confirmed else "new"
-    return "in_sync"
+    """The status id of a brand (domain.summary.status_of)."""
+    return str(summary_status_of(connector, pending, sync_status, confirmed))
 
 
 _SORT_ATTRIBUTE = {
@@ -168,6 +172,10 @@ class BrandTableModel(QAbstractTableModel):
         self._predicate: Callable[[BrandRow], bool] | None = None
         self._sort: tuple[Column, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
         self._slug_index: dict[str, int] | None = {}  # slug -> position in _rows (lazy)
+        # Counts kept up to date row by row: an edit changes them without a scan.
+        self._counts: dict[str, int] = {}
+        self._flags: dict[str, int] = dict.fromkeys(FLAGS, 0)
+        self._categories: dict[str, int] = {}
         app = QGuiApplication.instance()
         self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
@@ -258,7 +266,29 @@ class BrandTableModel(QAbstractTableModel):
         )
         self._slug_index = None  # rebuilt when next needed, not on every sort
         self._visible = self._scan(range(len(self._rows)))
+        self._counts, self._flags, self._categories = {}, dict.fromkeys(FLAGS, 0), {}
+        for r in self._rows:
+            self._count(r, 1)
         self.endResetModel()
+
+    def _count(self, row: BrandRow, sign: int) -> None:
+        counts = self._counts
+        n = counts.get(row.status, 0) + sign
+        if n:
+            counts[row.status] = n
+        else:
+            counts.pop(row.status, None)
+        categories, category = self._categories, row.category or "(none)"
+        n = categories.get(category, 0) + sign
+        if n:
+            categories[category] = n
+        else:
+            categories.pop(category, None)
+        flags = self._flags
+        flags["attention"] += sign * row.attention
+        flags["terms"] += sign * row.breaks_terms
+        flags["ending"] += sign * row.ending_soon
+        flags["vendor"] += sign * (row.vendor_open > 0)
 
     def set_filter(
         self, query: str = "", predicate: Callable[[BrandRow], bool] | None = None
@@ -292,6 +322,8 @@ class BrandTableModel(QAbstractTableModel):
         for row in rows:
             i = self._by_slug().get(row.slug)
             if i is not None:
+                self._count(self._rows[i], -1)
+                self._count(row, 1)
                 self._rows[i] = row
                 changed.add(i)
         if not changed:
@@ -328,8 +360,15 @@ class BrandTableModel(QAbstractTableModel):
         return self._rows
 
     def counts(self) -> dict[str, int]:
-        """How many brands per status (for the sidebar)."""
-        out: dict[str, int] = {}
-        for r in self._rows:
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+        """How many brands per status (for the sidebar and the status bar)."""
+        return dict(self._counts)
+
+    def category_counts(self) -> dict[str, int]:
+        """How many brands per category ("(none)": no category)."""
+        return dict(self._categories)
+
+    def flag_counts(self) -> dict[str, int]:
+        """How many brands need attention (``attention``), break My Terms (``terms``), have
+        a permission ending soon (``ending``) and have a vendor allowing what the customer
+        has not decided where My Terms object (``vendor``). Kept up to date row by row."""
+        return dict(self._flags)

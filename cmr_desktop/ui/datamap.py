@@ -6,7 +6,6 @@ shows, in the dashboard, every brand that may use that kind of data.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +13,14 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from cmr_desktop.domain.summary import SOON_DAYS, active_uses
 from cmr_desktop.domain.vocabulary import DataCategory, Purpose
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip
 
 Index = QModelIndex | QPersistentModelIndex
-SOON = dt.timedelta(days=30)
+SOON = dt.timedelta(days=SOON_DAYS)
 CATEGORIES = list(DataCategory)
 
 
@@ -34,19 +34,13 @@ class MapRow:
 
 
 def map_rows(records: Any, today: dt.date) -> list[MapRow]:
-    """Brands that may use any data, from the fast record read-out (no domain objects)."""
+    """Brands that may use any data, from the fast record read-out (no domain objects).
+    Active uses come from domain.summary: an ended permission is a refusal, as in the table."""
     rows = []
     for record in records:
-        grants = json.loads(record.preferences_json).get("grants") or []
         uses: dict[DataCategory, list[tuple[Purpose, dt.date | None]]] = {}
-        for g in grants:
-            if g.get("decision") != "allow":
-                continue
-            expires = dt.date.fromisoformat(g["expires"]) if g.get("expires") else None
-            if expires is not None and expires < today:
-                continue  # an expired permission is a refusal
-            category, purpose = DataCategory(g["category"]), Purpose(g["purpose"])
-            uses.setdefault(category, []).append((purpose, expires))
+        for use in active_uses(record.preferences, today):
+            uses.setdefault(use.category, []).append((use.purpose, use.expires))
         if uses:
             rows.append(MapRow(record.slug, record.name, uses))
     return sorted(rows, key=lambda r: r.name.casefold())

@@ -51,7 +51,7 @@ from cmr_desktop.domain.vocabulary import (
 )
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip
+from cmr_desktop.ui.text import tooltip, vendor_note
 
 _DEFAULT = "(their default)"
 _UNDECIDED = "(undecided)"
@@ -168,6 +168,41 @@ class ChoiceBox(QCheckBox):
         super().keyPressEvent(event)
 
 
+class _VendorNote(QWidget):
+    """Beside an undecided field: "undecided — their setting: allowed" (plain text: the
+    vendor's value, never the customer's decision), and a Refuse button when the vendor has
+    it open, so the customer decides in one click."""
+
+    def __init__(self, what: str, parent: QWidget, *, refusable: bool = True) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(22, 0, 0, 0)
+        self.label = QLabel("", self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # vendor values: never markup
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName(f"{what}: the vendor's setting")
+        self.label.setEnabled(False)  # drawn dimmed: theirs, not yours
+        self.refuse = QPushButton("Refuse", self)
+        self.refuse.setAccessibleName(f"Refuse {what}")
+        self.refuse.setToolTip("Decide: refuse it (undo with Ctrl+Z)")
+        self.refuse.setVisible(False)
+        self._refusable = refusable
+        row.addWidget(self.label, 1)
+        row.addWidget(self.refuse)
+        self.setVisible(False)
+
+    def show_for(self, key: FieldKey, decided: FieldValue, vendor: PreferenceSet | None) -> None:
+        text = vendor_note(key, decided, vendor)
+        self.label.setText(text)
+        theirs = vendor.get(key) if vendor is not None else None
+        opened = theirs is True or (isinstance(theirs, Grant) and theirs.decision is Decision.ALLOW)
+        self.refuse.setVisible(self._refusable and bool(text) and opened)
+        self.setVisible(bool(text))
+
+    def text(self) -> str:
+        return self.label.text()
+
+
 def _set_tristate(box: QCheckBox, value: bool | None) -> None:
     box.setCheckState(Qt.CheckState.PartiallyChecked if value is None else _STATE[value])
 
@@ -197,6 +232,8 @@ class BrandEditor(QWidget):
         self.services, self.runner, self.undo = services, runner, undo
         self.slug: str | None = None
         self.prefs = PreferenceSet()
+        #: What the vendor last reported (shown beside undecided fields as theirs), or None.
+        self.vendor: PreferenceSet | None = None
         self.details: dict[str, Any] = {}
         self.catalog: Catalog | None = None
         self.catalog_known = False  # False while the vendor is being asked
@@ -220,12 +257,14 @@ class BrandEditor(QWidget):
         self.topics_box = QGroupBox("Topics", self)
         self.topics_layout = QVBoxLayout(self.topics_box)
         self.topic_boxes: dict[str, QCheckBox] = {}
+        self.topic_notes: dict[str, _VendorNote] = {}
         layout.addWidget(self.topics_box)
         self.uses_box = QGroupBox("Use of your data", self)
         uses_outer = QVBoxLayout(self.uses_box)
         self.uses_grid = QGridLayout()
         uses_outer.addLayout(self.uses_grid)
         self.use_rows: dict[tuple[DataCategory, Purpose], tuple[QComboBox, QDateEdit]] = {}
+        self.use_notes: dict[tuple[DataCategory, Purpose], _VendorNote] = {}
         uses_outer.addLayout(self._build_add_use())
         layout.addWidget(self.uses_box)
         layout.addWidget(self._build_quiet_hours())
@@ -261,6 +300,7 @@ class BrandEditor(QWidget):
         form = QFormLayout(box)
         self.switches: dict[Channel, ChoiceBox] = {}
         self.frequencies: dict[Channel, QComboBox] = {}
+        self.channel_notes: dict[Channel, _VendorNote] = {}
         for channel in Channel:
             switch = ChoiceBox(channel.label, box)
             switch.setAccessibleName(f"Allow {channel.label}")
@@ -272,8 +312,12 @@ class BrandEditor(QWidget):
             row.addWidget(switch)
             row.addWidget(combo)
             form.addRow(row)
+            note = _VendorNote(f"{channel.label}", box)
+            note.refuse.clicked.connect(lambda _=False, ch=channel: self._refuse(("channel", ch)))
+            form.addRow(note)
             self.switches[channel] = switch
             self.frequencies[channel] = combo
+            self.channel_notes[channel] = note
         return box
 
     def _build_add_use(self) -> QHBoxLayout:
@@ -297,7 +341,7 @@ class BrandEditor(QWidget):
 
     def _build_quiet_hours(self) -> QGroupBox:
         box = QGroupBox("Quiet hours", self)
-        row = QHBoxLayout(box)
+        row = QHBoxLayout()
         self.quiet = QCheckBox("No contact from", box)
         self.quiet.setAccessibleName("Quiet hours")
         self.quiet_start = QTimeEdit(box)
@@ -314,6 +358,11 @@ class BrandEditor(QWidget):
         row.addWidget(QLabel("to", box))
         row.addWidget(self.quiet_end)
         row.addStretch(1)
+        outer = QVBoxLayout()
+        outer.addLayout(row)
+        self.quiet_note = _VendorNote("Quiet hours", box, refusable=False)
+        outer.addWidget(self.quiet_note)
+        box.setLayout(outer)
         self.quiet_box = box
         return box
 
@@ -328,11 +377,12 @@ class BrandEditor(QWidget):
         self.slug = slug
         services = self.services
 
-        def load() -> tuple[str, str, PreferenceSet, dict[str, Any]]:
-            brand = services.get_brand(slug).brand
+        def load() -> tuple[str, str, PreferenceSet, dict[str, Any], PreferenceSet | None]:
+            view = services.get_brand(slug)
+            brand = view.brand
             details = {name: getattr(brand, name) for name in DETAILS}
             details["status"] = brand.status.value
-            return brand.slug, brand.name, brand.preferences, details
+            return brand.slug, brand.name, brand.preferences, details, view.vendor
 
         asked = self._edits
         self.runner.run(load, lambda loaded: self._loaded(loaded, asked), self._on_failed)
@@ -346,11 +396,16 @@ class BrandEditor(QWidget):
                 lambda exc: self._catalog_failed(slug, exc),
             )
 
-    def _loaded(self, loaded: tuple[str, str, PreferenceSet, dict[str, Any]], asked: int) -> None:
-        slug, name, prefs, details = loaded
+    def _loaded(
+        self,
+        loaded: tuple[str, str, PreferenceSet, dict[str, Any], PreferenceSet | None],
+        asked: int,
+    ) -> None:
+        slug, name, prefs, details, vendor = loaded
         if slug != self.slug:
             return  # the user moved on meanwhile
         self.title.setText(name)
+        self.vendor = vendor
         if asked == self._edits:  # else an edit made since is newer than what was read
             self.prefs, self.details = prefs, details
             self.refresh()
@@ -371,16 +426,22 @@ class BrandEditor(QWidget):
                 f"Could not ask the vendor what it offers ({error}); everything is shown."
             )
 
-    def refresh(self) -> None:
-        """Show ``self.prefs``, ``self.details`` and the catalog in the controls."""
+    def refresh(self, kind: str | None = None) -> None:
+        """Show ``self.prefs``, ``self.details`` and the catalog in the controls (``kind``:
+        only the section of that kind of field, after an edit of one)."""
         self._loading = True
         try:
-            self._show_note()
-            self._show_details()
-            self._show_channels()
-            self._show_topics()
-            self._show_uses()
-            self._show_quiet()
+            if kind is None:
+                self._show_note()
+                self._show_details()
+            if kind in (None, "channel", "frequency"):
+                self._show_channels()
+            if kind in (None, "topic"):
+                self._show_topics()
+            if kind in (None, "grant"):
+                self._show_uses()
+            if kind in (None, "quiet_hours"):
+                self._show_quiet()
         finally:
             self._loading = False
 
@@ -415,20 +476,24 @@ class BrandEditor(QWidget):
             choices = list(Frequency) if catalog is None else sorted(catalog.frequencies)
             if current is not None and current not in choices:
                 choices.append(current)
-            combo.clear()
-            combo.addItem(_DEFAULT, None)
-            for freq in sorted(choices, key=lambda f: f.rank):  # the strictest first
-                combo.addItem(freq.label, freq.value)
+            ordered = sorted(choices, key=lambda f: f.rank)  # the strictest first
+            if [combo.itemData(i) for i in range(1, combo.count())] != [f.value for f in ordered]:
+                combo.clear()  # rebuilt only when the choices change (an edit keeps them)
+                combo.addItem(_DEFAULT, None)
+                for freq in ordered:
+                    combo.addItem(freq.label, freq.value)
             combo.setCurrentIndex(max(0, combo.findData(current.value if current else None)))
             combo.setEnabled(allowed is not False and combo.count() > 1)
             combo.setToolTip("" if combo.count() > 1 else "This vendor cannot limit how often")
+            self.channel_notes[channel].show_for(("channel", channel), allowed, self.vendor)
 
     def _show_topics(self) -> None:
         topics: list[Topic] = list(self.catalog.topics) if self.catalog else []
         known = {t.id for t in topics}
+        vendor_topics = set(self.vendor.topics) if self.vendor is not None else set()
         topics += [
             Topic(t, t.replace("-", " ").replace("_", " ").capitalize())
-            for t in sorted(self.prefs.topics)
+            for t in sorted(set(self.prefs.topics) | vendor_topics)
             if t not in known
         ]
         if self.topic_boxes and [t.id for t in topics] == list(self.topic_boxes):
@@ -436,9 +501,12 @@ class BrandEditor(QWidget):
             for topic in topics:
                 if not topic.required:
                     _set_tristate(self.topic_boxes[topic.id], self.prefs.topics.get(topic.id))
+                    self.topic_notes[topic.id].show_for(
+                        ("topic", topic.id), self.prefs.topics.get(topic.id), self.vendor
+                    )
             return
         _clear(self.topics_layout)
-        self.topic_boxes = {}
+        self.topic_boxes, self.topic_notes = {}, {}
         if not topics:
             empty = QLabel("This vendor lists no topics.", self.topics_box)
             self.topics_layout.addWidget(empty)
@@ -464,18 +532,27 @@ class BrandEditor(QWidget):
                 _set_tristate(box, self.prefs.topics.get(topic.id))
                 box.chosen.connect(lambda t=topic.id: self._on_topic(t))
                 self.topics_layout.addWidget(box)
+                theirs = _VendorNote(f"Topic {topic.label}", self.topics_box)
+                theirs.refuse.clicked.connect(
+                    lambda _=False, t=topic.id: self._refuse(("topic", t))
+                )
+                theirs.show_for(("topic", topic.id), self.prefs.topics.get(topic.id), self.vendor)
+                self.topics_layout.addWidget(theirs)
+                self.topic_notes[topic.id] = theirs
             self.topic_boxes[topic.id] = box
 
     def _show_uses(self) -> None:
         pairs = set(self.prefs.grants)
         if self.catalog is not None:
             pairs |= set(self.catalog.data_uses)
+        if self.vendor is not None:
+            pairs |= set(self.vendor.grants)  # undecided uses the vendor has: shown as theirs
         if self.use_rows and pairs == set(self.use_rows):
             for pair, (decision, until) in self.use_rows.items():  # in place, keeping focus
                 self._show_grant(pair, decision, until)
             return
         _clear(self.uses_grid)
-        self.use_rows = {}
+        self.use_rows, self.use_notes = {}, {}
         if not pairs:
             self.uses_grid.addWidget(QLabel("No use of your data decided yet.", self.uses_box))
         ordered = sorted(pairs, key=lambda p: (list(DataCategory).index(p[0]), p[1].label))
@@ -499,10 +576,15 @@ class BrandEditor(QWidget):
             until.editingFinished.connect(lambda p=pair: self._on_use(p))
             label.setBuddy(decision)
             label.setWordWrap(True)
-            self.uses_grid.addWidget(label, 2 * row, 0, 1, 2)
-            self.uses_grid.addWidget(decision, 2 * row + 1, 0)
-            self.uses_grid.addWidget(until, 2 * row + 1, 1)
+            note = _VendorNote(f"{category.label} for {purpose.label}", self.uses_box)
+            note.refuse.clicked.connect(lambda _=False, p=pair: self._refuse(("grant", p[0], p[1])))
+            self.use_notes[pair] = note
+            self.uses_grid.addWidget(label, 3 * row, 0, 1, 2)
+            self.uses_grid.addWidget(note, 3 * row + 1, 0, 1, 2)
+            self.uses_grid.addWidget(decision, 3 * row + 2, 0)
+            self.uses_grid.addWidget(until, 3 * row + 2, 1)
             self.use_rows[pair] = (decision, until)
+            self._show_grant(pair, decision, until)
 
     def _show_grant(
         self, pair: tuple[DataCategory, Purpose], decision: QComboBox, until: QDateEdit
@@ -515,6 +597,9 @@ class BrandEditor(QWidget):
         else:
             until.setDate(until.minimumDate())
         until.setEnabled(grant is not None and grant.decision is Decision.ALLOW)
+        note = self.use_notes.get(pair)
+        if note is not None:
+            note.show_for(("grant", pair[0], pair[1]), grant, self.vendor)
 
     def _show_quiet(self) -> None:
         quiet = self.prefs.quiet_hours
@@ -527,12 +612,18 @@ class BrandEditor(QWidget):
         self.quiet_end.setTime(QTime(end.hour, end.minute))
         self.quiet_start.setEnabled(quiet is not None)
         self.quiet_end.setEnabled(quiet is not None)
+        self.quiet_note.show_for(("quiet_hours",), quiet, self.vendor)
 
     # --- edits ----------------------------------------------------------------------------
 
     def _on_switch(self, channel: Channel) -> None:
         if not self._loading:
             self._push(("channel", channel), _tristate_value(self.switches[channel]))
+
+    def _refuse(self, key: FieldKey) -> None:
+        """One click: the customer refuses what the vendor has open (a decision by name)."""
+        value: FieldValue = Grant(Decision.DENY) if key[0] == "grant" else False
+        self._push(key, value)
 
     def _on_frequency(self, channel: Channel) -> None:
         if self._loading:
@@ -610,7 +701,7 @@ class BrandEditor(QWidget):
         if slug == self.slug:
             self._edits += 1
             self.prefs = self.prefs.replace_field(key, value)
-            self.refresh()
+            self.refresh(key[0])
         services = self.services
 
         def save() -> str:

@@ -3,6 +3,7 @@ background (UX.md). Slots stay quick: data comes from services through the Runne
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,10 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
-from cmr_desktop.ui.brand_model import ATTENTION, STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.datamap import DataMapWindow
-from cmr_desktop.ui.editor import BrandEditor
+from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.files import FileActions, TextDialog
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
@@ -39,6 +42,7 @@ from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
+from cmr_desktop.ui.text import describe_value
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 
 Filter = Callable[[BrandRow], bool] | None
@@ -72,14 +76,11 @@ class MainWindow(QMainWindow):
         self.model = BrandTableModel(self)
         self._sync_command = list(sync_command or cmr_command(services.store.home))
         self._sync: SyncProcess | None = None
+        self._cancel_asked = False
+        self._sync_verify = False
         self._select_after_load: str | None = None
         self._picked: tuple[str, frozenset[str]] | None = None
         self._loaded_once = False
-        # Brands flagged by slower checks run after each load: "terms" (break My Terms) and
-        # "ending" (a permission ends within 30 days). Shown under Needs attention.
-        self._flagged: dict[str, frozenset[str]] = {}
-        self._flags_timer = QTimer(self, singleShot=True, interval=1500)  # after edits
-        self._flags_timer.timeout.connect(self._check_flags)
         self.notices_dialog: TextDialog | None = None
         self.last_sync: list[dict[str, Any]] = []  # the outcomes of the last sync
         self._filter: Filter = None
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(detail_box)
-        self.splitter.setSizes([170, 700, 400])
+        self.splitter.setSizes([260, 620, 400])
         self.setCentralWidget(self.splitter)
 
         self.progress = QProgressBar(self)
@@ -331,7 +332,9 @@ class MainWindow(QMainWindow):
         """Load every brand in the background, then fill the table and sidebar."""
 
         def load() -> list[BrandRow]:
-            return [BrandRow.from_record(r) for r in self.services.brand_records()]
+            # Every row from the brand's summary (domain.summary): the table, sidebar and
+            # status bar count the same things, My Terms and expiry included.
+            return [BrandRow.of(r, s) for r, s in self.services.brand_summaries()]
 
         self.runner.run(load, self._on_loaded, self._on_error, latest="reload")
 
@@ -353,29 +356,6 @@ class MainWindow(QMainWindow):
             self._describe(keep or "")
         elif self.model.rowCount():
             self.table.selectRow(0)
-        self._check_flags()
-
-    def _check_flags(self) -> None:
-        services = self.services
-
-        def check() -> dict[str, frozenset[str]]:
-            return {
-                "terms": frozenset(slug for slug, _, _ in services.policy_report()),
-                "ending": frozenset(e[0] for e in services.expiring_grants(30)),
-            }
-
-        def show(flags: dict[str, frozenset[str]]) -> None:
-            flags = {kind: slugs for kind, slugs in flags.items() if slugs}
-            if flags == self._flagged:
-                return
-            self._flagged = flags
-            self._fill_sidebar()
-            item = self.sidebar.currentItem()
-            kind = item.data(Qt.ItemDataRole.UserRole)[0] if item else "all"
-            if kind in ("attention", "terms", "ending"):  # only these depend on the flags
-                self._apply_filter()
-
-        self.runner.run(check, show, self._on_error, latest="flags")
 
     def _on_error(self, error: Exception) -> None:
         self.statusBar().showMessage(f"Error: {error}", 10_000)
@@ -384,30 +364,37 @@ class MainWindow(QMainWindow):
         current = self.sidebar.currentItem()
         wanted = current.data(Qt.ItemDataRole.UserRole) if current else ("all", None)
         self.sidebar.blockSignals(True)
-        self.sidebar.clear()
-        counts = self.model.counts()
-        rows = self.model.all_rows()
-        flagged = frozenset().union(*self._flagged.values())
-        attention = sum(n for s, n in counts.items() if s in ATTENTION) + sum(
-            1 for r in rows if r.slug in flagged and r.status not in ATTENTION
-        )
+        # Every count comes from the model, which keeps them row by row (no scan per edit).
+        counts, flags = self.model.counts(), self.model.flag_counts()
         entries: list[tuple[str, tuple[str, Any]]] = [
-            (f"All  {len(rows)}", ("all", None)),
-            (f"Needs attention  {attention}", ("attention", None)),
+            (f"All  {len(self.model.all_rows())}", ("all", None)),
+            (f"Needs attention  {flags['attention']}", ("attention", None)),
         ]
+        for kind, label in FLAG_LABELS:
+            if flags[kind]:
+                entries.append((f"   {label}  {flags[kind]}", (kind, None)))
         entries += [(f"{STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
-        categories: dict[str, int] = {}
-        for r in rows:
-            categories[r.category or "(none)"] = categories.get(r.category or "(none)", 0) + 1
+        categories = self.model.category_counts()
         entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
-        for kind, label in (("terms", "Breaks My Terms"), ("ending", "Permission ends soon")):
-            if self._flagged.get(kind):
-                entries.insert(2, (f"   {label}  {len(self._flagged[kind])}", (kind, None)))
         if self._picked is not None:  # brands picked elsewhere (the data-sharing map)
             label, slugs = self._picked
             entries.insert(2, (f"{label}  {len(slugs)}", ("picked", label)))
+        keys = [key for _, key in entries]
+        if keys == [
+            self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.sidebar.count())
+        ]:
+            # The same entries (an edit changed a count): new numbers in place, no rebuild.
+            for i, (text, key) in enumerate(entries):
+                item = self.sidebar.item(i)
+                if item.text() != text:
+                    item.setText(text)
+                    item.setToolTip(FLAG_TIPS.get(key[0], text.strip()))
+            self.sidebar.blockSignals(False)
+            return
+        self.sidebar.clear()
         for text, key in entries:
             item = QListWidgetItem(text)
+            item.setToolTip(FLAG_TIPS.get(key[0], text.strip()))  # the pane may be narrow
             item.setData(Qt.ItemDataRole.UserRole, key)
             if key[0] == "status":
                 item.setIcon(status_icon(str(key[1])))
@@ -423,15 +410,15 @@ class MainWindow(QMainWindow):
         kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
         predicate: Filter = None
         if kind == "attention":
-            predicate = _Attention(frozenset().union(*self._flagged.values()))
+            predicate = _Flag("attention")
+        elif kind in ("terms", "ending", "vendor"):
+            predicate = _Flag(kind)
         elif kind == "status":
             predicate = _Status(str(value))
         elif kind == "category":
             predicate = _Category("" if value == "(none)" else str(value))
         elif kind == "picked" and self._picked is not None:
             predicate = _Picked(self._picked[1])
-        elif kind in self._flagged:
-            predicate = _Picked(self._flagged[kind])
         if (predicate is None and self._filter is None) or predicate == self._filter:
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
@@ -446,45 +433,43 @@ class MainWindow(QMainWindow):
         self._describe(slug)
 
     def _refresh_brand(self, slug: str) -> None:
-        """A brand was edited: update its row and, if it is shown, its description."""
+        """A brand was edited: update its row, the counts and, if it is shown, its
+        description, from one read of that brand only."""
+        services = self.services
 
-        def load() -> BrandRow | None:
-            record = self.services.brand_record(slug)
-            return BrandRow.from_record(record) if record is not None else None
+        def load() -> tuple[BrandRow, str] | None:
+            # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state):
+            # the cost of an edit does not grow with the number of brands.
+            found = services.brand_summaries([slug])
+            if not found:
+                return None
+            record, summary = found[0]
+            return BrandRow.of(record, summary), describe_brand(record, summary, services.today())
 
-        def show(row: BrandRow | None) -> None:
-            if row is not None:
-                self.model.update_row(row)
-                self._flags_timer.start()
+        def show(loaded: tuple[BrandRow, str] | None) -> None:
+            if loaded is None:
+                return
+            row, text = loaded
+            self._on_rows_loaded([row])
             if self.editor.slug == slug:
-                self._describe(slug)
+                self.detail.setText(text)
 
-        self.runner.run(load, show, self._on_error)
+        self.runner.run(load, show, self._on_error, latest="describe")
 
     def _describe(self, slug: str) -> None:
+        services = self.services
+
         def describe() -> str:
-            view = self.services.get_brand(slug)
-            b = view.brand
-            lines = [b.name, f"{b.category or 'no category'} · {b.website or 'no website'}"]
-            if b.account_id:
-                lines.append(f"Account: {b.account_id}")
-            lines.append("")
-            lines += list(b.preferences.describe(b.name, self.services.today()))
-            if not b.preferences.fields():
-                lines.append("No choices recorded yet: the brand's defaults apply.")
-            return "\n".join(lines)
+            found = services.brand_summaries([slug])
+            if not found:
+                return ""
+            return describe_brand(*found[0], services.today())
 
         self.runner.run(describe, self.detail.setText, self._on_error, latest="describe")
 
     def _update_summary(self) -> None:
-        counts = self.model.counts()
-        parts = [
-            f"{counts[s]} {STATUSES[s][0].lower()}" for s in ("drift", "failed") if s in counts
-        ]
-        pending = counts.get("pending", 0) + counts.get("new", 0)
-        if pending:
-            parts.insert(0, f"{pending} pending")
-        self.summary.setText(" · ".join(parts) or "All in order")
+        """The status bar's summary, from the same counts as the sidebar."""
+        self.summary.setText(summary_text(self.model.counts(), self.model.flag_counts()))
 
     # --- sync -----------------------------------------------------------------------------
 
@@ -506,6 +491,8 @@ class MainWindow(QMainWindow):
             return
         sync = SyncProcess(self._sync_command, self)
         self._sync = sync
+        self._cancel_asked = False
+        self._sync_verify = verify
         self.last_sync = []
         self.progress.setRange(0, 0)  # busy until the process says how many
         self.progress.setFormat("Starting…")
@@ -522,10 +509,11 @@ class MainWindow(QMainWindow):
 
     def cancel_sync(self) -> None:
         if self._sync is not None:
+            self._cancel_asked = True
             self._sync.cancel()
             self.cancel.setEnabled(False)
             self.cancel_action.setEnabled(False)
-            self.statusBar().showMessage("Cancelling: brands in flight finish first…")
+            self.statusBar().showMessage("Cancelling: no brand is started any more…")
 
     def _on_sync_started(self, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -554,13 +542,23 @@ class MainWindow(QMainWindow):
         services = self.services
 
         def load() -> list[BrandRow]:
-            records = (services.brand_record(slug) for slug in slugs)
-            return [BrandRow.from_record(r) for r in records if r is not None]
+            return [BrandRow.of(r, s) for r, s in services.brand_summaries(slugs)]
 
         self.runner.run(load, self._on_rows_loaded, self._on_error)
 
     def _on_rows_loaded(self, rows: list[BrandRow]) -> None:
+        """Rows re-read after an edit or a sync: the table, the sidebar's counts and the
+        status bar change together."""
         self.model.update_rows(rows)
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        item = self.sidebar.currentItem()
+        before = item.data(Qt.ItemDataRole.UserRole) if item else None
+        self._fill_sidebar()
+        item = self.sidebar.currentItem()
+        if (item.data(Qt.ItemDataRole.UserRole) if item else None) != before:
+            self._apply_filter()  # the entry shown went away (its count reached 0)
         self._update_summary()
 
     def add_brand(self) -> AddBrandWizard:
@@ -652,7 +650,7 @@ class MainWindow(QMainWindow):
         if self.terms_window is None:
             terms = TermsWindow(self.services, self.runner, self.undo_stack, self)
             terms.brands_changed.connect(lambda _slugs: self.reload())
-            terms.terms_saved.connect(self._flags_timer.start)
+            terms.terms_saved.connect(self.reload)  # every brand is judged by the new terms
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
             self.terms_window = terms
         else:
@@ -682,12 +680,18 @@ class MainWindow(QMainWindow):
             self.results_dock.raise_()
         if "error" in result:
             self.statusBar().showMessage(str(result["error"]), 30_000)
+        elif result.get("cancelled") or (self._cancel_asked and not result.get("ok")):
+            left = int(result.get("cancelled", 0))
+            done = int(result.get("done", len(self.last_sync)))
+            # A check of every vendor also re-reads brands with nothing to send: those are
+            # "not checked", not pending.
+            rest = "not checked" if self._sync_verify else "left pending"
+            self.statusBar().showMessage(f"Sync cancelled: {done} done, {left} {rest}", 30_000)
         else:
             counts = result.get("counts", {})
             parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items())]
-            head = "Sync cancelled" if counts.get("cancelled") else "Sync done"
             self.statusBar().showMessage(
-                f"{head}: {len(self.last_sync)} brand(s)"
+                f"Sync done: {len(self.last_sync)} brand(s)"
                 + (f" ({', '.join(parts)})" if parts else ""),
                 15_000,
             )
@@ -732,20 +736,69 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-class _Attention:
-    """Brands whose status needs the customer, or flagged by a slower check."""
+#: Sub-entries of "Needs attention" in the sidebar: (flag, label), in display order.
+FLAG_LABELS = (
+    ("terms", "Breaks My Terms"),
+    ("ending", "Permission ends soon"),
+    ("vendor", "Vendor allows, undecided"),
+)
+#: The whole sentence of a sidebar entry whose label is short (shown as its tooltip).
+FLAG_TIPS = {
+    "vendor": "Vendor allows what you haven't decided, and My Terms object: decide it",
+}
 
-    def __init__(self, flagged: frozenset[str]) -> None:
-        self.flagged = flagged
+
+def describe_brand(record: Any, summary: BrandSummary, today: dt.date) -> str:
+    """The "In your words" text of a brand: its decisions as sentences, then what its vendor
+    has open that the customer has not decided (the vendor's, never a decision)."""
+    prefs = PreferenceSet.from_dict(record.preferences)
+    lines = [record.name, f"{record.category or 'no category'} · {record.website or 'no website'}"]
+    if record.account_id:
+        lines.append(f"Account: {record.account_id}")
+    lines.append("")
+    lines += list(prefs.describe(record.name, today))
+    if not prefs.fields():
+        lines.append("No choices recorded yet: the brand's defaults apply.")
+    if summary.vendor_open:
+        lines += ["", "You have not decided (their setting):"]
+        for item in summary.vendor_open:
+            against = f" — My Terms: {', '.join(item.objections)}" if item.objections else ""
+            lines.append(f"• {field_label(item.key)}: {describe_value(item.value)}{against}")
+    return "\n".join(lines)
+
+
+def summary_text(counts: dict[str, int], flags: dict[str, int]) -> str:
+    """The status bar's words, from the model's counts (the sidebar's numbers)."""
+    parts = []
+    pending = counts.get("pending", 0) + counts.get("new", 0)
+    if pending:
+        parts.append(f"{pending} pending")
+    if flags.get("attention"):
+        parts.append(f"Needs attention {flags['attention']}")
+    parts += [f"{counts[s]} {STATUSES[s][0].lower()}" for s in ("drift", "failed") if s in counts]
+    return " · ".join(parts) or "All in order"
+
+
+class _Flag:
+    """Brands that need attention, or have one of its reasons (see FLAG_LABELS)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
     def __call__(self, row: BrandRow) -> bool:
-        return row.status in ATTENTION or row.slug in self.flagged
+        if self.kind == "attention":
+            return row.attention
+        if self.kind == "terms":
+            return row.breaks_terms
+        if self.kind == "ending":
+            return row.ending_soon
+        return row.vendor_open > 0
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Attention) and other.flagged == self.flagged
+        return isinstance(other, _Flag) and other.kind == self.kind
 
     def __hash__(self) -> int:
-        return hash(self.flagged)
+        return hash(self.kind)
 
 
 class _Status:

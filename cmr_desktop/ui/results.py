@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,31 +28,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.preferences import FieldValue, Grant, QuietHours
-from cmr_desktop.domain.vocabulary import Decision, Frequency
+from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.services import DriftItem, Services
-from cmr_desktop.ui.editor import BrandEditor, SetField, field_label
+from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import describe_value
+
+__all__ = ["AcceptTheirs", "SyncResults", "describe_value"]
 
 _SLUG = Qt.ItemDataRole.UserRole
 _ITEM = Qt.ItemDataRole.UserRole + 1
 
 
-def describe_value(value: FieldValue) -> str:
-    """A field's value in the customer's words."""
-    if value is None:
-        return "their default"
-    if isinstance(value, bool):
-        return "allowed" if value else "refused"
-    if isinstance(value, Frequency):
-        return value.label
-    if isinstance(value, Grant):
-        if value.decision is Decision.DENY:
-            return "refused"
-        return f"allowed until {value.expires:%Y-%m-%d}" if value.expires else "allowed"
-    if isinstance(value, QuietHours):
-        return f"quiet {value.start:%H:%M}-{value.end:%H:%M}"
-    return str(value)
+class AcceptTheirs(QUndoCommand):
+    """Accept the vendor's values of some drifted fields (Services.accept_theirs); undo puts
+    the customer's own values back."""
+
+    def __init__(
+        self, panel: SyncResults, slug: str, name: str, items: Sequence[DriftItem]
+    ) -> None:
+        super().__init__(f"Accept the vendor's values for {name}")
+        self.panel, self.slug, self.items = panel, slug, list(items)
+        self._first = True
+
+    def redo(self) -> None:
+        self.panel.write_accept(self.slug, self.items, self._first)
+        self._first = False
+
+    def undo(self) -> None:
+        self.panel.write_restore(self.slug, self.items)
 
 
 class SyncResults(QWidget):
@@ -206,17 +210,51 @@ class SyncResults(QWidget):
         self.keep_mine.setEnabled(slug is not None and bool(self._open.get(slug)))
 
     def accept_selected(self) -> None:
-        """Take the vendor's values of the selected drift (a brand: all its fields)."""
+        """Take the vendor's values of the selected drift (a brand: all its fields) as the
+        customer's own decisions, by name: journaled (``accepted_theirs``) with the edit, and
+        undoable."""
         slug, chosen = self._selection()
         if slug is None or not chosen:
             return
         name = self._brand_item(slug)
-        self.undo.beginMacro(f"Accept the vendor's values for {name.text(0) if name else slug}")
-        for i in chosen:
-            drift = self._items[slug][i]
-            self.undo.push(SetField(self.editor, slug, drift.key, drift.yours, drift.vendor))
-        self.undo.endMacro()
+        items = [self._items[slug][i] for i in chosen]
+        self.undo.push(AcceptTheirs(self, slug, name.text(0) if name else slug, items))
         self._decided(slug, chosen, "accepted: sent at the next sync")
+
+    def write_accept(self, slug: str, items: Sequence[DriftItem], first: bool) -> None:
+        """Store the acceptance (``first``: as the last drift recorded it; a redo after an
+        undo sends the same values again)."""
+        services = self.services
+        keys = [i.key for i in items]
+        values = None if first else {i.key: i.vendor for i in items}
+
+        def accept() -> str:
+            services.accept_theirs(slug, keys, values)
+            return slug
+
+        self.runner.run(
+            accept, self._written, lambda exc: self._set_note(slug, str(exc)), write=True
+        )
+
+    def write_restore(self, slug: str, items: Sequence[DriftItem]) -> None:
+        """Undo an acceptance: the customer's own values again (an edit, sent next sync)."""
+        services = self.services
+
+        def restore(prefs: PreferenceSet) -> PreferenceSet:
+            for item in items:
+                prefs = prefs.replace_field(item.key, item.yours)
+            return prefs
+
+        def save() -> str:
+            services.update_preferences(slug, restore)
+            return slug
+
+        self.runner.run(save, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)
+
+    def _written(self, slug: str) -> None:
+        self.changed.emit(slug)  # the row, the counts and the status bar follow at once
+        if self.editor.slug == slug:
+            self.editor.show_brand(slug)
 
     def keep_selected(self) -> None:
         """Keep the customer's values for the selected brand (they were re-asserted)."""
@@ -229,9 +267,7 @@ class SyncResults(QWidget):
             services.keep_own_after_drift(slug)
             return slug
 
-        self.runner.run(
-            keep, self.changed.emit, lambda exc: self._set_note(slug, str(exc)), write=True
-        )
+        self.runner.run(keep, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)
         self._decided(slug, sorted(self._open[slug]), "kept yours")
 
     def _decided(self, slug: str, chosen: list[int], note: str) -> None:

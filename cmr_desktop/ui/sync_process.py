@@ -34,8 +34,9 @@ class SyncProcess(QObject):
         started(int): how many brands will be synced.
         brand(dict): one brand finished (``brand``, ``name``, ``result``, ``detail``,
             ``attempts``, ``done``, ``total``).
-        finished(dict): the end: ``ok`` (bool), ``counts`` ({result: n}) and, when the sync
-            could not run or the process died, ``error`` (a message for the user).
+        finished(dict): the end: ``ok`` (bool), ``counts`` ({result: n}), ``cancelled``
+            (brands a cancel left pending), ``done`` (brands that finished) and, when the
+            sync could not run or the process died, ``error`` (a message for the user).
     """
 
     started = Signal(int)
@@ -48,7 +49,11 @@ class SyncProcess(QObject):
         self._buffer = b""
         self._end: dict[str, Any] | None = None
         self._stderr = b""
+        self._cancel_asked = False
+        self._done = 0  # brands that finished (not cancelled)
         self.process = QProcess(self)
+        # A cancel asked for while the process is still starting is sent once it runs.
+        self.process.started.connect(self._send_cancel_if_asked)
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.readyReadStandardError.connect(self._read_errors)
         self.process.finished.connect(self._on_finished)
@@ -62,8 +67,18 @@ class SyncProcess(QObject):
         self.process.start(self._command[0], args)
 
     def cancel(self) -> None:
-        """Ask the sync to stop starting brands (brands in flight finish first)."""
-        if self.process.state() is QProcess.ProcessState.Running:
+        """Ask the sync to stop at once: no brand is started any more, and brands talking to
+        their vendor are given a second before they are reported cancelled (they stay
+        pending). Works at any moment, even before the process runs."""
+        self._cancel_asked = True
+        self._send_cancel_if_asked()
+
+    @property
+    def cancel_asked(self) -> bool:
+        return self._cancel_asked
+
+    def _send_cancel_if_asked(self) -> None:
+        if self._cancel_asked and self.process.state() is QProcess.ProcessState.Running:
             self.process.write(b"cancel\n")
 
     def running(self) -> bool:
@@ -95,6 +110,8 @@ class SyncProcess(QObject):
             if kind == "start":
                 self.started.emit(int(event.get("total", 0)))
             elif kind == "brand":
+                if event.get("result") != "cancelled":
+                    self._done += 1
                 self.brand.emit(event)
             elif kind in ("end", "error"):
                 self._end = event
@@ -105,7 +122,13 @@ class SyncProcess(QObject):
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read()
         end = self._end or {}
-        result: dict[str, Any] = {"ok": bool(end.get("ok")), "counts": end.get("counts", {})}
+        counts = end.get("counts", {})
+        result: dict[str, Any] = {
+            "ok": bool(end.get("ok")),
+            "counts": counts,
+            "cancelled": int(end.get("cancelled", counts.get("cancelled", 0)) or 0),
+            "done": self._done,
+        }
         if end.get("event") == "error":
             result["error"] = str(end.get("message", "the sync could not run"))
         elif not end:
@@ -119,4 +142,4 @@ class SyncProcess(QObject):
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error is QProcess.ProcessError.FailedToStart:
             why = f"Could not start the sync: {self._command[0]}"
-            self.finished.emit({"ok": False, "counts": {}, "error": why})
+            self.finished.emit({"ok": False, "counts": {}, "cancelled": 0, "done": 0, "error": why})

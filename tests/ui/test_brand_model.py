@@ -109,3 +109,33 @@ def test_every_channel_and_status_has_an_icon(qapp: Any) -> None:
         assert not channel_icon(channel.value).pixmap(16, 16).isNull(), channel
     for status in STATUSES:
         assert not status_icon(status).pixmap(16, 16).isNull(), status
+
+
+def test_counts_follow_each_updated_row_without_a_reload(qapp: Any) -> None:
+    def row(slug: str, status: str, **flags: Any) -> BrandRow:
+        return BrandRow(slug, slug.title(), "retail", (), "", 0, status, "", **flags)
+
+    model = BrandTableModel()
+    model.set_rows([row("a", "in_sync"), row("b", "pending"), row("c", "drift")])
+    assert model.counts() == {"in_sync": 1, "pending": 1, "drift": 1}
+    assert model.flag_counts() == {"attention": 1, "terms": 0, "ending": 0, "vendor": 0}
+    model.update_rows([row("a", "in_sync", breaks_terms=True, vendor_open=2)])
+    model.update_rows([row("c", "pending")])
+    assert model.counts() == {"in_sync": 1, "pending": 2}
+    assert model.flag_counts() == {"attention": 1, "terms": 1, "ending": 0, "vendor": 1}
+    assert model.category_counts() == {"retail": 3}
+
+
+def test_an_ended_permission_is_not_counted_as_a_data_use(tmp_path: Path) -> None:
+    svc = open_services(tmp_path / "home")
+    svc.add_brand("Acme")
+    ended = NOW.date() - dt.timedelta(days=1)
+    svc.update_preferences(
+        "acme",
+        lambda p: p.with_grant(
+            DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW, ended)
+        ).with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
+    )
+    [(record, summary)] = svc.brand_summaries()
+    assert BrandRow.of(record, summary).grants == 1
+    svc.store.close()
