@@ -28,12 +28,8 @@ if TYPE_CHECKING:
     from cmr_desktop.testing.tethered import TetheredSimulator
 
 APP_ID = "io.github.cmr_desktop.CMRDesktop"
-# What opening a home raises when it cannot be used (storage may name it HomeUnusable).
-HOME_ERRORS: tuple[type[Exception], ...] = (
-    StoreError,
-    getattr(storage, "HomeUnusable", StoreError),
-    OSError,
-)
+# What else opening a home may raise (storage.HomeUnusable is handled first).
+HOME_ERRORS: tuple[type[Exception], ...] = (StoreError, OSError)
 DEMO_VENDORS = 6
 
 
@@ -106,6 +102,14 @@ def _open_home(
     """The services over ``home``, or None after telling the user why it cannot be opened."""
     try:
         return build_services(home)
+    except storage.HomeUnusable as exc:  # storage says what is wrong and what to do
+        text = (
+            f"CMR Desktop cannot open the data folder {exc.home or home}:\n"
+            f"{exc.reason.rstrip('.')}.\n\n{exc.advice.rstrip('.')}. Or choose another folder "
+            "with --home (or the CMR_HOME environment variable). Nothing was changed."
+        )
+        show_error("CMR Desktop cannot start", text)
+        return None
     except HOME_ERRORS as exc:
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
         if home.exists() and not home.is_dir():

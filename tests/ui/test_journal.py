@@ -52,6 +52,13 @@ def test_a_changed_journal_is_flagged(qtbot: Any, window: MainWindow) -> None:
 
 
 def test_receipts_for_a_brand(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
+    from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
+
+    # A receipt holds only what the customer consented to: give Shop 003 one permission.
+    window.services.update_preferences(
+        "shop-003",
+        lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
+    )
     _synced(qtbot, window)
     journal = window.show_journal("shop-003")
     _loaded(qtbot, journal)

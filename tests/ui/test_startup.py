@@ -45,10 +45,10 @@ def _unreadable(home: Path) -> Path:
 
 
 BROKEN = {
-    "random bytes": (_corrupt, "is not a readable database"),
+    "random bytes": (_corrupt, "is not an SQLite database, or it is damaged"),
     "a file": (_a_file, "it is a file, not a folder"),
     "newer": (_newer, "written by a newer CMR Desktop"),
-    "unreadable": (_unreadable, "unable to open database file"),
+    "unreadable": (_unreadable, "is a folder, not a database"),
 }
 
 
