@@ -298,7 +298,11 @@ class JournalWindow(QWidget):
 
         self.runner.run(
             write,
-            lambda n: self.message.emit(f"Wrote {n} consent receipt(s) to {path}."),
+            lambda n: self.message.emit(
+                f"Wrote {n} consent receipt(s) to {path}."
+                if n
+                else f"No consent receipt: you have not allowed {brand} to use any of your data."
+            ),
             self._failed,
         )
 
