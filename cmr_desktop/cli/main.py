@@ -233,13 +233,15 @@ def brand_list(
         return
     out = io.StringIO()
     width = min(max(len(b.slug) for b in items), 40)
+    # One status vocabulary with the window (domain.summary.Status).
+    statuses = {r.slug: s.status for r, s in ctx.services.brand_summaries([b.slug for b in items])}
     for b in items:
         channels = b.preferences["channels"]
         on = ",".join(ch for ch, entry in channels.items() if entry.get("enabled")) or "-"
-        flags = " pending" if b.pending else ""
+        sync = statuses.get(b.slug)
         out.write(
             f"{b.slug:<{width}}  {b.name[:40]:<40}  {b.category[:14]:<14}  "
-            f"{on:<24} {b.status}{flags}\n"
+            f"{on:<24} {b.status} · {sync.label.lower() if sync else '?'}\n"
         )
     click.echo(out.getvalue(), nl=False)
     click.echo(f"{len(items)} brand(s)")
@@ -255,7 +257,7 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     if as_json:
         emit_json(_view_dict(view))
         return
-    _print_brand(view.brand, view.pending, ctx.services.today())
+    _print_brand(ctx, view.brand, ctx.services.today())
     if view.vendor is not None:
         theirs = list(view.brand.preferences.undecided_in(view.vendor).describe(view.brand.name))
         if theirs:
@@ -269,10 +271,11 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
         click.echo(f"  ! breaks My Terms ({v.rule}): {v.message}")
 
 
-def _print_brand(b: Brand, pending: bool, today: dt.date | None = None) -> None:
+def _print_brand(ctx: Ctx, b: Brand, today: dt.date | None = None) -> None:
     click.echo(f"{b.name} ({b.slug})")
     how = "by hand" if b.is_manual else f"connector {b.connector}"
-    state = "changes waiting to be confirmed" if pending else "up to date"
+    found = ctx.services.brand_summaries([b.slug])
+    state = found[0][1].status.description.rstrip(".") if found else ""
     click.echo(f"  {b.status.value} · {b.category or 'no category'} · {how} · {state}")
     for label, value in (
         ("Website", b.website),
@@ -656,7 +659,7 @@ def prefs_set(
     if as_json:
         emit_json(_view_dict(view))
         return
-    _print_brand(view.brand, view.pending, ctx.services.today())
+    _print_brand(ctx, view.brand, ctx.services.today())
 
 
 # --- policy ---------------------------------------------------------------------------------
