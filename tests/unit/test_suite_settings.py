@@ -102,11 +102,8 @@ def test_an_unknown_profile_is_one_clear_line(
     _suite(pytester)
     res = _run(pytester, monkeypatch, {"HYPOTHESIS_PROFILE": "fastest"})
     assert res.ret == pytest.ExitCode.USAGE_ERROR
-    res.stderr.fnmatch_lines(
-        [
-            "ERROR: HYPOTHESIS_PROFILE='fastest' is not a profile of this suite (known: fast, thorough)"
-        ]
-    )
+    known = "(known: fast, thorough)"
+    res.stderr.fnmatch_lines([f"ERROR: HYPOTHESIS_PROFILE='fastest' is not a profile * {known}"])
     assert "Traceback" not in res.stderr.str()
 
 
