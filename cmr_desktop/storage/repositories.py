@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -394,16 +393,6 @@ class BrandRepository:
                 OutboxRow.brand_id == self._id(slug), OutboxRow.pending_push.is_(None)
             )
         )
-
-    def outbox_key(self, slug: str) -> str:
-        """The idempotency key for the next push of ``slug``, made once and kept for retries."""
-        row = self.session.get(OutboxRow, self._id(slug))
-        if row is None:
-            raise NotFound(slug)
-        if row.idempotency_key is None:
-            row.idempotency_key = uuid.uuid4().hex
-            self.session.flush()
-        return row.idempotency_key
 
     def remove(self, slug: str) -> None:
         brand_id = self._id(slug)

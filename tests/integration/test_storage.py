@@ -87,19 +87,6 @@ def test_edit_and_pending_marker_share_one_transaction(store: Store) -> None:
         assert uow.brands.pending_slugs() == {"acme"}
 
 
-def test_idempotency_key_is_kept_for_retries_and_renewed_by_a_new_edit(store: Store) -> None:
-    with store.write() as uow:
-        uow.brands.add(Brand("acme", "Acme"), now=NOW)
-        first = uow.brands.outbox_key("acme")
-    with store.write() as uow:
-        assert uow.brands.outbox_key("acme") == first
-        brand = uow.brands.get("acme")
-        uow.brands.update(
-            brand.with_preferences(PreferenceSet().with_channel(Channel.EMAIL, False)), now=NOW
-        )
-        assert uow.brands.outbox_key("acme") != first
-
-
 def test_removing_a_brand_removes_its_rows(store: Store) -> None:
     with store.write() as uow:
         uow.brands.add_many(sample_brands(3), now=NOW)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cmr_desktop.connectors.api import Connector, RemoteState
 from cmr_desktop.domain import Channel, DataCategory, Decision, FixedClock, Grant, Purpose
+from cmr_desktop.domain.brand import Brand
 from cmr_desktop.services import Services
-from cmr_desktop.sync.engine import Result
+from cmr_desktop.sync.engine import Result, SyncEngine
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 from tests.conftest import NOW, open_services
 
@@ -160,6 +164,21 @@ def test_a_refused_token_marks_the_brand_and_others_go_on(
     assert [v.brand.slug for v in svc.list_brands() if v.pending] == ["brand-1"]
 
 
+def _engine_without_waiting(svc: Services, **options: Any) -> tuple[SyncEngine, list[float]]:
+    """An engine whose retry delays are noted instead of waited for, when SyncEngine takes a
+    ``wait`` (``wait(delay) -> True if cancelled``); else a plain one (it waits for real)."""
+    delays: list[float] = []
+
+    def no_wait(delay: float) -> bool:
+        delays.append(delay)
+        return False  # never cancelled in these tests
+
+    if "wait" in inspect.signature(SyncEngine).parameters:
+        options["wait"] = no_wait
+    engine = SyncEngine(svc.store, svc.connector_for, svc.clock, **options)
+    return engine, delays
+
+
 def test_flaky_vendors_converge_and_nothing_is_applied_twice(
     svc: Services, sim: VendorSimulator
 ) -> None:
@@ -168,15 +187,21 @@ def test_flaky_vendors_converge_and_nothing_is_applied_twice(
         sim.set_knobs(
             vendor,
             error_rate=0.1,
+            # A "hang" ends with the connection closed and no answer (the client's read
+            # timeout is far longer): at once is the same fault as after 3 s, without the 3 s.
             timeout_rate=0.05,
-            hang_seconds=3.0,
+            hang_seconds=0.0,
             garbage_rate=0.05,
             rate_limit=200,
         )
-    engine = svc.sync_engine(jobs=8, seed=5)
+    engine, delays = _engine_without_waiting(svc, jobs=8, seed=5)
     report = engine.run()
     for o in report.outcomes:
         assert o.result is Result.SYNCED or o.detail, o  # failures say why
+    assert any(o.attempts > 1 for o in report.outcomes)  # the faults were met, and retried
+    if "wait" in inspect.signature(SyncEngine).parameters:
+        assert delays  # ... after a delay, asked of the injected waiter
+        assert all(d > 0 for d in delays)
     for vendor in VENDORS:
         sim.set_knobs(vendor, error_rate=0, timeout_rate=0, garbage_rate=0, rate_limit=0)
     svc.sync_engine().run()  # whatever failed converges once the vendors behave
@@ -201,11 +226,43 @@ def test_a_changed_journal_entry_is_found(svc: Services, sim: VendorSimulator) -
 
 def test_a_slow_vendor_delays_only_itself(svc: Services, sim: VendorSimulator) -> None:
     connect(svc, sim, 15)  # 5 brands per vendor
-    sim.set_knobs("vendor-001", latency_ms=400)
-    order: list[str] = []
-    engine = svc.sync_engine(jobs=6)
-    engine.per_vendor = 2
-    report = engine.run(progress=lambda outcome, done, total: order.append(outcome.slug))
-    assert report.ok
     slow = {f"brand-{i}" for i in range(0, 15, 3)}  # the vendor-001 brands
+    # vendor-001 does not answer a read until every other brand is done (or 60 s, only so
+    # that a scheduler that lets it hold every worker fails instead of hanging).
+    slow_url = sim.base_url("vendor-001")
+    others_done = threading.Event()
+    lock = threading.Lock()
+    inside = [0, 0]  # reads of vendor-001 held now, most held at once
+
+    def connector_for(brand: Brand) -> Connector:
+        connector = svc.connector_for(brand)
+        if brand.connector_config.get("base_url") != slow_url:
+            return connector
+        real_read = connector.read
+
+        def held_read() -> RemoteState:
+            with lock:
+                inside[0] += 1
+                inside[1] = max(inside)
+            try:
+                others_done.wait(60)
+                return real_read()
+            finally:
+                with lock:
+                    inside[0] -= 1
+
+        connector.read = held_read  # type: ignore[method-assign]
+        return connector
+
+    order: list[str] = []
+
+    def progress(outcome: Any, done: int, total: int) -> None:
+        order.append(outcome.slug)
+        if set(order) >= set(f"brand-{i}" for i in range(15)) - slow:
+            others_done.set()
+
+    engine = SyncEngine(svc.store, connector_for, svc.clock, jobs=6, per_vendor=2)
+    report = engine.run(progress=progress)
+    assert report.ok
     assert set(order[:10]) == {f"brand-{i}" for i in range(15)} - slow
+    assert inside[1] <= 2  # the slow vendor never held more than its per-vendor share

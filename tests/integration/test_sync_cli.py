@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,32 +105,96 @@ def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: Vendor
     assert "intact" in ok.stdout
 
 
+HELD = "vendor-004"  # a vendor that never answers while the kills go on
+
+
+def _held_brand(svc: Services, sim: VendorSimulator, *, hang_seconds: float) -> None:
+    """Brand ``held-brand`` on vendor HELD, which hangs every request for ``hang_seconds``
+    and then closes the connection unanswered: the brand cannot finish before the client
+    has tried (and retried) for several times that long. ``set_knobs(HELD,
+    timeout_rate=0.0)`` lets it through."""
+    sim.set_knobs(HELD, timeout_rate=1.0, hang_seconds=hang_seconds)
+    sim.add_subject(HELD, "sub-held")
+    svc.add_brand(
+        "Held Brand",
+        connector="openpref",
+        connector_config={"base_url": sim.base_url(HELD), "subject": "sub-held"},
+        secrets={"token": sim.token(HELD)},
+    )
+    svc.update_preferences("held-brand", lambda p: p.with_channel(Channel.EMAIL, False))
+
+
+def _sync_until_killed(env: dict[str, str], pick_k: Callable[[int], int]) -> list[dict[str, Any]]:
+    """Run ``cmr sync --jsonl`` and SIGKILL it right after it reports its k-th finished brand
+    (``k = pick_k(total)``, ``total`` from its start line). Returns the lines it printed."""
+    proc = subprocess.Popen(
+        [str(BIN / "cmr"), "sync", "--jsonl", "--jobs", "4"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    # Only a safety net for a broken build (no k-th line would ever come): not a timing.
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    events: list[dict[str, Any]] = []
+    k, killed = 0, False
+    try:
+        for line in proc.stdout:
+            event = json.loads(line)
+            events.append(event)
+            if event["event"] == "start":
+                k = pick_k(event["total"])
+            elif event["event"] == "brand" and event["done"] == k:
+                proc.send_signal(signal.SIGKILL)  # mid-sync: brands in flight, pushes unanswered
+                killed = True
+                break
+    finally:
+        watchdog.cancel()
+        proc.stdout.close()
+        proc.wait()
+    assert killed, f"cmr sync ended before its {k}th brand: {events[-3:]}"
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, events[-3:])
+    assert [e["done"] for e in events if e["event"] == "brand"] == list(range(1, k + 1)), events
+    return events
+
+
+@pytest.mark.slow  # 11 `cmr sync` processes on 200 brands
 def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
     tmp_path: Path, shared_keyring: Path
 ) -> None:
     n = 200
-    with VendorSimulator(default_vendors(3), seed=5, knobs=Knobs(latency_ms=30)) as sim:
+    with VendorSimulator(default_vendors(4), seed=5, knobs=Knobs(latency_ms=30)) as sim:
         home = tmp_path / "home"
         svc = open_services(home)
         _brands(svc, sim, n)
+        # One more brand on a vendor that hangs every request: while the kills go on, that
+        # brand can never finish, so each run is killed before its end and something is
+        # always left pending, whatever the machine's load.
+        _held_brand(svc, sim, hang_seconds=600)
         svc.store.close()
         rng = random.Random(2026)
         env = _cmr_env(home, shared_keyring)
+        pending = n + 1
         for _ in range(10):
-            proc = subprocess.Popen(
-                [str(BIN / "cmr"), "sync", "--jobs", "4"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            # A kill at a random moment is the point of this test, so this sleep stays.
-            time.sleep(rng.uniform(0.4, 1.2))  # deliberate, see above (noqa: sleep)
-            proc.kill()
-            proc.wait()
-        interrupted = open_services(home)
-        left = [v for v in interrupted.list_brands() if v.pending]
-        interrupted.store.close()
-        assert 0 < len(left) < n, "the kills should land in the middle of the work"
+            # k-th finished brand, varied per run; at most 15, so 10 runs cannot finish all.
+            events = _sync_until_killed(env, lambda total: rng.randint(1, min(15, total - 1)))
+            start, *brands = events
+            assert start == {"event": "start", "total": pending}
+            assert {b["result"] for b in brands} == {"synced"}, brands
+            interrupted = open_services(home)
+            left = [v.brand.slug for v in interrupted.list_brands() if v.pending]
+            interrupted.store.close()
+            # Every brand reported done is done, so each run got fewer left; the held one
+            # is never done.
+            assert not {b["brand"] for b in brands} & set(left)
+            assert "held-brand" in left
+            assert 0 < len(left) <= pending - len(brands)
+            pending = len(left)
+
+        sim.set_knobs(HELD, timeout_rate=0.0)
         final = _run(home, shared_keyring, "sync", "--jobs", "16")
         assert final.returncode == 0, final.stdout[-2000:] + final.stderr[-2000:]
 
@@ -142,8 +207,10 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
             for i in range(n):  # every vendor holds the choice
                 state = sim.state(VENDORS[i % 3])[f"sub-{i}"]["preferences"]
                 assert state["channels"]["email"]["enabled"] is False, i
+            held = sim.state(HELD)["sub-held"]["preferences"]
+            assert held["channels"]["email"]["enabled"] is False
             # one revision per brand: applied exactly once each, however often we crashed
-            assert sum(sim.stats(v).writes_applied for v in VENDORS) == n
+            assert sum(sim.stats(v).writes_applied for v in (*VENDORS, HELD)) == n + 1
             assert svc.verify_journal() is None
         finally:
             svc.store.close()
@@ -200,9 +267,14 @@ def test_sync_jsonl_streams_one_line_per_brand_and_cancels_on_request(
 ) -> None:
     # The desktop app's protocol: start, one line per finished brand, end; "cancel" on stdin.
     home = tmp_path / "home"
-    with VendorSimulator(default_vendors(3), seed=5, knobs=Knobs(latency_ms=60)) as slow:
+    with VendorSimulator(default_vendors(4), seed=5, knobs=Knobs(latency_ms=60)) as slow:
         svc = open_services(home)
         _brands(svc, slow, 40)
+        # It cannot end well for about 10 s (5 attempts of 3 half-second hangs, and the
+        # waits between), so however late the cancel comes on a loaded machine, something is
+        # still to do: it is cancelled (in flight: it gives up at its next failure) or never
+        # started.
+        _held_brand(svc, slow, hang_seconds=0.5)
         svc.store.close()
         proc = subprocess.Popen(
             [str(BIN / "cmr"), "sync", "--jsonl", "--jobs", "2"],
@@ -215,7 +287,7 @@ def test_sync_jsonl_streams_one_line_per_brand_and_cancels_on_request(
         assert proc.stdin is not None
         assert proc.stdout is not None
         events = [json.loads(proc.stdout.readline())]
-        assert events[0] == {"event": "start", "total": 40}
+        assert events[0] == {"event": "start", "total": 41}
         events.append(json.loads(proc.stdout.readline()))
         proc.stdin.write("cancel\n")
         proc.stdin.flush()
@@ -228,5 +300,7 @@ def test_sync_jsonl_streams_one_line_per_brand_and_cancels_on_request(
     assert events[-1]["event"] == "end"
     assert events[-1]["ok"] is False  # cancelled brands are not ok
     assert events[-1]["counts"]["cancelled"] > 0
-    assert sum(events[-1]["counts"].values()) == 40
+    # (a brand that never started has no line of its own: it is only counted)
+    assert [e["result"] for e in brands if e["brand"] == "held-brand"] in ([], ["cancelled"])
+    assert sum(events[-1]["counts"].values()) == 41
     assert proc.returncode == 1, err
