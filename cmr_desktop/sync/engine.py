@@ -23,7 +23,7 @@ import random
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -452,7 +452,7 @@ class SyncEngine:
                 return BrandOutcome(slug, brand.name, Result.FAILED, detail, attempts)
             attempts += 1
             try:
-                return self._attempt(inp, connector, seen)
+                return replace(self._attempt(inp, connector, seen), attempts=attempts)
             except AuthenticationError as exc:
                 detail = f"needs re-authentication: {exc}"
                 self._record_failure(slug, "needs_reauth", detail, journal=True)

@@ -45,7 +45,7 @@ from cmr_desktop.domain.preferences import parse_date, parse_grant
 from cmr_desktop.domain.vocabulary import parse
 from tests.strategies import preference_sets, rules
 
-PROPS = settings(max_examples=100, deadline=None)
+PROPS = settings(deadline=None)  # examples: the profile (tests/conftest.py)
 UTC = dt.UTC
 
 

@@ -28,7 +28,7 @@ from cmr_desktop.domain import (
 from cmr_desktop.domain.merge import at_least_as_restrictive, more_restrictive
 from tests.strategies import FEW_GRANT_KEYS, field_keys, field_values, merge_inputs, preference_sets
 
-MERGE = settings(max_examples=200, deadline=None)
+MERGE = settings(deadline=None)  # examples: the profile (tests/conftest.py)
 
 # --- an independent oracle for ARCHITECTURE 3.6 ----------------------------------------
 
