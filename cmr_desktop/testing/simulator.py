@@ -51,7 +51,8 @@ Admin API (no authentication; answered only to loopback clients; JSON in and out
     Body: knob changes, e.g. ``{"error_rate": 0.5}``. Answers the vendor's knobs. Unknown
     knobs or bad values: 400.
 ``PUT /admin/vendors/{vendor}/subjects/{subject}``
-    Body: preferences (``P`` of the protocol, or ``{"preferences": P}``); creates (201) or
+    Body: preferences (``P`` of the protocol, or ``{"preferences": P}``; ``null`` for the
+    vendor's defaults); creates (201) or
     replaces (200) the subject's stored preferences and answers the subject with its new
     ``etag``. Invalid preferences: 400 (shape) or 422 (outside the catalog).
 ``POST /admin/vendors/{vendor}/subjects/{subject}/tamper``
@@ -1873,7 +1874,12 @@ class VendorSimulator:
             _check_subject_id(subject)
         except ValueError as exc:
             raise _bad_body(str(exc)) from None
-        prefs = _validate_preferences(vendor.spec, doc)
+        # null: the vendor's defaults for a new subject (as VendorSimulator.add_subject).
+        prefs = (
+            vendor.spec.default_preferences()
+            if doc is None
+            else _validate_preferences(vendor.spec, doc)
+        )
         with vendor.lock:
             created = subject not in vendor.subjects
             entry = vendor._store(subject, prefs)
@@ -1968,8 +1974,9 @@ class SimulatorProcess:
         return response.json()
 
     def add_subject(self, vendor_id: str, subject: str, preferences: Any = None) -> None:
-        empty: dict[str, Any] = {"channels": {}, "topics": {}, "grants": [], "quiet_hours": None}
-        self._call("PUT", f"vendors/{vendor_id}/subjects/{subject}", preferences or empty)
+        """Create or replace a subject; ``None`` for the vendor's defaults (everything on,
+        every data use allowed), as :meth:`VendorSimulator.add_subject`."""
+        self._call("PUT", f"vendors/{vendor_id}/subjects/{subject}", {"preferences": preferences})
 
     def set_knobs(self, vendor_id: str, **changes: Any) -> dict[str, Any]:
         return dict(self._call("PATCH", f"vendors/{vendor_id}/knobs", changes))
