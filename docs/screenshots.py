@@ -43,6 +43,16 @@ def wait(app: QApplication, condition: object, timeout_ms: int = 30_000) -> None
     timer.stop()
 
 
+def settle(app: QApplication, turns: int = 5) -> None:
+    """Let shown and hidden widgets finish their layout before a grab: posted layout requests
+    and deferred deletes run on later event-loop turns, not in the one that changed them."""
+    for _ in range(turns):
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+        app.processEvents()
+
+
 def dark_palette() -> QPalette:
     p = QPalette()
     for role, color in (
@@ -111,6 +121,7 @@ def main() -> int:
         window.grab().save(str(OUT / "needs-attention.png"))
         select(window, "Contoso Bank")  # a synced brand: the editor follows its catalog
         wait(app, lambda: "Only what this vendor offers" in window.editor.catalog_note.text())
+        settle(app)  # the note rows beside undecided fields change the layout: let it settle
         window.grab().save(str(OUT / "brand-editor.png"))
         terms = window.show_terms()
         terms.resize(1180, 700)
