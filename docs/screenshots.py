@@ -67,6 +67,13 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.HighlightedText, "#ffffff"),
     ):
         p.setColor(role, QColor(color))
+    # Greyed out (what the vendor does not offer) must still look greyed out in the dark.
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     return p
 
 
@@ -109,15 +116,17 @@ def main() -> int:
         window.results_dock.hide()
         app.processEvents()
         window.grab().save(str(OUT / "dashboard.png"))
-        attention = next(
+        # Every demo brand needs attention (My Terms): show the entry that narrows it down.
+        undecided = next(
             i
             for i in range(window.sidebar.count())
-            if window.sidebar.item(i).text().startswith("Needs attention")
+            if window.sidebar.item(i).text().strip().startswith("Vendor allows, undecided")
         )
-        window.sidebar.setCurrentRow(attention)
+        window.sidebar.setCurrentRow(undecided)
         wait(app, lambda: window.model.rowCount() < 40, 5000)
         window.table.selectRow(0)
         wait(app, lambda: bool(window.detail.text()), 5000)
+        settle(app)
         window.grab().save(str(OUT / "needs-attention.png"))
         select(window, "Contoso Bank")  # a synced brand: the editor follows its catalog
         wait(app, lambda: "Only what this vendor offers" in window.editor.catalog_note.text())
