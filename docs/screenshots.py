@@ -43,6 +43,16 @@ def wait(app: QApplication, condition: object, timeout_ms: int = 30_000) -> None
     timer.stop()
 
 
+def settle(app: QApplication, turns: int = 5) -> None:
+    """Let shown and hidden widgets finish their layout before a grab: posted layout requests
+    and deferred deletes run on later event-loop turns, not in the one that changed them."""
+    for _ in range(turns):
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+        app.processEvents()
+
+
 def dark_palette() -> QPalette:
     p = QPalette()
     for role, color in (
@@ -57,6 +67,13 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.HighlightedText, "#ffffff"),
     ):
         p.setColor(role, QColor(color))
+    # Greyed out (what the vendor does not offer) must still look greyed out in the dark.
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     return p
 
 
@@ -99,18 +116,21 @@ def main() -> int:
         window.results_dock.hide()
         app.processEvents()
         window.grab().save(str(OUT / "dashboard.png"))
-        attention = next(
+        # Every demo brand needs attention (My Terms): show the entry that narrows it down.
+        undecided = next(
             i
             for i in range(window.sidebar.count())
-            if window.sidebar.item(i).text().startswith("Needs attention")
+            if window.sidebar.item(i).text().strip().startswith("Vendor allows, undecided")
         )
-        window.sidebar.setCurrentRow(attention)
+        window.sidebar.setCurrentRow(undecided)
         wait(app, lambda: window.model.rowCount() < 40, 5000)
         window.table.selectRow(0)
         wait(app, lambda: bool(window.detail.text()), 5000)
+        settle(app)
         window.grab().save(str(OUT / "needs-attention.png"))
         select(window, "Contoso Bank")  # a synced brand: the editor follows its catalog
         wait(app, lambda: "Only what this vendor offers" in window.editor.catalog_note.text())
+        settle(app)  # the note rows beside undecided fields change the layout: let it settle
         window.grab().save(str(OUT / "brand-editor.png"))
         terms = window.show_terms()
         terms.resize(1180, 700)

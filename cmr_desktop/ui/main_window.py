@@ -496,6 +496,9 @@ class MainWindow(QMainWindow):
         self.last_sync = []
         self.progress.setRange(0, 0)  # busy until the process says how many
         self.progress.setFormat("Starting…")
+        # A message left in the status bar would show through beside the bar and the
+        # Cancel button, cut off (they sit in the same place): the bar says it all now.
+        self.statusBar().clearMessage()
         self.progress.setVisible(True)
         self.cancel.setVisible(True)
         self.cancel.setEnabled(True)
