@@ -484,7 +484,7 @@ def test_timeout_rate_hangs_past_the_client_timeout(
     # A hang shorter than the client's timeout ends with the connection closed, no answer.
     sim.set_knobs(V, hang_seconds=0.1)
     with requests.Session() as fresh, pytest.raises(requests.ConnectionError):
-        fresh.get(_prefs_url(sim), headers=AUTH, timeout=(5, 5))
+        fresh.get(_prefs_url(sim), headers=AUTH, timeout=TIMEOUT)
     sim.set_knobs(V, timeout_rate=0.0)
     assert _read(http, sim).status_code == 200
 
