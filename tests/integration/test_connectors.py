@@ -164,7 +164,7 @@ def recorder() -> Iterator[str]:
 
 
 def test_session_sends_user_agent_and_always_has_a_timeout(recorder: str) -> None:
-    session = make_session(timeout=(1.0, 1.0))
+    session = make_session(timeout=(5, 10))
     assert session.get(recorder + "/x").status_code == 200
     assert _Recorder.seen[0]["User-Agent"] == USER_AGENT
     with pytest.raises(ValueError, match="TLS verification cannot be turned off"):
@@ -173,7 +173,7 @@ def test_session_sends_user_agent_and_always_has_a_timeout(recorder: str) -> Non
 
 def test_retries_idempotent_requests_on_503_but_not_post_or_429(recorder: str) -> None:
     with FaultProxy(recorder + "/api") as proxy:
-        session = make_session(timeout=(1.0, 2.0), retries=2, backoff=0.01)
+        session = make_session(timeout=(5, 10), retries=2, backoff=0.01)
         proxy.fail(503, times=1, retry_after="1")  # a short wait: retried in-line
         assert session.get(proxy.url + "/x").status_code == 200
         assert proxy.requests_seen == 2
@@ -187,7 +187,9 @@ def test_retries_idempotent_requests_on_503_but_not_post_or_429(recorder: str) -
 
 
 def test_a_hanging_vendor_times_out(recorder: str) -> None:
-    with FaultProxy(recorder, hang_seconds=5) as proxy:
+    # The proxy's hang waits on its stop event (set when the ``with`` ends), not a delay
+    # the client must beat: only the client's 0.5 s read timeout can end the request.
+    with FaultProxy(recorder, hang_seconds=600) as proxy:
         session = make_session(timeout=(1.0, 0.5), retries=0)
         proxy.fail("timeout")
         with pytest.raises(requests.Timeout):

@@ -95,7 +95,7 @@ def _problem(r: requests.Response, status: int, slug: str) -> dict[str, Any]:
 
 def _quieter(prefs: dict[str, Any]) -> dict[str, Any]:
     """The same preferences with email off and quiet hours at night."""
-    out = json.loads(json.dumps(prefs))
+    out: dict[str, Any] = json.loads(json.dumps(prefs))
     out["channels"]["email"] = {"enabled": False}
     out["quiet_hours"] = {"start": "21:00", "end": "08:00"}
     return out
@@ -476,15 +476,15 @@ def test_garbage_rate_sends_unparsable_200s_but_applies_writes(
 def test_timeout_rate_hangs_past_the_client_timeout(
     sim: VendorSimulator, http: requests.Session
 ) -> None:
-    sim.set_knobs(V, timeout_rate=1.0, hang_seconds=3.0)
-    started = time.monotonic()
+    # The hang is far longer than the client's read timeout: a ReadTimeout means the
+    # client gave up while the request still hung.
+    sim.set_knobs(V, timeout_rate=1.0, hang_seconds=30.0)
     with pytest.raises(requests.ReadTimeout):
         http.get(_prefs_url(sim), headers=AUTH, timeout=(5, 0.3))
-    assert time.monotonic() - started < 2.5
     # A hang shorter than the client's timeout ends with the connection closed, no answer.
     sim.set_knobs(V, hang_seconds=0.1)
     with requests.Session() as fresh, pytest.raises(requests.ConnectionError):
-        fresh.get(_prefs_url(sim), headers=AUTH, timeout=(5, 5))
+        fresh.get(_prefs_url(sim), headers=AUTH, timeout=TIMEOUT)
     sim.set_knobs(V, timeout_rate=0.0)
     assert _read(http, sim).status_code == 200
 
@@ -644,12 +644,11 @@ def test_500_concurrent_connections() -> None:
             finally:
                 conn.close()
 
-        started = time.monotonic()
         with ThreadPoolExecutor(n) as pool:
             statuses = list(pool.map(one, range(n)))
+        # The Barrier proves all n connections were open at once (it raises otherwise).
         assert statuses == [200] * n
         assert sim.stats(V).requests == n
-        assert time.monotonic() - started < 15
 
 
 def test_stop_does_not_wait_for_a_hanging_request() -> None:
@@ -668,9 +667,18 @@ def test_stop_does_not_wait_for_a_hanging_request() -> None:
     thread.start()
     try:
         sim.wait_for_stats(V, lambda s: s.requests == 1)  # the request is in, and hangs
-        started = time.monotonic()
-        sim.stop()
-        assert time.monotonic() - started < 2
+        stopped = threading.Event()
+
+        def stop() -> None:
+            sim.stop()
+            stopped.set()
+
+        stopper = threading.Thread(target=stop)
+        stopper.start()
+        # A stop that waited for the hang would take its 30 s; half of that is no timing
+        # figure, only "it did not wait" with room for any load.
+        assert stopped.wait(15)
+        stopper.join()
     finally:
         sim.stop()
         thread.join(10)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QDate, Qt, QTime
 from PySide6.QtWidgets import QComboBox, QLabel
 
@@ -84,17 +87,17 @@ def test_topics_are_allowed_refused_or_left_undecided_with_undo(
         return value
 
     box.click()  # undecided -> wanted
-    qtbot.waitUntil(lambda: stored() is True, timeout=3000)
+    qtbot.waitUntil(lambda: stored() is True, timeout=10_000)
     box.click()  # wanted -> refused (a click never lands on "undecided")
-    qtbot.waitUntil(lambda: stored() is False, timeout=3000)
+    qtbot.waitUntil(lambda: stored() is False, timeout=10_000)
     box.setFocus()
     qtbot.keyClick(box, Qt.Key.Key_Delete)  # leave it to the brand
-    qtbot.waitUntil(lambda: stored() is None, timeout=3000)
+    qtbot.waitUntil(lambda: stored() is None, timeout=10_000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: stored() is False, timeout=3000)
+    qtbot.waitUntil(lambda: stored() is False, timeout=10_000)
     assert editor.topic_boxes[topic].checkState() == Qt.CheckState.Unchecked
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: stored() is True, timeout=3000)
+    qtbot.waitUntil(lambda: stored() is True, timeout=10_000)
     assert window.services.get_brand("shop-001").pending
 
 
@@ -113,20 +116,20 @@ def test_data_use_decisions_and_end_dates_are_saved_and_undone(
 
     assert not until.isEnabled()  # only an allow can end
     _choose(decision, Decision.DENY.value)
-    qtbot.waitUntil(lambda: stored() == Grant(Decision.DENY), timeout=3000)
+    qtbot.waitUntil(lambda: stored() == Grant(Decision.DENY), timeout=10_000)
     _choose(decision, Decision.ALLOW.value)
-    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=3000)
+    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=10_000)
     decision, until = editor.use_rows[pair]
     assert until.isEnabled()
     assert until.text() == "no end"
     until.setDate(QDate(2027, 6, 30))
     until.editingFinished.emit()
     end = dt.date(2027, 6, 30)
-    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=3000)
+    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=10_000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=3000)
+    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=10_000)
     window.undo_stack.redo()
-    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=3000)
+    qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=10_000)
     assert editor.use_rows[pair][1].date() == QDate(2027, 6, 30)
 
 
@@ -141,7 +144,7 @@ def test_adding_a_data_use_the_vendor_does_not_list(qtbot: Any, window: MainWind
     pair = (DataCategory.HEALTH, Purpose.RESEARCH)
     qtbot.waitUntil(
         lambda: _prefs(window, "corner-shop").grants.get(pair) == Grant(Decision.DENY),
-        timeout=3000,
+        timeout=10_000,
     )
     assert pair in editor.use_rows
 
@@ -153,9 +156,9 @@ def test_quiet_hours_and_relationship_details(qtbot: Any, window: MainWindow) ->
     editor.quiet_end.setTime(QTime(7, 0))
     editor.quiet.click()
     quiet = QuietHours(dt.time(22, 30), dt.time(7, 0))
-    qtbot.waitUntil(lambda: _prefs(window, "corner-shop").quiet_hours == quiet, timeout=3000)
+    qtbot.waitUntil(lambda: _prefs(window, "corner-shop").quiet_hours == quiet, timeout=10_000)
     editor.quiet.click()
-    qtbot.waitUntil(lambda: _prefs(window, "corner-shop").quiet_hours is None, timeout=3000)
+    qtbot.waitUntil(lambda: _prefs(window, "corner-shop").quiet_hours is None, timeout=10_000)
 
     def brand() -> Any:
         return window.services.get_brand("corner-shop").brand
@@ -163,13 +166,13 @@ def test_quiet_hours_and_relationship_details(qtbot: Any, window: MainWindow) ->
     website = editor.detail_edits["website"]
     website.setText("https://corner.example")
     website.editingFinished.emit()
-    qtbot.waitUntil(lambda: brand().website == "https://corner.example", timeout=3000)
+    qtbot.waitUntil(lambda: brand().website == "https://corner.example", timeout=10_000)
     _choose(editor.status, "paused")
-    qtbot.waitUntil(lambda: brand().status == "paused", timeout=3000)
+    qtbot.waitUntil(lambda: brand().status == "paused", timeout=10_000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: brand().status == "active", timeout=3000)
+    qtbot.waitUntil(lambda: brand().status == "active", timeout=10_000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: brand().website == "", timeout=3000)
+    qtbot.waitUntil(lambda: brand().website == "", timeout=10_000)
     assert editor.detail_edits["website"].text() == ""
 
 
@@ -181,18 +184,27 @@ def test_a_rejected_detail_is_reported_and_the_stored_value_shown(
     notes = editor.detail_edits["notes"]
     notes.setText("bad\x00note")  # control characters are refused by the domain
     notes.editingFinished.emit()
-    qtbot.waitUntil(lambda: "Not saved" in window.statusBar().currentMessage(), timeout=3000)
-    qtbot.waitUntil(lambda: editor.detail_edits["notes"].text() == "", timeout=3000)
+    qtbot.waitUntil(lambda: "Not saved" in window.statusBar().currentMessage(), timeout=10_000)
+    qtbot.waitUntil(lambda: editor.detail_edits["notes"].text() == "", timeout=10_000)
     assert window.services.get_brand("corner-shop").brand.notes == ""
 
 
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so nothing else can take it) but
+    never listening. Closed after the test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
 def test_a_vendor_that_cannot_be_asked_is_named_and_everything_is_shown(
-    qtbot: Any, window: MainWindow
+    qtbot: Any, window: MainWindow, refused_port: int
 ) -> None:
     window.services.add_brand(
         "Gone Vendor",
         connector="openpref",
-        connector_config={"base_url": "http://127.0.0.1:9/v1", "subject": "x"},
+        connector_config={"base_url": f"http://127.0.0.1:{refused_port}/v1", "subject": "x"},
         secrets={"token": "t"},
     )
     window.reload()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +42,32 @@ def test_secrets_are_scoped_per_brand_and_field() -> None:
 
 
 def test_no_keyring_backend_gives_a_clear_message() -> None:
-    keyring.set_keyring(fail.Keyring())  # what a headless Linux box without D-Bus gets
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]  # headless, no D-Bus
     store = SecretStore()
-    for call in (lambda: store.set("acme", "token", "x"), lambda: store.get("acme", "token")):
+    calls: list[Callable[[], object]] = [
+        lambda: store.set("acme", "token", "x"),
+        lambda: store.get("acme", "token"),
+    ]
+    for call in calls:
         with pytest.raises(SecretsUnavailable, match="no system keyring is available"):
             call()
 
 
-OPENPREF = (
-    "--connector",
-    "openpref",
-    "--set",
-    "base_url=http://127.0.0.1:9/v1",
-    "--set",
-    "subject=me",
-)
+@pytest.fixture
+def openpref() -> Iterator[tuple[str, ...]]:
+    """``brand add`` options for an openpref vendor on a loopback port that refuses
+    connections: bound (so nothing else can take it) but never listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        yield (
+            "--connector",
+            "openpref",
+            "--set",
+            f"base_url=http://127.0.0.1:{port}/v1",
+            "--set",
+            "subject=me",
+        )
 
 
 def _run(cmr: Any, env_extra: dict[str, str], *args: str, stdin: str = "") -> Any:
@@ -74,27 +87,31 @@ def _run(cmr: Any, env_extra: dict[str, str], *args: str, stdin: str = "") -> An
     )
 
 
-def test_cli_reports_a_missing_keyring_exits_1_and_stores_nothing(cmr: Any) -> None:
+def test_cli_reports_a_missing_keyring_exits_1_and_stores_nothing(
+    cmr: Any, openpref: tuple[str, ...]
+) -> None:
     no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "TOK": "s3cret-tok"}
-    proc = _run(cmr, no_keyring, "brand", "add", "Acme", *OPENPREF, "--secret-env", "token=TOK")
+    proc = _run(cmr, no_keyring, "brand", "add", "Acme", *openpref, "--secret-env", "token=TOK")
     assert proc.returncode == 1
     assert "no system keyring is available" in proc.stderr
     assert "s3cret" not in proc.stderr + proc.stdout
     assert cmr("brand", "list", "--json").json() == []  # the brand was not half-added
 
-    assert cmr("brand", "add", "Globex", *OPENPREF, "--secret-env", "token=TOK").code == 2
+    assert cmr("brand", "add", "Globex", *openpref, "--secret-env", "token=TOK").code == 2
     proc = _run(cmr, no_keyring, "brand", "set-secret", "acme", "token", stdin="s3cret\n")
     assert proc.returncode == 2  # unknown brand: acme was never stored
 
 
-def test_cli_stores_a_secret_from_the_environment_or_stdin(cmr: Any) -> None:
+def test_cli_stores_a_secret_from_the_environment_or_stdin(
+    cmr: Any, openpref: tuple[str, ...]
+) -> None:
     res = _run(
         cmr,
         {"PYTHON_KEYRING_BACKEND": "cmr_desktop.testing.keyring.InMemoryKeyring", "TOK": "s3c"},
         "brand",
         "add",
         "Acme",
-        *OPENPREF,
+        *openpref,
         "--secret-env",
         "token=TOK",
     )
@@ -108,14 +125,16 @@ def test_cli_stores_a_secret_from_the_environment_or_stdin(cmr: Any) -> None:
     assert "no secret 'password' (its secrets: token)" in wrong.err
 
 
-def test_a_secret_on_the_command_line_or_a_missing_one_is_refused(cmr: Any) -> None:
-    res = cmr("brand", "add", "Acme", *OPENPREF, "--set", "token=visible")
+def test_a_secret_on_the_command_line_or_a_missing_one_is_refused(
+    cmr: Any, openpref: tuple[str, ...]
+) -> None:
+    res = cmr("brand", "add", "Acme", *openpref, "--set", "token=visible")
     assert res.code == 2
     assert "is a secret" in res.err
-    res = cmr("brand", "add", "Acme", *OPENPREF)  # no tty to prompt on
+    res = cmr("brand", "add", "Acme", *openpref)  # no tty to prompt on
     assert res.code == 2
     assert "--secret-env token=VAR" in res.err
-    res = cmr("brand", "add", "Acme", *OPENPREF, "--secret-env", "token=NOT_SET_ANYWHERE")
+    res = cmr("brand", "add", "Acme", *openpref, "--secret-env", "token=NOT_SET_ANYWHERE")
     assert res.code == 2
     assert "NOT_SET_ANYWHERE is not set" in res.err
 
