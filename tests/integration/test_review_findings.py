@@ -8,6 +8,9 @@ and the test turns red (XPASS) the moment the fix makes it pass: then drop the m
 from __future__ import annotations
 
 import threading
+import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +18,10 @@ import pytest
 from cmr_desktop.connectors.api import Connector, RemoteState
 from cmr_desktop.domain import Channel
 from cmr_desktop.services import Services
+from cmr_desktop.storage import Store, migrate
 from cmr_desktop.sync.engine import Result
 from cmr_desktop.testing.simulator import VendorSimulator
+from tests.integration.test_migration_decisions import TS, _journal
 from tests.integration.test_sync_decisions import connect, engine, held, sim, svc
 
 __all__ = ["sim", "svc"]  # fixtures shared with test_sync_decisions
@@ -96,3 +101,74 @@ def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
     # What happened must be what the app said: nothing sent after the cancel, still pending.
     assert sim.stats("shop").writes_applied == 0
     assert svc.get_brand(slug).pending
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="migration 0005 only undoes the first take-over ('was' == 'default'); a later "
+    "vendor tightening of that never-decided field ('was' == the taken value) stays a decision",
+)
+def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vendor_tightening(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "cmr.sqlite3"
+    migrate(db, "0004", backup=False)
+    vendor_state = {
+        "channels": {"email": {"enabled": False}, "sms": {"enabled": False}},
+        "topics": {},
+        "grants": [],
+        "quiet_hours": None,
+    }
+    # The customer decided only SMS off. The old first sync "recorded" the vendor's e-mail on;
+    # later the vendor turned e-mail off itself and the old engine took that too.
+    local = {
+        "channels": {"email": {"enabled": False}, "sms": {"enabled": False}},
+        "topics": {},
+        "grants": [],
+        "quiet_hours": None,
+    }
+    con = sqlite3.connect(db)
+    con.execute(
+        "INSERT INTO brands (id, slug, name, account_id, status, category, website, "
+        "privacy_contact, notes, connector, connector_config, created_at, updated_at) "
+        "VALUES (1, 'acme', 'Acme', '', 'active', '', '', '', '', 'openpref', '{}', ?, ?)",
+        (TS, TS),
+    )
+    con.execute(
+        "INSERT INTO preferences (brand_id, local, base, remote_version, revision, "
+        "confirmed_at, sync_status, sync_detail) VALUES (1, ?, ?, '\"v3\"', 3, ?, 'ok', '')",
+        (json.dumps(local), json.dumps(vendor_state), TS),
+    )
+    _journal(
+        con,
+        [
+            (
+                "acme",
+                "accepted",
+                {
+                    "version": '"v1"',
+                    "fields": [{"field": "channel.email", "vendor": "on", "was": "default"}],
+                },
+            ),
+            (
+                "acme",
+                "accepted",
+                {
+                    "version": '"v3"',
+                    "fields": [{"field": "channel.email", "vendor": "off", "was": "on"}],
+                },
+            ),
+        ],
+    )
+    con.commit()
+    con.close()
+
+    store = Store(tmp_path)
+    try:
+        with store.read() as uow:
+            acme = uow.brands.get("acme")
+            assert uow.journal.first_broken() is None
+    finally:
+        store.close()
+    # E-mail was never the customer's decision: neither the default nor the later change.
+    assert acme.preferences.channels == {Channel.SMS: False}
