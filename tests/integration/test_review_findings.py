@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cmr_desktop.connectors.api import Connector, RemoteState
+from cmr_desktop.connectors.api import Connector, PreferenceSet, RemoteState, TransientError
 from cmr_desktop.domain import Channel
 from cmr_desktop.services import Services
 from cmr_desktop.storage import Store, migrate
@@ -172,3 +172,31 @@ def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vend
         store.close()
     # E-mail was never the customer's decision: neither the default nor the later change.
     assert acme.preferences.channels == {Channel.SMS: False}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_attempt uses the stored push only when the vendor still holds it exactly; a "
+    "vendor that applied it and then loosened a pushed field is merged from the old base, "
+    "so the loosening is a plain 'pushed 1 change(s)', never drift",
+)
+def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_is_drift(
+    svc: Services, sim: VendorSimulator
+) -> None:
+    (slug,) = connect(svc, sim, "shop", 1)
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync_engine().run().ok
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+
+    def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
+        inner.write(desired, **kw)  # the vendor applies "e-mail off" ...
+        raise TransientError("connection reset")  # ... and its answer is lost
+
+    engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
+    sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened again
+
+    (outcome,) = svc.sync_engine().run().outcomes
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # re-asserted
+    assert outcome.result is Result.DRIFT, outcome
+    assert "channel.email: vendor had on, you chose off" in outcome.detail
