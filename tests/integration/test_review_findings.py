@@ -200,3 +200,31 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # re-asserted
     assert outcome.result is Result.DRIFT, outcome
     assert "channel.email: vendor had on, you chose off" in outcome.detail
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a push that carried a taken vendor tightening is recovered with base = what was "
+    "sent, but the tightening was never written to the decisions (_finish never ran), so the "
+    "next merge sees the customer 'changing' it back and pushes the looser value",
+)
+def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_the_tightening(
+    svc: Services, sim: VendorSimulator
+) -> None:
+    (slug,) = connect(svc, sim, "shop", 1)
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync_engine().run().ok
+    sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
+    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))  # and an edit
+
+    def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
+        inner.write(desired, **kw)  # the vendor applies e-mail off (its own) and SMS off ...
+        raise TransientError("connection reset")  # ... and the answer is lost (or a crash)
+
+    engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
+
+    report = svc.sync_engine().run()
+    assert report.ok, report.outcomes
+    assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
+    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
