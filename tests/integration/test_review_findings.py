@@ -7,9 +7,9 @@ and the test turns red (XPASS) the moment the fix makes it pass: then drop the m
 
 from __future__ import annotations
 
-import threading
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vend
 ) -> None:
     db = tmp_path / "cmr.sqlite3"
     migrate(db, "0004", backup=False)
-    vendor_state = {
+    vendor_state: dict[str, Any] = {
         "channels": {"email": {"enabled": False}, "sms": {"enabled": False}},
         "topics": {},
         "grants": [],
@@ -121,7 +121,7 @@ def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vend
     }
     # The customer decided only SMS off. The old first sync "recorded" the vendor's e-mail on;
     # later the vendor turned e-mail off itself and the old engine took that too.
-    local = {
+    local: dict[str, Any] = {
         "channels": {"email": {"enabled": False}, "sms": {"enabled": False}},
         "topics": {},
         "grants": [],
