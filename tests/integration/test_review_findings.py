@@ -50,15 +50,16 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     report = engine(svc, lambda b: {"read": read_then_customer_edits}).run(verify=True)
     (outcome,) = report.outcomes
     assert outcome.result is Result.SYNCED
-    assert "took 1 stricter vendor setting" in outcome.detail  # what the app says ...
-    assert [e for e in svc.journal(slug) if e.kind == "accepted"]
-    # ... is not what happened: the decision still says e-mail on,
     prefs = svc.get_brand(slug).brand.preferences
     assert prefs.channels[Channel.SMS] is False
-    assert prefs.channels[Channel.EMAIL] is False, "the tightening journaled as taken is lost"
-    # ... and the next sync (pending for the SMS edit) undoes the customer's unsubscribe.
+    taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
+    if "took 1 stricter vendor setting" in outcome.detail or taken:  # what the app says ...
+        # ... must be what happened (today: the decision still says e-mail on).
+        assert prefs.channels[Channel.EMAIL] is False, "the tightening journaled as taken is lost"
+    # The next sync (pending for the SMS edit) must not undo the customer's unsubscribe.
     assert svc.sync_engine().run().ok
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
+    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
 @pytest.mark.xfail(
