@@ -85,7 +85,11 @@ _STATUS_TEXT = {
         "Pending",
         "Your latest changes have not been confirmed by the vendor yet.",
     ),
-    Status.DRIFT: ("Drift", "The vendor had loosened a choice of yours; it was asserted again."),
+    Status.DRIFT: (
+        "Drift",
+        "The vendor had loosened a choice of yours; yours was sent again (the brand says "
+        "whether the vendor kept it).",
+    ),
     Status.FAILED: ("Failed", "The last sync failed; see the brand for the reason."),
     Status.NEEDS_REAUTH: (
         "Needs sign-in",

@@ -44,7 +44,13 @@ from cmr_desktop.connectors.api import (
 )
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.clock import Clock
-from cmr_desktop.domain.merge import MergeResult, at_least_as_restrictive, three_way_merge
+from cmr_desktop.domain.merge import (
+    MergeResult,
+    Outcome,
+    at_least_as_restrictive,
+    more_restrictive,
+    three_way_merge,
+)
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
 from cmr_desktop.domain.vocabulary import Frequency
 from cmr_desktop.storage import Store, StoreBusy
@@ -334,7 +340,7 @@ class SyncEngine:
             }
         self._vendors = vendors
         budget = _Budget(2 * len(targets) + 10)
-        queue = deque(_interleave(targets, lambda s: vendors.get(s, s)))
+        queue = deque(_interleave(targets, lambda s: vendors.get(s) or s))
         busy: dict[str, int] = defaultdict(int)
         running: set[str] = set()
         closed = False
@@ -346,9 +352,9 @@ class SyncEngine:
             with cond:
                 while queue and not self._cancel.is_set():
                     for index, slug in enumerate(queue):
-                        if busy[vendors.get(slug, slug)] < self.per_vendor:
+                        if busy[(vendors.get(slug) or slug)] < self.per_vendor:
                             del queue[index]
-                            busy[vendors.get(slug, slug)] += 1
+                            busy[(vendors.get(slug) or slug)] += 1
                             running.add(slug)
                             return slug
                     cond.wait(0.5)
@@ -356,7 +362,7 @@ class SyncEngine:
 
         def finish(slug: str, outcome: BrandOutcome) -> None:
             with cond:
-                busy[vendors.get(slug, slug)] -= 1
+                busy[(vendors.get(slug) or slug)] -= 1
                 running.discard(slug)
                 if not closed:
                     report.outcomes.append(outcome)
@@ -389,7 +395,9 @@ class SyncEngine:
                             slug,
                             slug,
                             Result.CANCELLED,
-                            "cancelled while talking to the vendor (stays pending)",
+                            f"stopped while talking to the vendor: {BUSY}"
+                            if self._busy.is_set()
+                            else "cancelled while talking to the vendor (stays pending)",
                         )
                     )
                 running.clear()
@@ -523,6 +531,13 @@ class SyncEngine:
                 # The vendor holds the push stored before a crash or a lost answer: the
                 # customer's own, so merge from there (their newest decision wins).
                 base = sent_before
+                decided_then = PreferenceSet.from_dict(push.get("decided") or {})
+                for fk, was in decided_then.fields().items():
+                    if more_restrictive(fk, sent_before.get(fk), was):
+                        # A vendor tightening this push carried, never recorded (its answer
+                        # was lost): merge from the decision of then, so it is taken again
+                        # (or the customer's newer decision wins, as a conflict).
+                        base = base.replace_field(fk, was)
                 seen.recovered = True
                 for item in push.get("drift") or []:
                     seen.drift.setdefault(str(item.get("field")), dict(item))
@@ -531,6 +546,26 @@ class SyncEngine:
         merged = three_way_merge(
             base, wanted, remote.preferences, required_topics=catalog.required_topics
         )
+        if push is not None and not seen.recovered and remote.version != push.get("base_version"):
+            # The vendor moved on since the stored push (applied, then changed?): a pushed
+            # decision the vendor now holds looser is reported as drift, never silently pushed.
+            sent_fields = PreferenceSet.from_dict(push.get("sent") or {}).fields()
+            for c in merged.changes:
+                if (
+                    c.outcome is Outcome.PUSH
+                    and sent_fields.get(c.key) == c.local
+                    and more_restrictive(c.key, c.local, c.remote)
+                ):
+                    seen.drift.setdefault(
+                        field_name(c.key),
+                        {
+                            "field": field_name(c.key),
+                            "vendor": _fmt(c.remote),
+                            "yours": _fmt(c.local),
+                        },
+                    )
+                    if seen.vendor_state is None:
+                        seen.vendor_state = remote.preferences.to_dict()
         for c in merged.drift:
             seen.drift[field_name(c.key)] = {
                 "field": field_name(c.key),
@@ -541,6 +576,11 @@ class SyncEngine:
             seen.vendor_state = remote.preferences.to_dict()
         sent: PreferenceSet | None = None
         confirmed: RemoteState = remote
+        if merged.needs_push and self._cancel.is_set():
+            # Cancelled while reading: send nothing (the brand truly stays pending).
+            return BrandOutcome(
+                brand.slug, brand.name, Result.CANCELLED, "cancelled before anything was sent"
+            )
         if merged.needs_push:
             desired = catalog.restrict(merged.merged)
             key = push_key(brand, revision, remote.version, desired)
@@ -551,6 +591,7 @@ class SyncEngine:
                 "base_version": remote.version,
                 "drift": list(seen.drift.values()),
                 "vendor_state": seen.vendor_state,
+                "decided": wanted.to_dict(),  # the decisions this push was made from
             }
             with self.store.write() as uow:  # before the request: a crash loses neither
                 uow.sync.store_push(brand.slug, record, now=now)
@@ -610,6 +651,13 @@ class SyncEngine:
         )
         detail = "; ".join(t for t in (drift_text, *notes) if t)
         with self.store.write() as uow:
+            edited = bool(merged.accepted) and uow.sync.load(brand.slug).revision != revision
+            if edited:
+                # The customer edited meanwhile: the tightening cannot be written now. Keep the
+                # old base for it, so the next sync takes it again (and never pushes it back).
+                for c in merged.accepted:
+                    base_after = base_after.replace_field(c.key, c.base)
+                decisions = None
             if drift or kept_items:
                 uow.journal.append(
                     at=now,
@@ -627,7 +675,7 @@ class SyncEngine:
                         "fields": drift + kept_items,
                     },
                 )
-            if merged.accepted:
+            if merged.accepted and not edited:
                 uow.journal.append(
                     at=now,
                     brand=brand.slug,
@@ -675,7 +723,7 @@ class SyncEngine:
                 if seen.recovered and sent is None
                 else "",
                 f"took {len(merged.accepted)} stricter vendor setting(s)"
-                if merged.accepted
+                if merged.accepted and decisions is not None
                 else "",
             )
             text = "; ".join(t for t in (", ".join(p for p in parts if p), *notes) if t)

@@ -1,8 +1,7 @@
 """Review findings (fresh-eyes review of the decisions / vendor-state change).
 
 Each test shows one problem found in review, through the real engine and the simulator over
-loopback HTTP; each is ``xfail(strict=True)`` until the fix lands, so the suite stays green
-and the test turns red (XPASS) the moment the fix makes it pass: then drop the marker.
+loopback HTTP; each failed before its fix (see docs/review/2026-12-01-proposed-fixes.diff).
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from cmr_desktop.connectors.api import Connector, PreferenceSet, RemoteState, TransientError
 from cmr_desktop.domain import Channel
@@ -27,12 +24,6 @@ from tests.integration.test_sync_decisions import connect, engine, held, sim, sv
 __all__ = ["sim", "svc"]  # fixtures shared with test_sync_decisions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._finish journals 'accepted' and SyncRepository.confirmed drops the "
-    "tightening when the customer edited meanwhile; base moves to the vendor's stricter "
-    "value, so the next sync pushes the looser value back",
-)
 def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_during_the_sync(
     svc: Services, sim: VendorSimulator
 ) -> None:
@@ -62,12 +53,6 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a worker still reading when cancel() came goes on to push after run() returned "
-    "and reported it 'cancelled ... (stays pending)'; _attempt never checks the cancel "
-    "before store_push/write",
-)
 def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
     svc: Services, sim: VendorSimulator
 ) -> None:
@@ -104,11 +89,6 @@ def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
     assert svc.get_brand(slug).pending
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="migration 0005 only undoes the first take-over ('was' == 'default'); a later "
-    "vendor tightening of that never-decided field ('was' == the taken value) stays a decision",
-)
 def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vendor_tightening(
     tmp_path: Path,
 ) -> None:
@@ -175,12 +155,6 @@ def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vend
     assert acme.preferences.channels == {Channel.SMS: False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_attempt uses the stored push only when the vendor still holds it exactly; a "
-    "vendor that applied it and then loosened a pushed field is merged from the old base, "
-    "so the loosening is a plain 'pushed 1 change(s)', never drift",
-)
 def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_is_drift(
     svc: Services, sim: VendorSimulator
 ) -> None:
@@ -203,12 +177,6 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     assert "channel.email: vendor had on, you chose off" in outcome.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a push that carried a taken vendor tightening is recovered with base = what was "
-    "sent, but the tightening was never written to the decisions (_finish never ran), so the "
-    "next merge sees the customer 'changing' it back and pushes the looser value",
-)
 def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_the_tightening(
     svc: Services, sim: VendorSimulator
 ) -> None:
@@ -231,11 +199,6 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same cause as the test above, within one run: the retry after a lost answer "
-    "recovers the stored push and pushes the customer's old (looser) value back",
-)
 def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run(
     svc: Services, sim: VendorSimulator
 ) -> None:

@@ -87,12 +87,22 @@ def upgrade() -> None:
     conn = op.get_bind()
     conn.exec_driver_sql("UPDATE preferences SET vendor = base")
     taken: dict[str, list[tuple[str, str]]] = {}
+    chain: dict[tuple[str, str], str] = {}  # (brand, field) -> the vendor's value last taken
     for brand, detail in conn.exec_driver_sql(
         "SELECT brand, detail FROM journal WHERE kind = 'accepted' ORDER BY id"
     ):
         for f in json.loads(detail).get("fields") or []:
-            if f.get("was") == "default" and f.get("field"):
-                taken.setdefault(brand, []).append((str(f["field"]), str(f.get("vendor"))))
+            name, was, vendor = str(f.get("field") or ""), f.get("was"), str(f.get("vendor"))
+            if not name:
+                continue
+            if was == "default" or chain.get((brand, name)) == was:
+                # Taken over from the vendor, or a later vendor change of a value that was
+                # only ever the vendor's: still never decided by the customer.
+                chain[(brand, name)] = vendor
+                taken.setdefault(brand, []).append((name, vendor))
+            else:
+                chain.pop((brand, name), None)  # the customer had decided it meanwhile
+                taken.setdefault(brand, []).append((name, "\x00decided"))
     if not taken:
         return
     from cmr_desktop.storage.repositories import GENESIS, entry_hash
