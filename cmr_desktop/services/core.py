@@ -801,22 +801,9 @@ class Services:
 
     def drift(self, ref: str) -> list[DriftItem]:
         """What the vendor had loosened at the last sync, field by field (empty when the
-        brand is not in drift). The customer's value was re-asserted at that sync."""
+        brand is not in drift). The customer's value was sent again at that sync."""
         with self.store.read() as uow:
-            brand = self._resolve(uow, ref)
-            if uow.sync.state(brand.slug).status != "drift":
-                return []
-            entries = uow.journal.entries(brand.slug)
-        last = next((e for e in reversed(entries) if e.kind == "drift"), None)
-        if last is None:
-            return []
-        names = {str(f.get("field")) for f in last.detail.get("fields", [])}
-        vendor = PreferenceSet.from_dict(last.detail.get("vendor_state") or {})
-        yours = brand.preferences
-        keys = sorted(
-            {k for k in (*vendor.fields(), *yours.fields()) if field_name(k) in names}, key=str
-        )
-        return [DriftItem(k, field_name(k), vendor.get(k), yours.get(k)) for k in keys]
+            return self._drift_items(uow, self._resolve(uow, ref))
 
     def keep_own_after_drift(self, ref: str) -> None:
         """The customer keeps their own values after drift: clear the drift status (their
