@@ -17,7 +17,7 @@ from cmr_desktop.domain.summary import SOON_DAYS, active_uses
 from cmr_desktop.domain.vocabulary import DataCategory, Purpose
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip
+from cmr_desktop.ui.text import plural, tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 SOON = dt.timedelta(days=SOON_DAYS)
@@ -167,8 +167,8 @@ class DataMapWindow(QWidget):
             if e is not None and e - today <= SOON
         )
         self.summary.setText(
-            f"{len(rows)} brand(s) may use some of your data; {soon} permission(s) end within "
-            "30 days."
+            f"{plural(len(rows), 'brand')} may use some of your data; "
+            f"{plural(soon, 'permission')} {'ends' if soon == 1 else 'end'} within 30 days."
             if rows
             else "No brand may use your data for anything."
         )

@@ -48,3 +48,8 @@ def vendor_note(key: FieldKey, decided: FieldValue, vendor: PreferenceSet | None
     if value is None:
         return ""
     return f"undecided — their setting: {describe_value(value)}"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``"1 brand"``, ``"3 brands"``: a count with the word in its right form."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"

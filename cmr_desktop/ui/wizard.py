@@ -32,7 +32,7 @@ from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.services import ConnectionFailed, Services
 from cmr_desktop.ui.plugin_calls import PluginCalls, PluginTimeout
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip
+from cmr_desktop.ui.text import plural, tooltip
 
 
 def _plain(text: str, parent: QWidget) -> QLabel:
@@ -49,9 +49,9 @@ def describe_catalog(catalog: Catalog | None) -> str:
     channels = ", ".join(sorted(c.label for c in catalog.channels)) or "no channel"
     required = [t.label for t in catalog.topics if t.required]
     text = (
-        f"The vendor offers: {channels}; {len(catalog.topics)} topic(s)"
+        f"The vendor offers: {channels}; {plural(len(catalog.topics), 'topic')}"
         f"{' (always sent: ' + ', '.join(required) + ')' if required else ''}; asks about "
-        f"{len(catalog.data_uses)} use(s) of your data"
+        f"{plural(len(catalog.data_uses), 'use')} of your data"
     )
     return text + ("; honours quiet hours." if catalog.supports_quiet_hours else ".")
 

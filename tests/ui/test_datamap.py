@@ -40,7 +40,7 @@ def test_the_map_shows_who_may_use_what_and_filters_the_dashboard(
     data_map = window.map_window
     assert data_map is not None
     qtbot.waitUntil(lambda: data_map.model.rowCount() == 2, timeout=5000)
-    assert "2 brand(s) may use some of your data; 1 permission(s) end within 30 days" in (
+    assert "2 brands may use some of your data; 1 permission ends within 30 days" in (
         data_map.summary.text()
     )
     model = data_map.model
