@@ -23,7 +23,12 @@ def _open(qtbot: Any, window: MainWindow) -> TermsWindow:
     terms = window.terms_window
     assert terms is not None
     assert terms.isVisible()
-    qtbot.waitUntil(lambda: terms.status.text() != "Checking every brand…", timeout=5000)
+    # Both background reads: the report, and the stored terms (the form stays disabled, and
+    # a click does nothing, until they are shown; under load the report can come first).
+    qtbot.waitUntil(
+        lambda: terms.status.text() != "Checking every brand…" and terms.form.isEnabled(),
+        timeout=10_000,
+    )
     return terms
 
 
@@ -34,7 +39,7 @@ def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> N
     qtbot.waitUntil(
         lambda: window.services.policy().rules == (NoChannel(Channel.SMS),), timeout=3000
     )
-    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
     assert terms.status.text() == "13 brand(s) break your terms."
     first = terms.tree.topLevelItem(0)
     assert first is not None
@@ -57,7 +62,7 @@ def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> N
         window.undo_stack.undo()
     qtbot.waitUntil(lambda: window.services.policy().rules == (), timeout=3000)
     qtbot.waitUntil(lambda: not terms.never_channel[Channel.SMS].isChecked(), timeout=3000)
-    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 0, timeout=10_000)
 
 
 def test_apply_to_all_previews_then_applies_in_one_undoable_step(
@@ -65,9 +70,9 @@ def test_apply_to_all_previews_then_applies_in_one_undoable_step(
 ) -> None:
     terms = _open(qtbot, window)
     terms.never_channel[Channel.SMS].click()
-    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
     terms.apply_all.click()
-    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=10_000)
     preview = terms.preview
     assert preview is not None
     assert len(preview.changes) == 13
@@ -82,25 +87,25 @@ def test_apply_to_all_previews_then_applies_in_one_undoable_step(
             b.brand.preferences.channels.get(Channel.SMS) for b in window.services.list_brands()
         }
 
-    qtbot.waitUntil(lambda: sms_refused() == {False}, timeout=5000)
+    qtbot.waitUntil(lambda: sms_refused() == {False}, timeout=10_000)
     assert all(b.pending for b in window.services.list_brands())
-    qtbot.waitUntil(lambda: terms.status.text() == "Every brand keeps your terms.", timeout=5000)
+    qtbot.waitUntil(lambda: terms.status.text() == "Every brand keeps your terms.", timeout=10_000)
     window.undo_stack.undo()  # the whole application, in one step
-    qtbot.waitUntil(lambda: sms_refused() == {None}, timeout=5000)
+    qtbot.waitUntil(lambda: sms_refused() == {None}, timeout=10_000)
     assert window.services.policy().rules == (NoChannel(Channel.SMS),)  # terms stay
 
 
 def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) -> None:
     terms = _open(qtbot, window)
     terms.never_channel[Channel.PHONE].click()
-    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
     item = terms.tree.topLevelItem(2)
     assert item is not None
     item.setSelected(True)
     slug = terms.selected_slugs()[0]
     assert terms.apply_selected.isEnabled()
     terms.apply_selected.click()
-    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=10_000)
     assert terms.preview is not None
     assert [c.slug for c in terms.preview.changes] == [slug]
     terms.preview.reject()  # cancel: nothing written
@@ -110,14 +115,14 @@ def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) ->
 def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: MainWindow) -> None:
     terms = _open(qtbot, window)
     terms.never_channel[Channel.SMS].click()
-    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=5000)
+    qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
     terms.apply_all.click()
-    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=10_000)
     # Meanwhile the customer edits one brand in the editor.
     window.services.update_preferences("shop-005", lambda p: p.with_channel(Channel.PHONE, False))
     assert terms.preview is not None
     terms.preview.apply_button.click()
-    qtbot.waitUntil(lambda: "left alone" in window.statusBar().currentMessage(), timeout=5000)
+    qtbot.waitUntil(lambda: "left alone" in window.statusBar().currentMessage(), timeout=10_000)
     assert "shop-005" in window.statusBar().currentMessage()
     edited = window.services.get_brand("shop-005").brand.preferences
     assert edited.channels.get(Channel.PHONE) is False  # the edit survived
@@ -131,7 +136,7 @@ def test_the_form_waits_for_the_stored_terms(qtbot: Any, window: MainWindow) -> 
     window.terms_action.trigger()
     terms = window.terms_window
     assert terms is not None
-    qtbot.waitUntil(terms.form.isEnabled, timeout=5000)
+    qtbot.waitUntil(terms.form.isEnabled, timeout=10_000)
     assert terms.never_purpose[Purpose.SALE].isChecked()
     terms.never_channel[Channel.SMS].click()
     expected = (NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE))
