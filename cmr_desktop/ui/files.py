@@ -27,6 +27,7 @@ from cmr_desktop.interop.directory import bundled_directory
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import plural
 
 
 class TextDialog(QDialog):
@@ -113,7 +114,7 @@ class FileActions(QObject):
         newline = "" if fmt == "csv" else None
 
         def done(count: int) -> None:
-            self.message.emit(f"Exported {count} brand(s) to {path}.")
+            self.message.emit(f"Exported {plural(count, 'brand')} to {path}.")
 
         self.runner.run(lambda: write_atomically(path, write, newline), done, self._error("Export"))
 

@@ -29,7 +29,7 @@ from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip
+from cmr_desktop.ui.text import plural, tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -299,7 +299,7 @@ class JournalWindow(QWidget):
         self.runner.run(
             write,
             lambda n: self.message.emit(
-                f"Wrote {n} consent receipt(s) to {path}."
+                f"Wrote {plural(n, 'consent receipt')} to {path}."
                 if n
                 else f"No consent receipt: you have not allowed {brand} to use any of your data."
             ),

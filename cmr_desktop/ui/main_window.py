@@ -42,7 +42,7 @@ from cmr_desktop.ui.results import SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
-from cmr_desktop.ui.text import describe_value
+from cmr_desktop.ui.text import describe_value, plural
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 
 Filter = Callable[[BrandRow], bool] | None
@@ -619,7 +619,9 @@ class MainWindow(QMainWindow):
         lines = [f"{title}: {text}" for title, text in reversed(self.notifier.history)]
         dialog = TextDialog(
             "Notices",
-            f"{len(lines)} notice(s) since the app started." if lines else "No notices yet.",
+            f"{plural(len(lines), 'notice')} since the app started."
+            if lines
+            else "No notices yet.",
             "\n\n".join(lines),
             None,
             self,
@@ -694,7 +696,7 @@ class MainWindow(QMainWindow):
             counts = result.get("counts", {})
             parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items())]
             self.statusBar().showMessage(
-                f"Sync done: {len(self.last_sync)} brand(s)"
+                f"Sync done: {plural(len(self.last_sync), 'brand')}"
                 + (f" ({', '.join(parts)})" if parts else ""),
                 15_000,
             )

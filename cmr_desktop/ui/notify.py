@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from cmr_desktop.services import Services
 from cmr_desktop.ui.icons import icon
 from cmr_desktop.ui.runner import Runner
+from cmr_desktop.ui.text import plural
 
 EXPIRY_DAYS = 7
 #: Choices for the periodic check, in hours (0: off).
@@ -88,7 +89,9 @@ class Notifier(QObject):
         lines = [f"{name}: {what}, last day {ends:%Y-%m-%d}" for _, name, what, ends in new[:5]]
         more = f" (and {len(new) - 5} more)" if len(new) > 5 else ""
         self.tell(
-            f"{len(new)} permission(s) end within {EXPIRY_DAYS} days", "; ".join(lines) + more
+            f"{plural(len(new), 'permission')} {'ends' if len(new) == 1 else 'end'} "
+            f"within {EXPIRY_DAYS} days",
+            "; ".join(lines) + more,
         )
 
     def sync_finished(self, outcomes: Sequence[dict[str, Any]]) -> None:
@@ -98,12 +101,14 @@ class Notifier(QObject):
         if drift:
             names = ", ".join(map(str, drift[:5])) + ("…" if len(drift) > 5 else "")
             self.tell(
-                f"{len(drift)} brand(s) had changed your choices",
+                f"{plural(len(drift), 'brand')} had changed your choices",
                 f"{names}. Your choices were put back; see Sync results to decide.",
             )
         if failed:
             names = ", ".join(map(str, failed[:5])) + ("…" if len(failed) > 5 else "")
-            self.tell(f"{len(failed)} brand(s) could not be synced", f"{names}. See Sync results.")
+            self.tell(
+                f"{plural(len(failed), 'brand')} could not be synced", f"{names}. See Sync results."
+            )
 
     # --- periodic check -------------------------------------------------------------------
 
@@ -129,7 +134,7 @@ class Notifier(QObject):
         group = QActionGroup(menu)
         current = self.verify_hours()
         for hours in VERIFY_CHOICES:
-            text = "Never" if not hours else f"Every {hours} hour(s)"
+            text = "Never" if not hours else f"Every {plural(hours, 'hour')}"
             action = QAction(text, menu, checkable=True)
             action.setChecked(hours == current)
             action.triggered.connect(lambda _=False, h=hours: self.set_verify_hours(h))

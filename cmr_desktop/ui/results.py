@@ -32,7 +32,7 @@ from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.services import DriftItem, Services
 from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import describe_value
+from cmr_desktop.ui.text import describe_value, plural
 
 __all__ = ["AcceptTheirs", "SyncResults", "describe_value"]
 
@@ -125,11 +125,11 @@ class SyncResults(QWidget):
             parts = []
             if drift:
                 parts.append(
-                    f"{drift} brand(s) had changed your choices; they were put back. "
+                    f"{plural(drift, 'brand')} had changed your choices; they were put back. "
                     "Accept theirs or keep yours for each change."
                 )
             if failed:
-                parts.append(f"{failed} brand(s) failed.")
+                parts.append(f"{plural(failed, 'brand')} failed.")
             self.heading.setText(" ".join(parts))
         for outcome in sorted(listed, key=lambda o: (o.get("result") != "drift", o["name"])):
             slug = str(outcome["brand"])
@@ -175,7 +175,7 @@ class SyncResults(QWidget):
         if not items:
             brand.setText(3, "Drift: already decided")
         else:
-            brand.setText(3, f"Drift: {len(items)} setting(s) changed by the vendor")
+            brand.setText(3, f"Drift: {plural(len(items), 'setting')} changed by the vendor")
         for index, drift in enumerate(items):
             child = QTreeWidgetItem(
                 brand,

@@ -48,7 +48,7 @@ from cmr_desktop.services import PolicyChange, Services
 from cmr_desktop.ui.editor import field_label
 from cmr_desktop.ui.results import describe_value
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip
+from cmr_desktop.ui.text import plural, tooltip
 
 _SLUG = Qt.ItemDataRole.UserRole
 
@@ -71,7 +71,7 @@ class ApplyTerms(QUndoCommand):
     """Apply My Terms to several brands in one step (undo puts every brand back)."""
 
     def __init__(self, window: TermsWindow, changes: Sequence[PolicyChange]) -> None:
-        super().__init__(f"Apply My Terms to {len(changes)} brand(s)")
+        super().__init__(f"Apply My Terms to {plural(len(changes), 'brand')}")
         self.window = window
         self.before = {c.slug: c.before for c in changes}
         self.after = {c.slug: c.after for c in changes}
@@ -96,7 +96,7 @@ class PreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         count = len(self.changes)
         summary = QLabel(
-            f"{count} brand(s) will change and be synced at the next sync:"
+            f"{plural(count, 'brand')} will change and be synced at the next sync:"
             if count
             else "Every brand already keeps your terms: nothing to change.",
             self,
@@ -108,7 +108,9 @@ class PreviewDialog(QDialog):
         self.tree.setHeaderLabels(["Brand / setting", "Now", "After"])
         self.tree.setColumnWidth(0, 260)
         for change in self.changes:
-            brand = QTreeWidgetItem(self.tree, [change.name, f"{len(change.lines)} change(s)", ""])
+            brand = QTreeWidgetItem(
+                self.tree, [change.name, f"{plural(len(change.lines), 'change')}", ""]
+            )
             before, after = change.before.fields(), change.after.fields()
             for key in sorted(before.keys() | after.keys(), key=lambda k: tuple(map(str, k))):
                 if before.get(key) != after.get(key):
@@ -319,7 +321,7 @@ class TermsWindow(QWidget):
         selected = set(self.selected_slugs())
         self.tree.clear()
         for slug, name, found in report:
-            item = QTreeWidgetItem(self.tree, [name, f"{len(found)} rule(s)"])
+            item = QTreeWidgetItem(self.tree, [name, f"{plural(len(found), 'rule')}"])
             item.setData(0, _SLUG, slug)
             for v in found:
                 child = QTreeWidgetItem(item, [v.rule, v.message])
@@ -327,7 +329,9 @@ class TermsWindow(QWidget):
             item.setSelected(slug in selected)
         count = len(report)
         self.status.setText(
-            f"{count} brand(s) break your terms." if count else "Every brand keeps your terms."
+            f"{plural(count, 'brand')} {'breaks' if count == 1 else 'break'} your terms."
+            if count
+            else "Every brand keeps your terms."
         )
         self._update_buttons()
 
@@ -421,7 +425,8 @@ class TermsWindow(QWidget):
         def saved(result: tuple[list[str], list[str]]) -> None:
             changed, skipped = result
             self.brands_changed.emit(changed)
-            text = f"My Terms: {len(changed)} brand(s) changed; they sync next time."
+            they = "it syncs" if len(changed) == 1 else "they sync"
+            text = f"My Terms: {plural(len(changed), 'brand')} changed; {they} next time."
             if skipped:
                 text += (
                     f" {len(skipped)} changed since the preview and were left alone "

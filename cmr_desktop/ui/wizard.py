@@ -253,7 +253,7 @@ class HowPage(QWizardPage):
             notes.append("No connector could be loaded.")
         if choices.unusable:
             notes.append(
-                f"{len(choices.unusable)} installed connector(s) cannot be used: "
+                f"{plural(len(choices.unusable), 'installed connector')} cannot be used: "
                 + "; ".join(choices.unusable)
             )
         self.status.setText("\n".join(notes))

@@ -23,7 +23,7 @@ def test_permissions_ending_within_seven_days_are_told_once(qtbot: Any, window: 
     notifier.check_expiring()
     qtbot.waitUntil(lambda: len(notifier.history) == 1, timeout=5000)
     title, text = notifier.history[0]
-    assert title == "1 permission(s) end within 7 days"
+    assert title == "1 permission ends within 7 days"
     assert text == f"Shop 004: location data for advertising, last day {soon:%Y-%m-%d}"
     assert "Shop 004" in window.statusBar().currentMessage()  # no tray offscreen
     notifier.check_expiring()
@@ -44,8 +44,8 @@ def test_a_sync_with_failures_and_drift_is_told(
     window.start_sync(verify=True)
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=20_000)
     titles = [t for t, _ in window.notifier.history]
-    assert "1 brand(s) had changed your choices" in titles
-    assert "1 brand(s) could not be synced" in titles
+    assert "1 brand had changed your choices" in titles
+    assert "1 brand could not be synced" in titles
     texts = " ".join(text for _, text in window.notifier.history)
     assert "Shop 000" in texts
     assert "Shop 005" in texts
@@ -58,7 +58,7 @@ def test_the_periodic_check_is_off_by_default_and_kept_in_settings(
     assert notifier.verify_hours() == 0
     assert not notifier.verify_timer.isActive()
     menu = notifier.verify_menu(window)
-    every_six = next(a for a in menu.actions() if a.text() == "Every 6 hour(s)")
+    every_six = next(a for a in menu.actions() if a.text() == "Every 6 hours")
     every_six.trigger()
     assert notifier.verify_timer.isActive()
     assert notifier.verify_timer.interval() == 6 * 3_600_000

@@ -10,7 +10,7 @@ from cmr_desktop.ui.main_window import MainWindow
 def test_a_sync_clears_the_old_status_message_so_it_does_not_show_through_beside_cancel(
     qtbot: Any, window: MainWindow
 ) -> None:
-    window.statusBar().showMessage("1 permission(s) end within 7 days: Contoso Bank")
+    window.statusBar().showMessage("1 permission ends within 7 days: Contoso Bank")
     window.sync_all.trigger()
     assert window.progress.isVisible()
     assert window.cancel.isVisible()

@@ -40,7 +40,7 @@ def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> N
         lambda: window.services.policy().rules == (NoChannel(Channel.SMS),), timeout=3000
     )
     qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
-    assert terms.status.text() == "13 brand(s) break your terms."
+    assert terms.status.text() == "13 brands break your terms."
     first = terms.tree.topLevelItem(0)
     assert first is not None
     assert first.child(0).text(0) == "no SMS anywhere"
