@@ -195,8 +195,8 @@ class FileActions(QObject):
 
         def done(result: Any) -> None:
             heading = (
-                f"Added {result.added} and updated {result.updated} of {result.total} "
-                f"organisation(s); skipped {len(result.skipped)}."
+                f"Added {result.added} and updated {result.updated} of "
+                f"{plural(result.total, 'organisation')}; skipped {len(result.skipped)}."
             )
             self.message.emit(heading)
             if result.skipped:
