@@ -4,6 +4,16 @@ Examples: "no SMS anywhere", "email at most weekly", "never `sale`", "grants exp
 months". :meth:`MyTerms.evaluate` lists how a brand's preferences break the rules;
 :meth:`MyTerms.apply` returns the preferences changed so that they keep them. Applying is
 always towards *more* restrictive: it never opens anything up.
+
+A rule is broken only where the brand can do what it forbids (:class:`Reach`):
+
+* a field the customer *decided* to allow always breaks a rule against it (their own decision
+  contradicts their own terms);
+* an *undecided* field breaks it only when the brand can use it: the vendor offers that
+  channel or data use (or what it offers is unknown: then the customer's advocate says
+  "may"), and the vendor's last known state does not already refuse it. Where the vendor's
+  own setting refuses it, the rule is *kept by the vendor's own setting*: reported as the
+  vendor's (``Violation.kept``), never a break and never a decision.
 """
 
 from __future__ import annotations
@@ -28,16 +38,89 @@ from cmr_desktop.domain.vocabulary import (
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One way a brand's preferences break a rule."""
+    """One way a brand's preferences break a rule (or, with ``kept``, a rule the customer
+    has not decided on that only the vendor's own setting keeps: not a break)."""
 
     rule: str  # the rule's text, as shown by `cmr policy show`
     message: str  # customer words: "Acme may text you; My Terms say no SMS anywhere."
+    kept: bool = False  # kept by the vendor's own setting (the vendor's, not a decision)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What a brand can do, as far as is known, for judging undecided fields.
+
+    Attributes:
+        channels: the channels its vendor offers (None: unknown, so every one may be used).
+        data_uses: the (data category, purpose) pairs its vendor asks for (None: unknown).
+        vendor: the vendor's last known state (None: never read). A field it refuses (a
+            channel off, a data use denied, quiet hours that cover the rule's) is kept by the
+            vendor's own setting.
+    """
+
+    channels: frozenset[Channel] | None = None
+    data_uses: frozenset[tuple[DataCategory, Purpose]] | None = None
+    vendor: PreferenceSet | None = None
+
+    @classmethod
+    def of_vendor_state(cls, vendor: PreferenceSet | None) -> Reach:
+        """From the vendor's last reported state alone (no catalog stored): a vendor reads
+        out every channel and data use it has, so what it did not report is taken as not
+        offered. None (never synced): nothing is known."""
+        if vendor is None:
+            return UNKNOWN
+        return cls(
+            frozenset(vendor.channels) | frozenset(vendor.frequencies),
+            frozenset(vendor.grants),
+            vendor,
+        )
+
+    def offers_channel(self, channel: Channel) -> bool:
+        return self.channels is None or channel in self.channels
+
+    def offers_use(self, category: DataCategory, purpose: Purpose) -> bool:
+        return self.data_uses is None or (category, purpose) in self.data_uses
+
+    def vendor_refuses_channel(self, channel: Channel) -> bool:
+        return self.vendor is not None and self.vendor.channels.get(channel) is False
+
+    def vendor_refuses_use(self, category: DataCategory, purpose: Purpose, today: dt.date) -> bool:
+        grant = self.vendor.grants.get((category, purpose)) if self.vendor else None
+        return grant is not None and grant.effective(today) is Decision.DENY
+
+
+#: Nothing known about the brand (never synced, or handled by hand): undecided means "may".
+UNKNOWN = Reach()
+
+
+class _Judged:
+    """``evaluate`` from ``judge``: the breaks, without what the vendor's own setting keeps."""
+
+    __slots__ = ()
+
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
+        raise NotImplementedError
+
+    def evaluate(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
+        """How ``prefs`` break this rule where the brand can do what it forbids (``reach``:
+        what is known of the brand; by default nothing, so undecided means "may")."""
+        return [v for v in self.judge(prefs, today, brand, reach) if not v.kept]
 
 
 class Rule(Protocol):
     kind: ClassVar[str]
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]: ...
+    def evaluate(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = ...
+    ) -> list[Violation]: ...
+
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = ...
+    ) -> list[Violation]: ...
 
     def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet: ...
 
@@ -45,7 +128,7 @@ class Rule(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class NoChannel:
+class NoChannel(_Judged):
     """No brand may use ``channel``."""
 
     kind: ClassVar[str] = "no_channel"
@@ -54,11 +137,18 @@ class NoChannel:
     def __str__(self) -> str:
         return f"no {self.channel.noun} anywhere"
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
-        if prefs.channels.get(self.channel) is False:
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
+        decided = prefs.channels.get(self.channel)
+        if decided is False:
             return []
-        if prefs.channels.get(self.channel):
+        if decided:
             return [Violation(str(self), f"{brand} may {self.channel.verb}.")]
+        if not reach.offers_channel(self.channel):
+            return []  # the vendor does not offer it: nothing to break
+        if reach.vendor_refuses_channel(self.channel):
+            return [_kept(self, f"{brand} has {self.channel.noun} off (its own setting).")]
         return [
             Violation(
                 str(self), f"{brand} may still {self.channel.verb}: you have not said no yet."
@@ -73,7 +163,7 @@ class NoChannel:
 
 
 @dataclass(frozen=True, slots=True)
-class MaxFrequency:
+class MaxFrequency(_Judged):
     """Where ``channel`` is allowed, no more often than ``frequency``."""
 
     kind: ClassVar[str] = "max_frequency"
@@ -83,17 +173,30 @@ class MaxFrequency:
     def __str__(self) -> str:
         return f"{self.channel.noun} {self.frequency.label}"
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
-        if prefs.channels.get(self.channel) is False:
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
+        decided = prefs.channels.get(self.channel)
+        if decided is False:
             return []
         current = prefs.frequencies.get(self.channel)
-        if current is not None and current.rank <= self.frequency.rank:
-            return []
-        how = current.label if current else "as often as it likes"
-        return [Violation(str(self), f"{brand} may {self.channel.verb} {how}.")]
+        if current is not None:
+            if current.rank <= self.frequency.rank:
+                return []
+            return [Violation(str(self), f"{brand} may {self.channel.verb} {current.label}.")]
+        if decided is None and not reach.offers_channel(self.channel):
+            return []  # the vendor does not offer the channel
+        if decided is None and reach.vendor_refuses_channel(self.channel):
+            return [_kept(self, f"{brand} has {self.channel.noun} off (its own setting).")]
+        theirs = reach.vendor.frequencies.get(self.channel) if reach.vendor else None
+        if theirs is not None and theirs.rank <= self.frequency.rank:
+            return [
+                _kept(self, f"{brand} sends {self.channel.noun} {theirs.label} (its own setting).")
+            ]
+        return [Violation(str(self), f"{brand} may {self.channel.verb} as often as it likes.")]
 
     def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet:
-        if self.evaluate(prefs, today, ""):
+        if self.evaluate(prefs, today, ""):  # nothing known of the brand: as strict as can be
             return prefs.with_frequency(self.channel, self.frequency)
         return prefs
 
@@ -102,7 +205,7 @@ class MaxFrequency:
 
 
 @dataclass(frozen=True, slots=True)
-class NeverPurpose:
+class NeverPurpose(_Judged):
     """No brand may use any personal data for ``purpose``."""
 
     kind: ClassVar[str] = "never_purpose"
@@ -111,7 +214,9 @@ class NeverPurpose:
     def __str__(self) -> str:
         return f"never {self.purpose.label.lower()}"
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
         effective = prefs.effective_grants(today)
         what = self.purpose.label.lower()
         out = [
@@ -119,14 +224,29 @@ class NeverPurpose:
             for (cat, purpose), decision in sorted(effective.items())
             if purpose is self.purpose and decision is Decision.ALLOW
         ]
-        # Like a channel nobody said no to, an undecided data use is the brand's default.
-        undecided = [c for c in DataCategory if (c, self.purpose) not in effective]
-        if undecided:
+        # Like a channel nobody said no to, an undecided data use is the brand's default,
+        # where the brand asks for it at all.
+        undecided = [
+            c
+            for c in DataCategory
+            if (c, self.purpose) not in effective and reach.offers_use(c, self.purpose)
+        ]
+        refused = [c for c in undecided if reach.vendor_refuses_use(c, self.purpose, today)]
+        open_ = [c for c in undecided if c not in refused]
+        if open_:
+            if reach.data_uses is None:  # what the brand asks for is unknown
+                kinds = "1 kind" if len(open_) == 1 else f"{len(open_)} kinds"
+                text = f"you have not said no for {kinds} of data"
+            else:
+                text = "you have not said no for " + _and(c.label.lower() for c in open_)
+                text += " data"
+            out.append(Violation(str(self), f"{brand} may still use your data for {what}: {text}."))
+        if refused:
             out.append(
-                Violation(
-                    str(self),
-                    f"{brand} may still use your data for {what}: you have not said no for "
-                    f"{len(undecided)} kind(s) of data.",
+                _kept(
+                    self,
+                    f"{brand} does not use {_and(c.label.lower() for c in refused)} data for "
+                    f"{what} (its own setting).",
                 )
             )
         return out
@@ -144,7 +264,7 @@ class NeverPurpose:
 
 
 @dataclass(frozen=True, slots=True)
-class GrantMaxMonths:
+class GrantMaxMonths(_Judged):
     """Every allow must expire within ``months`` months from today."""
 
     kind: ClassVar[str] = "grant_max_months"
@@ -157,7 +277,10 @@ class GrantMaxMonths:
     def __str__(self) -> str:
         return f"grants expire after {self.months} months"
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
+        # Only decided allows have an end date to judge (an undecided use is NeverPurpose's).
         limit = add_months(today, self.months)
         out = []
         for (cat, purpose), grant in sorted(prefs.grants.items()):
@@ -190,6 +313,16 @@ class GrantMaxMonths:
         return {"rule": self.kind, "months": self.months}
 
 
+def _kept(rule: object, message: str) -> Violation:
+    return Violation(str(rule), message, kept=True)
+
+
+def _and(words: Iterable[str]) -> str:
+    """ "a", "a and b", "a, b and c" """
+    items = list(words)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus ``months`` calendar months, clamped to the end of a shorter month."""
     index = day.month - 1 + months
@@ -198,7 +331,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietHoursRule:
+class QuietHoursRule(_Judged):
     """No brand may contact the customer during ``window`` (daily, local time)."""
 
     kind: ClassVar[str] = "quiet_hours"
@@ -207,11 +340,16 @@ class QuietHoursRule:
     def __str__(self) -> str:
         return f"quiet from {self.window.start:%H:%M} to {self.window.end:%H:%M}"
 
-    def evaluate(self, prefs: PreferenceSet, today: dt.date, brand: str) -> list[Violation]:
+    def judge(
+        self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
+    ) -> list[Violation]:
         own = prefs.quiet_hours
         if own is not None and own.contains(self.window):
             return []
         if own is None:
+            theirs = reach.vendor.quiet_hours if reach.vendor else None
+            if theirs is not None and theirs.contains(self.window):
+                return [_kept(self, f"{brand} keeps {theirs} quiet (its own setting).")]
             return [Violation(str(self), f"{brand} may contact you at any hour.")]
         return [Violation(str(self), f"{brand} keeps only {own} quiet.")]
 
@@ -270,10 +408,25 @@ class MyTerms:
         object.__setattr__(self, "rules", tuple(dict.fromkeys(self.rules)))
 
     def evaluate(
-        self, prefs: PreferenceSet, today: dt.date, brand: str = "This brand"
+        self,
+        prefs: PreferenceSet,
+        today: dt.date,
+        brand: str = "This brand",
+        reach: Reach = UNKNOWN,
     ) -> list[Violation]:
-        """Every way ``prefs`` break these terms on ``today`` (empty when they keep them)."""
-        return [v for rule in self.rules for v in rule.evaluate(prefs, today, brand)]
+        """Every way ``prefs`` break these terms on ``today`` (empty when they keep them),
+        where the brand can do what a rule forbids (``reach``; see the module docstring)."""
+        return [v for v in self.judge(prefs, today, brand, reach) if not v.kept]
+
+    def judge(
+        self,
+        prefs: PreferenceSet,
+        today: dt.date,
+        brand: str = "This brand",
+        reach: Reach = UNKNOWN,
+    ) -> list[Violation]:
+        """The breaks, and (``kept``) the rules only the vendor's own setting keeps."""
+        return [v for rule in self.rules for v in rule.judge(prefs, today, brand, reach)]
 
     def apply(self, prefs: PreferenceSet, today: dt.date) -> PreferenceSet:
         """``prefs`` changed so they keep these terms; unchanged when they already do."""

@@ -16,6 +16,11 @@ Rules kept here:
   undecided fields the vendor has open (a channel or topic on, a data use allowed, a
   frequency), and ``objected`` those of them My Terms would object to.
 * One status vocabulary (:class:`Status`) for the table, sidebar, status bar and CLI.
+* One judgement of My Terms (:func:`judge_terms`) for the counts, the My Terms window and the
+  CLI: a rule is broken where the customer decided against it, or where an undecided field
+  is something the brand can do (see ``domain.policy``). What the brand can do comes from the
+  vendor's last reported state (:func:`reach_of`); a brand handled by hand, or never synced,
+  may do anything.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from cmr_desktop.domain.policy import (
     NeverPurpose,
     NoChannel,
     QuietHoursRule,
+    Reach,
     Violation,
     add_months,
 )
@@ -227,6 +233,31 @@ def vendor_open(
     return tuple(out)
 
 
+def reach_of(connector: str, vendor: PreferenceSet | None) -> Reach:
+    """What a brand can do, from what is stored: its vendor's last reported state (the
+    catalog itself is only known over the network). Brands handled by hand: unknown."""
+    if connector == "manual":
+        return Reach()
+    return Reach.of_vendor_state(vendor)
+
+
+def judge_terms(
+    terms: MyTerms,
+    *,
+    name: str,
+    connector: str,
+    decisions: PreferenceSet,
+    vendor: PreferenceSet | None,
+    today: dt.date,
+) -> tuple[tuple[Violation, ...], tuple[Violation, ...]]:
+    """How a brand breaks My Terms, and the rules only its vendor's own setting keeps: the
+    one judgement behind every count and list of "Breaks My Terms"."""
+    if not terms.rules:
+        return (), ()
+    found = terms.judge(decisions, today, name, reach_of(connector, vendor))
+    return tuple(v for v in found if not v.kept), tuple(v for v in found if v.kept)
+
+
 @dataclass(frozen=True, slots=True)
 class BrandSummary:
     """What one brand may do and where it stands, computed once (see the module docstring).
@@ -239,8 +270,11 @@ class BrandSummary:
         frequency: the most frequent limit among the allowed channels (a Frequency id), or "".
         data_uses: the permissions that hold today.
         ending_soon: the data uses whose last day is within ``SOON_DAYS``.
-        violations: how the customer's decisions break My Terms.
+        violations: how the brand breaks My Terms (``domain.policy``: a decision against
+            them, or an undecided field the brand can use).
         vendor_open: undecided fields the vendor has open (the vendor's values).
+        kept_by_vendor: rules the customer has not decided on that only the vendor's own
+            setting keeps (the vendor's, not a decision; not a break).
     """
 
     slug: str
@@ -253,6 +287,7 @@ class BrandSummary:
     ending_soon: tuple[DataUse, ...]
     violations: tuple[Violation, ...]
     vendor_open: tuple[VendorOpen, ...]
+    kept_by_vendor: tuple[Violation, ...] = ()
 
     @property
     def breaks_terms(self) -> bool:
@@ -310,13 +345,16 @@ class BrandSummary:
         frequency = _RANK_FREQ[top] if top >= 0 else ""
         uses = active_uses(decisions, today)
         violations: tuple[Violation, ...] = ()
+        kept: tuple[Violation, ...] = ()
         opened: tuple[VendorOpen, ...] = ()
         if terms.rules or vendor is not None:
             prefs = PreferenceSet.from_dict(decisions)
-            if terms.rules:
-                violations = tuple(terms.evaluate(prefs, today, name))
-            if vendor is not None:
-                opened = vendor_open(prefs, PreferenceSet.from_dict(vendor), terms, today)
+            theirs = PreferenceSet.from_dict(vendor) if vendor is not None else None
+            violations, kept = judge_terms(
+                terms, name=name, connector=connector, decisions=prefs, vendor=theirs, today=today
+            )
+            if theirs is not None:
+                opened = vendor_open(prefs, theirs, terms, today)
         return cls(
             slug=slug,
             name=name,
@@ -328,6 +366,7 @@ class BrandSummary:
             ending_soon=ending_within(uses, today, SOON_DAYS),
             violations=violations,
             vendor_open=opened,
+            kept_by_vendor=kept,
         )
 
     @classmethod

@@ -33,7 +33,7 @@ from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
-from cmr_desktop.domain.summary import BrandSummary, active_uses, ending_within
+from cmr_desktop.domain.summary import BrandSummary, active_uses, ending_within, judge_terms
 from cmr_desktop.interop import (
     ImportPlan,
     build_document,
@@ -589,28 +589,48 @@ class Services:
             uow.settings.set_policy(terms)
 
     def check_policy(self, refs: Sequence[str] = ()) -> dict[str, list[Violation]]:
-        """Violations of My Terms per brand id (only brands that break them)."""
+        """Violations of My Terms per brand id (only brands that break them). The same
+        judgement as the counts (:func:`domain.summary.judge_terms`): an undecided field
+        breaks a rule only where the brand can do what it forbids."""
         with self.store.read() as uow:
             terms = uow.settings.policy()
-            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
+            if refs:
+                slugs = [self._resolve(uow, r).slug for r in refs]
+                records = [r for slug in slugs for r in uow.brands.records(slug=slug)]
+            else:
+                records = uow.brands.records(order="slug")
         today = self.today()
         out = {}
-        for b in brands:
-            found = terms.evaluate(b.preferences, today, b.name)
+        for r in records:
+            found = self._breaks(terms, r, today)
             if found:
-                out[b.slug] = found
+                out[r.slug] = found
         return out
 
+    @staticmethod
+    def _breaks(terms: MyTerms, record: BrandRecord, today: dt.date) -> list[Violation]:
+        vendor = record.vendor
+        breaks, _kept = judge_terms(
+            terms,
+            name=record.name,
+            connector=record.connector,
+            decisions=PreferenceSet.from_dict(record.preferences),
+            vendor=PreferenceSet.from_dict(vendor) if vendor is not None else None,
+            today=today,
+        )
+        return list(breaks)
+
     def policy_report(self) -> list[tuple[str, str, list[Violation]]]:
-        """(slug, name, violations) of every brand that breaks My Terms, by name."""
-        with self.store.read() as uow:
+        """(slug, name, violations) of every brand that breaks My Terms, by name (the same
+        brands the "Breaks My Terms" count holds)."""
+        with bulk_work(), self.store.read() as uow:
             terms = uow.settings.policy()
             if not terms.rules:
                 return []
-            brands = uow.brands.all()
+            records = uow.brands.records(order="name")
         today = self.today()
-        found = [(b.slug, b.name, terms.evaluate(b.preferences, today, b.name)) for b in brands]
-        return sorted((f for f in found if f[2]), key=lambda f: f[1].casefold())
+        found = [(r.slug, r.name, self._breaks(terms, r, today)) for r in records]
+        return [f for f in found if f[2]]
 
     def expiring_grants(self, days: int = 7) -> list[tuple[str, str, str, dt.date]]:
         """Permissions that end within ``days`` (today included): (slug, brand name, "data
@@ -655,13 +675,28 @@ class Services:
         return changed
 
     def preview_policy(self, refs: Sequence[str] = ()) -> list[PolicyChange]:
-        """What applying My Terms would change, brand by brand (nothing is written)."""
+        """What applying My Terms would change, brand by brand (nothing is written). For
+        every brand (no ``refs``), only the brands that break My Terms are listed; brands
+        named in ``refs`` are listed whenever applying would change them (the customer
+        asked for them). The change is the customer's decisions, as :meth:`apply_policy`."""
         with self.store.read() as uow:
             terms = uow.settings.policy()
-            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
+            if refs:
+                brands = [self._resolve(uow, r) for r in refs]
+                breaking = {b.slug for b in brands}
+            else:
+                brands = uow.brands.all()
+                today = self.today()
+                breaking = {
+                    r.slug
+                    for r in uow.brands.records(order="slug")
+                    if self._breaks(terms, r, today)
+                }
         today = self.today()
         out = []
         for b in brands:
+            if b.slug not in breaking:
+                continue
             after = terms.apply(b.preferences, today)
             if after != b.preferences:
                 lines = tuple(differences(b.preferences, after))
