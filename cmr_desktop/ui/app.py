@@ -31,15 +31,45 @@ APP_ID = "io.github.cmr_desktop.CMRDesktop"
 # What else opening a home may raise (storage.HomeUnusable is handled first).
 HOME_ERRORS: tuple[type[Exception], ...] = (StoreError, OSError)
 DEMO_VENDORS = 6
+#: The demo's simulated vendors (``TetheredSimulator(DEMO_VENDORS, seed=7)``), by index:
+#: 0 Acme Outdoor (email, SMS, phone, in-app), 1 Globex Bank (email, phone; asks for
+#: demographics for sale), 2 Initech Travel (email, SMS, post, push, messaging), 3 Umbrella
+#: Mobile (email, in-app, messaging; no SMS, nothing for sale), 4 Hooli News (email, SMS),
+#: 5 Vandelay Pharmacy (email, SMS, phone, post, messaging; asks for contact and inferred
+#: profile data for sale).
+DEMO_DOWN_VENDOR = 2  # answers every request 503 "come back in two minutes"
+DEMO_LAX_VENDOR = 3  # answers a write 200 but keeps a looser value: drift
+#: The brands that tell the demo's story (all others: My Terms applied when they were added,
+#: as the add-brand wizard does, and in sync after the first sync): name -> (vendor, story).
+DEMO_STORY = {
+    "Litware News": (4, "allows SMS"),  # the customer allowed SMS; My Terms say no SMS
+    "Proseware Foods": (5, "allows sale"),  # the customer allowed contact data for sale
+    "Wide World Travel": (1, "undecided"),  # added without My Terms; its vendor sells data
+    "Tailspin Mobile": (3, "untouched"),  # added without My Terms; its vendor can do neither
+    "Lucerne Insurance": (DEMO_LAX_VENDOR, "drift"),
+    "Fabrikam Air": (DEMO_DOWN_VENDOR, "down"),
+}
+#: Vendors of the other connected brands (the down and the lax vendor get only their story).
+DEMO_QUIET_VENDORS = (0, 1, 4, 5)
+#: The brand handled by hand whose choices the customer has still to carry out.
+DEMO_BY_HAND = "monarch-news"
 
 
 def build_demo(services: Services, simulator: Any) -> None:
-    """Fill a throw-away home: the demo brands handled by hand, and 36 brands connected to
-    simulated vendors (one flaky, one that tampers) so drift shows up at once."""
+    """Fill a throw-away home that tells a story: the demo brands handled by hand and 36
+    brands connected to simulated vendors, most keeping My Terms ("no SMS", "never sale"),
+    a few to fix (see ``DEMO_STORY``): after the first sync, one brand that allows SMS, one
+    that allows sale of data and one the customer never decided on whose vendor asks for
+    it break My Terms; one vendor loosens a choice (drift), one is down (failed, to retry);
+    a permission ends soon. A plain function of the services and the simulator (no Qt)."""
     from cmr_desktop.domain import Channel, DataCategory, Decision, Grant, Purpose
+    from cmr_desktop.domain.policy import MyTerms, NeverPurpose, NoChannel
     from cmr_desktop.paths import resources_dir
 
     services.import_file(resources_dir() / "demo" / "brands.json")
+    # Standing terms (for the My Terms window): the customer applied them as they went.
+    services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
+    manual = [r.slug for r in services.brand_records()]
     categories = ("retail", "finance", "travel", "telecom", "media", "food")
     names = (
         "Northwind Outfitters",
@@ -55,20 +85,24 @@ def build_demo(services: Services, simulator: Any) -> None:
         "Trey Research",
         "Alpine Ski House",
     )
+    with_terms, story = list(manual), {}
     for i in range(36):
-        vendor = simulator.vendor_ids[i % DEMO_VENDORS]
+        name = f"{names[i % len(names)]}" + ("" if i < len(names) else f" {i // len(names) + 1}")
+        index, what = DEMO_STORY.get(name, (DEMO_QUIET_VENDORS[i % 4], ""))
+        vendor = simulator.vendor_ids[index]
         subject = f"demo-{i:02d}"
         simulator.add_subject(vendor, subject)
-        name = f"{names[i % len(names)]}" + ("" if i < len(names) else f" {i // len(names) + 1}")
-        services.add_brand(
+        slug = services.add_brand(
             name,
             category=categories[i % len(categories)],
             connector="openpref",
             connector_config={"base_url": simulator.base_url(vendor), "subject": subject},
             secrets={"token": simulator.token(vendor)},
-        )
-        slug = services.get_brand(name).brand.slug
-        until = dt.date.today() + dt.timedelta(days=30 + 20 * i)
+        ).slug
+        story[what] = slug
+        if what == "untouched":
+            continue  # nothing decided: the vendor's settings hold
+        until = dt.date.today() + dt.timedelta(days=60 + 20 * i)
 
         def edit(p: Any, i: int = i, until: dt.date = until) -> Any:
             p = p.with_channel(Channel.EMAIL, i % 3 != 0)
@@ -79,14 +113,16 @@ def build_demo(services: Services, simulator: Any) -> None:
             )
 
         services.update_preferences(slug, edit)
-    simulator.set_knobs(simulator.vendor_ids[2], error_rate=0.25)  # a flaky vendor
-    simulator.set_knobs(simulator.vendor_ids[3], tamper_rate=0.5)  # one that tampers
-    # The company directory for the add-brand wizard, standing terms that some brands break
-    # (for the My Terms window), and a permission that ends soon (for the notices).
-    services.import_directory()
-    from cmr_desktop.domain.policy import MyTerms, NeverPurpose, NoChannel
-
-    services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
+        if what != "undecided":
+            with_terms.append(slug)
+    services.apply_policy(with_terms)  # journaled as the customer's (as the wizard does)
+    # The customer's own choices against their terms, made after applying them.
+    services.update_preferences(story["allows SMS"], lambda p: p.with_channel(Channel.SMS, True))
+    services.update_preferences(
+        story["allows sale"],
+        lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW)),
+    )
+    # A permission that ends soon (for the notices).
     soon = dt.date.today() + dt.timedelta(days=5)
     services.update_preferences(
         "contoso-bank",
@@ -94,6 +130,19 @@ def build_demo(services: Services, simulator: Any) -> None:
             DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, soon)
         ),
     )
+    # Brands handled by hand: carried out already, but for one.
+    for slug in manual:
+        if slug != DEMO_BY_HAND:
+            services.confirm_done_by_hand(slug)
+    simulator.set_knobs(
+        simulator.vendor_ids[DEMO_DOWN_VENDOR],
+        error_rate=1.0,
+        error_status=503,
+        retry_after_seconds=120,
+    )
+    simulator.set_knobs(simulator.vendor_ids[DEMO_LAX_VENDOR], lax_write=True)
+    # The company directory for the add-brand wizard.
+    services.import_directory()
 
 
 def _open_home(
