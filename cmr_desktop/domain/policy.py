@@ -61,6 +61,9 @@ class Reach:
     channels: frozenset[Channel] | None = None
     data_uses: frozenset[tuple[DataCategory, Purpose]] | None = None
     vendor: PreferenceSet | None = None
+    #: What the vendor reported is what it offers (``of_vendor_state``): looked up in
+    #: ``vendor`` itself, so no sets are built per brand.
+    reported_is_offered: bool = False
 
     @classmethod
     def of_vendor_state(cls, vendor: PreferenceSet | None) -> Reach:
@@ -69,16 +72,21 @@ class Reach:
         offered. None (never synced): nothing is known."""
         if vendor is None:
             return UNKNOWN
-        return cls(
-            frozenset(vendor.channels) | frozenset(vendor.frequencies),
-            frozenset(vendor.grants),
-            vendor,
-        )
+        return cls(vendor=vendor, reported_is_offered=True)
+
+    @property
+    def knows_uses(self) -> bool:
+        """Whether the data uses the vendor asks for are known."""
+        return self.data_uses is not None or (self.reported_is_offered and self.vendor is not None)
 
     def offers_channel(self, channel: Channel) -> bool:
+        if self.reported_is_offered and self.vendor is not None:
+            return channel in self.vendor.channels or channel in self.vendor.frequencies
         return self.channels is None or channel in self.channels
 
     def offers_use(self, category: DataCategory, purpose: Purpose) -> bool:
+        if self.reported_is_offered and self.vendor is not None:
+            return (category, purpose) in self.vendor.grants
         return self.data_uses is None or (category, purpose) in self.data_uses
 
     def vendor_refuses_channel(self, channel: Channel) -> bool:
@@ -88,6 +96,9 @@ class Reach:
         grant = self.vendor.grants.get((category, purpose)) if self.vendor else None
         return grant is not None and grant.effective(today) is Decision.DENY
 
+
+_CATEGORIES = tuple(sorted(DataCategory))  # as the messages list them
+_WORDS: dict[Any, str] = {m: m.label.lower() for e in (DataCategory, Purpose) for m in e}
 
 #: Nothing known about the brand (never synced, or handled by hand): undecided means "may".
 UNKNOWN = Reach()
@@ -217,35 +228,37 @@ class NeverPurpose(_Judged):
     def judge(
         self, prefs: PreferenceSet, today: dt.date, brand: str, reach: Reach = UNKNOWN
     ) -> list[Violation]:
-        effective = prefs.effective_grants(today)
-        what = self.purpose.label.lower()
+        # Plain look-ups (a window load judges every brand; enum attributes cost).
+        purpose, rule = self.purpose, str(self)
+        what = _WORDS[purpose]
+        grants = prefs.grants
         out = [
-            Violation(str(self), f"{brand} may use {cat.label.lower()} data for {what}.")
-            for (cat, purpose), decision in sorted(effective.items())
-            if purpose is self.purpose and decision is Decision.ALLOW
+            Violation(rule, f"{brand} may use {_WORDS[cat]} data for {what}.")
+            for cat in _CATEGORIES
+            if (g := grants.get((cat, purpose))) is not None
+            and g.effective(today) is Decision.ALLOW
         ]
         # Like a channel nobody said no to, an undecided data use is the brand's default,
         # where the brand asks for it at all.
-        undecided = [
-            c
-            for c in DataCategory
-            if (c, self.purpose) not in effective and reach.offers_use(c, self.purpose)
-        ]
-        refused = [c for c in undecided if reach.vendor_refuses_use(c, self.purpose, today)]
-        open_ = [c for c in undecided if c not in refused]
+        known = reach.knows_uses
+        open_: list[DataCategory] = []
+        refused: list[DataCategory] = []
+        for cat in _CATEGORIES:
+            if (cat, purpose) in grants or (known and not reach.offers_use(cat, purpose)):
+                continue
+            (refused if reach.vendor_refuses_use(cat, purpose, today) else open_).append(cat)
         if open_:
-            if reach.data_uses is None:  # what the brand asks for is unknown
+            if not known:  # what the brand asks for is unknown
                 kinds = "1 kind" if len(open_) == 1 else f"{len(open_)} kinds"
                 text = f"you have not said no for {kinds} of data"
             else:
-                text = "you have not said no for " + _and(c.label.lower() for c in open_)
-                text += " data"
-            out.append(Violation(str(self), f"{brand} may still use your data for {what}: {text}."))
+                text = f"you have not said no for {_and(_WORDS[c] for c in open_)} data"
+            out.append(Violation(rule, f"{brand} may still use your data for {what}: {text}."))
         if refused:
             out.append(
                 _kept(
                     self,
-                    f"{brand} does not use {_and(c.label.lower() for c in refused)} data for "
+                    f"{brand} does not use {_and(_WORDS[c] for c in refused)} data for "
                     f"{what} (its own setting).",
                 )
             )
