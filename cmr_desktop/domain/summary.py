@@ -18,21 +18,25 @@ Rules kept here:
 * One status vocabulary (:class:`Status`) for the table, sidebar, status bar and CLI.
 * One judgement of My Terms (:func:`judge_terms`) for the counts, the My Terms window and the
   CLI: a rule is broken where the customer decided against it, or where an undecided field
-  is something the brand can do (see ``domain.policy``). What the brand can do comes from the
-  vendor's last reported state (:func:`reach_of`); a brand handled by hand, or never synced,
-  may do anything.
+  is something the brand can do (see ``domain.policy``). What the brand can do comes from what
+  its vendor's catalog offered at the last sync, stored with the vendor's state
+  (:func:`reach_of`); a brand handled by hand, never synced, or synced before the catalog was
+  stored, may do anything (the customer's advocate assumes the worst) unless the vendor's own
+  state refuses it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from cmr_desktop.domain.policy import (
+    UNKNOWN,
     GrantMaxMonths,
     MaxFrequency,
     MyTerms,
@@ -233,12 +237,43 @@ def vendor_open(
     return tuple(out)
 
 
-def reach_of(connector: str, vendor: PreferenceSet | None) -> Reach:
-    """What a brand can do, from what is stored: its vendor's last reported state (the
-    catalog itself is only known over the network). Brands handled by hand: unknown."""
+def offered_text(
+    channels: Iterable[Channel], data_uses: Iterable[tuple[DataCategory, Purpose]]
+) -> str:
+    """What a vendor's catalog offers, as the stored text (``preferences.offered``)."""
+    return json.dumps(
+        {
+            "channels": sorted(c.value for c in channels),
+            "data_uses": sorted([c.value, p.value] for c, p in data_uses),
+        },
+        separators=(",", ":"),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _offered(
+    text: str,
+) -> tuple[frozenset[Channel], frozenset[tuple[DataCategory, Purpose]]] | None:
+    """The stored offer read back (brands of one vendor share one text, so one parse)."""
+    try:
+        data = json.loads(text)
+        channels = frozenset(Channel(c) for c in data["channels"])
+        uses = frozenset((DataCategory(c), Purpose(p)) for c, p in data["data_uses"])
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: treated as unknown (the brand may do anything)
+    return channels, uses
+
+
+def reach_of(connector: str, vendor: PreferenceSet | None, offered: str | None = None) -> Reach:
+    """What a brand can do, from what is stored: the channels and data uses its vendor's
+    catalog offered at the last sync, and the vendor's last reported state. Unknown parts
+    (brands handled by hand, never synced, an older home) mean it may do anything."""
     if connector == "manual":
         return Reach()
-    return Reach.of_vendor_state(vendor)
+    known = _offered(offered) if offered is not None else None
+    if known is None:
+        return Reach(vendor=vendor) if vendor is not None else UNKNOWN
+    return Reach(channels=known[0], data_uses=known[1], vendor=vendor)
 
 
 def judge_terms(
@@ -249,12 +284,13 @@ def judge_terms(
     decisions: PreferenceSet,
     vendor: PreferenceSet | None,
     today: dt.date,
+    offered: str | None = None,
 ) -> tuple[tuple[Violation, ...], tuple[Violation, ...]]:
     """How a brand breaks My Terms, and the rules only its vendor's own setting keeps: the
     one judgement behind every count and list of "Breaks My Terms"."""
     if not terms.rules:
         return (), ()
-    found = terms.judge(decisions, today, name, reach_of(connector, vendor))
+    found = terms.judge(decisions, today, name, reach_of(connector, vendor, offered))
     return tuple(v for v in found if not v.kept), tuple(v for v in found if v.kept)
 
 
@@ -329,8 +365,10 @@ class BrandSummary:
         confirmed_at: str | None,
         today: dt.date,
         terms: MyTerms,
+        offered: str | None = None,
     ) -> BrandSummary:
-        """From stored data: ``decisions`` and ``vendor`` in ``PreferenceSet.to_dict()`` shape."""
+        """From stored data: ``decisions`` and ``vendor`` in ``PreferenceSet.to_dict()`` shape,
+        ``offered`` as stored (:func:`offered_text`)."""
         # Plain look-ups on ids (enum calls cost a microsecond each, and a window load
         # summarises every brand).
         channels_data = decisions.get("channels") or {}
@@ -351,7 +389,13 @@ class BrandSummary:
             prefs = PreferenceSet.from_dict(decisions)
             theirs = PreferenceSet.from_dict(vendor) if vendor is not None else None
             violations, kept = judge_terms(
-                terms, name=name, connector=connector, decisions=prefs, vendor=theirs, today=today
+                terms,
+                name=name,
+                connector=connector,
+                decisions=prefs,
+                vendor=theirs,
+                today=today,
+                offered=offered,
             )
             if theirs is not None:
                 opened = vendor_open(prefs, theirs, terms, today)
@@ -383,6 +427,7 @@ class BrandSummary:
             confirmed_at=record.confirmed_at,
             today=today,
             terms=terms,
+            offered=record.offered_json,
         )
 
 

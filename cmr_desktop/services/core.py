@@ -617,6 +617,7 @@ class Services:
             decisions=PreferenceSet.from_dict(record.preferences),
             vendor=PreferenceSet.from_dict(vendor) if vendor is not None else None,
             today=today,
+            offered=record.offered_json,
         )
         return list(breaks)
 

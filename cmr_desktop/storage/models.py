@@ -81,6 +81,9 @@ class PreferencesRow(Base):
     base: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: What the vendor last reported (PreferenceSet.to_dict() as JSON); shown as the vendor's.
     vendor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: What the vendor's catalog offered at the last sync (channels and data uses, as JSON):
+    #: what the brand can do, for judging My Terms. The vendor's, never a decision.
+    offered: Mapped[str | None] = mapped_column(Text, nullable=True)
     remote_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: Goes up by one with every local change; a push carries it in its idempotency key.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -89,6 +89,9 @@ class BrandRecord:
     #: What the vendor last reported (stored text of ``PreferenceSet.to_dict()``), or None
     #: before the first sync. The vendor's, never the customer's decisions.
     vendor_json: str | None = None
+    #: What the vendor's catalog offered at the last sync (``domain.summary.offered_text``),
+    #: or None when not known (never synced, or synced before schema 0006).
+    offered_json: str | None = None
 
     @property
     def preferences(self) -> dict[str, Any]:
@@ -196,6 +199,7 @@ class BrandRepository:
                 PreferencesRow.sync_status,
                 type_coerce(PreferencesRow.confirmed_at, String),
                 PreferencesRow.vendor,
+                PreferencesRow.offered,
             )
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
             .order_by(BrandRow.slug)
@@ -222,6 +226,7 @@ class BrandRepository:
                 r[15],
                 r[16],
                 r[17],
+                r[18],
             )
             for r in self.session.execute(stmt)
         ]
@@ -546,6 +551,7 @@ class SyncRepository:
         vendor: PreferenceSet,
         remote_version: str,
         decisions: PreferenceSet | None,
+        offered: str | None = None,
         status: str,
         detail: str,
         now: dt.datetime,
@@ -559,6 +565,8 @@ class SyncRepository:
             decisions: the customer's decisions with the vendor's tightenings taken (None:
                 unchanged). Written only when the customer did not edit meanwhile.
             keep_pending: leave the brand pending (the vendor did not take everything).
+            offered: what the vendor's catalog offers (``domain.summary.offered_text``);
+                None leaves the stored one.
         """
         brand_id = self._brand_id(slug)
         current = self._sql(
@@ -574,10 +582,13 @@ class SyncRepository:
             "detail": detail,
         }
         unchanged = current == revision
-        set_local = ""
+        also_set = ""
+        if offered is not None:
+            also_set = ", offered = :offered"
+            params["offered"] = offered
         if unchanged:
             if decisions is not None:
-                set_local = ", local = :local"  # a vendor's tightening of a decided field
+                also_set += ", local = :local"  # a vendor's tightening of a decided field
                 params["local"] = _dumps_prefs(decisions)
             if keep_pending:
                 self._sql(
@@ -591,7 +602,7 @@ class SyncRepository:
             )
         self._sql(
             "UPDATE preferences SET base = :base, vendor = :vendor, remote_version = :version, "
-            f"confirmed_at = :now, sync_status = :status, sync_detail = :detail{set_local} "
+            f"confirmed_at = :now, sync_status = :status, sync_detail = :detail{also_set} "
             "WHERE brand_id = :id",
             params,
         )

@@ -52,6 +52,7 @@ from cmr_desktop.domain.merge import (
     three_way_merge,
 )
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
+from cmr_desktop.domain.summary import offered_text
 from cmr_desktop.domain.vocabulary import Frequency
 from cmr_desktop.storage import Store, StoreBusy
 from cmr_desktop.storage.repositories import SyncInput
@@ -603,7 +604,7 @@ class SyncEngine:
                 )
             confirmed = connector.write(desired, base_version=remote.version, idempotency_key=key)
             sent = desired
-        return self._finish(inp, wanted, merged, remote, confirmed, sent, seen, notes)
+        return self._finish(inp, wanted, merged, remote, confirmed, sent, seen, notes, catalog)
 
     def _finish(
         self,
@@ -615,6 +616,7 @@ class SyncEngine:
         sent: PreferenceSet | None,
         seen: _Seen,
         notes: list[str],
+        catalog: Catalog,
     ) -> BrandOutcome:
         brand, revision = inp.brand, inp.revision
         now = self.clock.now()
@@ -707,6 +709,7 @@ class SyncEngine:
                 revision=revision,
                 base=base_after,
                 vendor=confirmed.preferences,
+                offered=offered_text(catalog.channels, catalog.data_uses),
                 remote_version=confirmed.version,
                 decisions=decisions,
                 status=status,

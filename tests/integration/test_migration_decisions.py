@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from cmr_desktop.domain import Channel
-from cmr_desktop.storage import Store, current_revision, migrate
+from cmr_desktop.storage import SCHEMA_HEAD, Store, current_revision, migrate
 from cmr_desktop.storage.repositories import GENESIS, entry_hash
 
 TS = "2026-11-20T10:00:00.000000Z"
@@ -71,7 +71,7 @@ def test_fields_only_taken_over_from_a_vendor_become_undecided_again(tmp_path: P
 
     store = Store(tmp_path)
     try:
-        assert current_revision(db) == "0005"
+        assert current_revision(db) == SCHEMA_HEAD == "0006"
         with store.read() as uow:
             acme = uow.brands.get("acme")
             vendor = uow.brands.vendor_state("acme")

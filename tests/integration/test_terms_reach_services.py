@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from cmr_desktop.domain import Channel, PreferenceSet
 from cmr_desktop.domain.policy import MyTerms, NoChannel
@@ -74,3 +76,29 @@ def test_after_the_first_sync_only_brands_that_can_text_break_no_sms(
         assert PreferenceSet.from_dict(records[slug].preferences) == PreferenceSet(), slug
     assert svc.check_policy([cannot]) == {}
     assert "Texting Co may still text you" in svc.check_policy([can])[can][0].message
+
+
+def test_a_sync_stores_what_the_vendors_catalog_offers_beside_its_state(
+    home: tuple[Services, VendorSimulator],
+) -> None:
+    """What a brand can do comes from its vendor's catalog, kept at each sync: not from what
+    its state happened to list (absent there means "the vendor's default")."""
+    svc, sim = home
+    slug = _add(svc, sim, "No Texts Ltd", NO_SMS_VENDOR)
+    (record,) = svc.brand_records()
+    assert record.offered_json is None  # never synced: unknown, so "may"
+    svc.sync_engine().run()
+    (record,) = svc.brand_records()
+    spec = default_vendors(3)[0]
+    catalog = requests.get(
+        sim.base_url(NO_SMS_VENDOR) + "/catalog",
+        headers={"Authorization": f"Bearer {sim.token(NO_SMS_VENDOR)}"},
+        timeout=10,
+    ).json()
+    assert record.offered_json is not None
+    stored = json.loads(record.offered_json)
+    assert stored["channels"] == sorted(spec.channels) == sorted(catalog["channels"])
+    assert stored["data_uses"] == sorted(
+        [u["category"], u["purpose"]] for u in catalog["data_uses"]
+    )
+    assert slug not in svc.check_policy()

@@ -25,7 +25,7 @@ from cmr_desktop.domain.policy import (
     Reach,
 )
 from cmr_desktop.domain.preferences import Grant, PreferenceSet, QuietHours
-from cmr_desktop.domain.summary import judge_terms
+from cmr_desktop.domain.summary import judge_terms, offered_text
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose
 from tests.strategies import preference_sets, rules
 
@@ -43,6 +43,13 @@ NO_SMS_VENDOR = PreferenceSet(
         (DataCategory.CONTACT, Purpose.MARKETING): Grant(Decision.ALLOW),
         (DataCategory.CONTACT, Purpose.SERVICE): Grant(Decision.ALLOW),
     },
+)
+
+
+#: What that vendor's catalog offers, as the sync stores it.
+NO_SMS_OFFER = offered_text(
+    [Channel.EMAIL, Channel.PHONE],
+    [(DataCategory.CONTACT, Purpose.MARKETING), (DataCategory.CONTACT, Purpose.SERVICE)],
 )
 
 
@@ -137,7 +144,10 @@ def test_frequency_and_quiet_hours_kept_by_the_vendors_own_setting() -> None:
 
 
 def _summary(
-    connector: str, decisions: dict[str, Any], vendor: PreferenceSet | None
+    connector: str,
+    decisions: dict[str, Any],
+    vendor: PreferenceSet | None,
+    offered: str | None = None,
 ) -> BrandSummary:
     return BrandSummary.build(
         slug="acme",
@@ -150,35 +160,52 @@ def _summary(
         confirmed_at="2026-11-30T10:00:00Z",
         today=DAY,
         terms=TERMS,
+        offered=offered,
     )
 
 
 def test_the_summary_counts_the_same_judgement_and_keeps_what_the_vendor_keeps_apart() -> None:
-    synced = _summary("openpref", {}, NO_SMS_VENDOR)
+    synced = _summary("openpref", {}, NO_SMS_VENDOR, NO_SMS_OFFER)
     assert not synced.breaks_terms
     assert synced.violations == ()
     never_synced = _summary("openpref", {}, None)
     assert never_synced.breaks_terms  # nothing known yet: "may"
-    refusing = _summary("openpref", {}, PreferenceSet(channels={Channel.SMS: False}))
+    sms_only = offered_text([Channel.SMS], [])
+    refusing = _summary("openpref", {}, PreferenceSet(channels={Channel.SMS: False}), sms_only)
     assert not refusing.breaks_terms
     assert [v.message for v in refusing.kept_by_vendor] == ["Acme has SMS off (its own setting)."]
     # A brand handled by hand has no vendor to tell what it can do: as before.
-    manual = _summary("manual", {}, NO_SMS_VENDOR)
+    manual = _summary("manual", {}, NO_SMS_VENDOR, NO_SMS_OFFER)
     assert manual.breaks_terms
     tally = Tally.of([synced, never_synced, refusing, manual])
     assert tally.breaks_terms == 2
-    for s in (synced, never_synced, refusing, manual):
+    cases = (
+        (synced, "openpref", NO_SMS_VENDOR, NO_SMS_OFFER),
+        (never_synced, "openpref", None, None),
+        (refusing, "openpref", PreferenceSet(channels={Channel.SMS: False}), sms_only),
+        (manual, "manual", NO_SMS_VENDOR, NO_SMS_OFFER),
+    )
+    for s, connector, vendor, offered in cases:
         breaks, kept = judge_terms(
             TERMS,
             name="Acme",
-            connector="manual" if s is manual else "openpref",
+            connector=connector,
             decisions=PreferenceSet(),
-            vendor=NO_SMS_VENDOR
-            if s in (synced, manual)
-            else (None if s is never_synced else PreferenceSet(channels={Channel.SMS: False})),
+            vendor=vendor,
             today=DAY,
+            offered=offered,
         )
         assert (breaks, kept) == (s.violations, s.kept_by_vendor)
+
+
+def test_what_the_vendor_did_not_report_is_not_taken_as_not_offered() -> None:
+    """Absent from a vendor's state means "the vendor's default" (Open Preference API), not
+    "not offered": without the stored catalog (a home synced before it was kept) the brand
+    may still text, and says so."""
+    older_home = _summary("openpref", {}, NO_SMS_VENDOR)
+    assert older_home.violations[0].message.startswith("Acme may still text you")
+    garbled = _summary("openpref", {}, NO_SMS_VENDOR, "{not json")
+    assert garbled.breaks_terms  # an unreadable offer is unknown, never "offers nothing"
 
 
 def test_judging_the_terms_never_writes_a_decision() -> None:
