@@ -311,6 +311,9 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.table)
         # A hint in the editor's place until a brand is selected (ui/welcome.py).
         self.editor_pages = EditorPages(detail_box, self)
+        self.model.modelReset.connect(  # a filter or reload can leave nothing selected
+            lambda: self.editor_pages.show_editor(self.table.currentIndex().isValid())
+        )
         self.splitter.addWidget(self.editor_pages)
         self.splitter.setSizes([260, 620, 400])
         # The welcome in place of the brand panes while the home is empty (ui/welcome.py).
