@@ -483,7 +483,8 @@ class MainWindow(QMainWindow):
     def _update_summary(self) -> None:
         """The status bar's summary, from the same counts as the sidebar."""
         counts, flags = self.model.counts(), self.model.flag_counts()
-        self.summary.setText(summary_text(counts, flags) if self.model.all_rows() else NO_BRANDS)
+        text = summary_text(counts, flags) if self.model.all_rows() else NO_BRANDS
+        self.summary.setText("Preparing…" if self.pages.is_preparing() else text)
 
     # --- sync -----------------------------------------------------------------------------
 

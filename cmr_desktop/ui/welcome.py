@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -268,10 +267,8 @@ class StartPages(QStackedWidget):
             return
         page = self.welcome if brands == 0 else self.brands
         if page is not self.currentWidget():
-            focus = QApplication.focusWidget()
-            had_focus = focus is None or self.isAncestorOf(focus)
             self.setCurrentWidget(page)
-            if page is self.welcome and had_focus:
+            if page is self.welcome:  # nothing else in the window needs the keyboard now
                 self.welcome.buttons["add"].setFocus()
 
 
