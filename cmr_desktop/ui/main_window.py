@@ -311,9 +311,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.table)
         # A hint in the editor's place until a brand is selected (ui/welcome.py).
         self.editor_pages = EditorPages(detail_box, self)
-        self.model.modelReset.connect(  # a filter or reload can leave nothing selected
-            lambda: self.editor_pages.show_editor(self.table.currentIndex().isValid())
-        )
+        self.model.modelReset.connect(self._editor_or_hint)
         self.splitter.addWidget(self.editor_pages)
         self.splitter.setSizes([260, 620, 400])
         # The welcome in place of the brand panes while the home is empty (ui/welcome.py).
@@ -444,6 +442,12 @@ class MainWindow(QMainWindow):
         slug = self.model.row_at(current.row()).slug
         self.editor.show_brand(slug)
         self._describe(slug)
+
+    def _editor_or_hint(self) -> None:
+        """After a filter or reload: the hint once the editor's brand is not in the list."""
+        slug = self.editor.slug
+        listed = slug is not None and self.model.visible_row(slug) is not None
+        self.editor_pages.show_editor(self.table.currentIndex().isValid() or listed)
 
     def _refresh_brand(self, slug: str) -> None:
         """A brand was edited: update its row, the counts and, if it is shown, its

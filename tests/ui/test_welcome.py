@@ -197,3 +197,16 @@ def test_a_search_that_matches_nothing_shows_the_hint_not_an_empty_editor(
     qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=5000)
     qtbot.waitUntil(lambda: window.editor_pages.hint.isVisible(), timeout=5000)
     assert not _welcome_shown(window)  # the home has brands: no welcome for an empty result
+
+
+def test_a_search_that_still_lists_the_brand_in_the_editor_keeps_the_editor(
+    qtbot: Any, window: MainWindow
+) -> None:
+    window.select_brand("corner-shop")
+    qtbot.waitUntil(lambda: window.editor.slug == "corner-shop", timeout=5000)
+    window.search.setText("corner")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
+    assert window.editor_pages.currentWidget() is window.editor_pages.editor
+    window.search.setText("shop 00")  # Corner Shop is no longer listed
+    qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=5000)
+    assert window.editor_pages.currentWidget() is window.editor_pages.hint
