@@ -13,6 +13,13 @@ set (so a window that re-evaluated every brand per edit would show it). Target: 
 100k, and the same at 10k and 100k within noise. ``BENCH_PROFILE=1`` prints a cProfile of
 the edits at 100k.
 
+Also seconds from starting ``cmr-desktop`` (a new process, offscreen) until its window is
+first painted: for ``--demo`` (target <= 1.5 s; the demo's vendors and brands are prepared
+after that, and the time until its brands are in the window is printed too) and for a home
+of 0, 1,000 and 10,000 brands. The app prints a marker line when its window is first
+painted (CMR_DESKTOP_REPORT_VISIBLE, ui/app.py). ``python bench/bench_ui.py startup`` runs
+only these.
+
 Run: python bench/bench_ui.py
 """
 
@@ -148,6 +155,74 @@ def startup(n: int) -> float:
         return best
 
 
+LOADED = "cmr-desktop: brands shown"  # ui/app.py LOADED_MARKER
+
+
+def _run_app(args: list[str], env: dict[str, str], until: str) -> dict[str, float]:
+    """Start ``cmr-desktop ARGS``; seconds from the start to its "window visible" marker and
+    to the first stdout line starting with ``until`` (then the app is stopped)."""
+    import subprocess
+    from pathlib import Path
+
+    from cmr_desktop.ui.app import VISIBLE_ENV, VISIBLE_MARKER
+
+    exe = Path(sys.executable).with_name("cmr-desktop")
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(exe), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **env, "QT_QPA_PLATFORM": "offscreen", VISIBLE_ENV: "1"},
+    )
+    assert proc.stdout is not None
+    seen: dict[str, float] = {}
+    for line in proc.stdout:
+        now = time.perf_counter() - started
+        if line.startswith(VISIBLE_MARKER):
+            seen["visible"] = now
+        if line.startswith(until):
+            seen["until"] = now
+        if "visible" in seen and "until" in seen:
+            break
+    proc.terminate()
+    proc.wait(60)
+    return seen
+
+
+def startup_to_visible(n: int | None, runs: int = 3) -> str:
+    """Median seconds from process start to a visible window, for the demo (``n`` None) or
+    a home of ``n`` brands."""
+    import datetime as dt
+    import tempfile
+    from pathlib import Path
+
+    from cmr_desktop.storage import Store
+    from cmr_desktop.testing.sample import sample_brands
+
+    visible, ready = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        if n is None:
+            args, env, until = ["--demo"], {"HOME": tmp}, LOADED
+        else:
+            home = Path(tmp) / "home"
+            store = Store(home)
+            if n:
+                with store.write() as uow:
+                    uow.brands.add_many(sample_brands(n, full=False), now=dt.datetime.now(dt.UTC))
+            store.close()
+            args, env, until = ["--home", str(home)], {"HOME": tmp}, LOADED
+        for _ in range(runs):
+            seen = _run_app(args, env, until)
+            visible.append(seen["visible"])
+            ready.append(seen["until"])
+    return (
+        f"visible window median {statistics.median(visible):.2f} s "
+        f"(min {min(visible):.2f}, max {max(visible):.2f}); brands shown median "
+        f"{statistics.median(ready):.2f} s ({runs} runs)"
+    )
+
+
 def _settle(app: QApplication, done: Any) -> None:
     """Process events until ``done()``, sleeping in the event loop (no busy wait: a spin
     would count as CPU)."""
@@ -228,6 +303,11 @@ def edit_cpu(app: QApplication, n: int, edits: int = 9) -> list[float]:
 
 
 def main() -> int:
+    print(f"   demo: process start to {startup_to_visible(None)}")
+    for n in (0, 1_000, 10_000):
+        print(f"{n:>7} brands: process start to {startup_to_visible(n)}")
+    if sys.argv[1:] == ["startup"]:
+        return 0
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     for n in (10_000, 100_000):

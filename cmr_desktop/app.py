@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,16 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
 
 
 def gui_main(argv: Sequence[str] | None = None) -> int:
-    """``cmr-desktop``: the desktop app (``--demo``: a throw-away home with simulated vendors)."""
+    """``cmr-desktop``: the desktop app (``--demo``: a throw-away home with simulated vendors).
+
+    Returns 1 after naming the package to install when Qt's X11 plugin cannot load (Qt
+    itself would abort with a list of plugins instead)."""
+    from cmr_desktop.ui import qtlibs
+
+    problem = qtlibs.quick_check()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from cmr_desktop.ui.app import main
 
     return main(argv, build_services)

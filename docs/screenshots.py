@@ -1,6 +1,7 @@
 """Render the main screens of the demo offscreen into docs/images/.
 
 Run: QT_QPA_PLATFORM=offscreen python docs/screenshots.py
+(``CMR_SCREENSHOTS_OUT=folder`` writes them there instead, e.g. to look at them first.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 
-OUT = Path(__file__).resolve().parent / "images"
+OUT = Path(os.environ.get("CMR_SCREENSHOTS_OUT") or Path(__file__).resolve().parent / "images")
 
 
 def wait(app: QApplication, condition: object, timeout_ms: int = 30_000) -> None:
@@ -85,10 +86,30 @@ def select(window: MainWindow, name: str) -> None:
     window.table.selectRow(row)
 
 
+def welcome(app: QApplication, tmp: Path) -> None:
+    """The window over an empty home: the welcome page (what a new user meets)."""
+    services = build_services(tmp / "empty-home")
+    window = MainWindow(
+        services, Runner(), QSettings(str(tmp / "empty-ui.ini"), QSettings.Format.IniFormat)
+    )
+    window.resize(1280, 760)
+    window.show()
+    wait(app, lambda: window.pages.currentWidget() is window.pages.welcome, 10_000)
+    settle(app)
+    window.grab().save(str(OUT / "welcome.png"))
+    window.close()
+    window.runner.wait()
+    window.deleteLater()
+    app.processEvents()
+    services.store.close()
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        welcome(app, Path(tmp))
     with (
         tempfile.TemporaryDirectory() as tmp,
         VendorSimulator(default_vendors(DEMO_VENDORS), seed=7) as sim,
@@ -168,6 +189,17 @@ def main() -> int:
         window.sidebar.setCurrentRow(0)
         wait(app, lambda: window.model.rowCount() > 40, 5000)
         window.grab().save(str(OUT / "dashboard-dark.png"))
+        app.setPalette(QPalette())
+        # A filter that hides the brand in the editor: the editor's place shows its hint.
+        other = next(
+            i
+            for i in range(window.sidebar.count())
+            if window.sidebar.item(i).text().startswith("Category: travel")
+        )
+        window.sidebar.setCurrentRow(other)
+        wait(app, lambda: window.editor_pages.currentWidget() is window.editor_pages.hint, 5000)
+        settle(app)
+        window.grab().save(str(OUT / "editor-hint.png"))
         window.close()
         window.runner.wait()
         window.deleteLater()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cmr_desktop import __version__, storage
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
     from cmr_desktop.testing.tethered import TetheredSimulator
 
 APP_ID = "io.github.cmr_desktop.CMRDesktop"
+#: With this environment variable set, the app prints VISIBLE_MARKER and time.monotonic()
+#: (one line on stdout) once its window is first painted (bench/bench_ui.py reads it).
+VISIBLE_ENV = "CMR_DESKTOP_REPORT_VISIBLE"
+VISIBLE_MARKER = "cmr-desktop: window visible at"
+LOADED_MARKER = "cmr-desktop: brands shown"  # and how many, once the first load is shown
 # What else opening a home may raise (storage.HomeUnusable is handled first).
 HOME_ERRORS: tuple[type[Exception], ...] = (StoreError, OSError)
 DEMO_VENDORS = 6
@@ -201,21 +208,15 @@ def main(
     if own_app:  # not in a test's process
         _quit_on_signals(app)
 
-    simulator: TetheredSimulator | None = None
+    simulators: list[TetheredSimulator] = []  # the demo's vendors, once started
     temp: tempfile.TemporaryDirectory[str] | None = None
     instance: SingleInstance | None = None
     if args.demo:
         from cmr_desktop.testing.keyring import use_shared_keyring
 
-        temp = tempfile.TemporaryDirectory(prefix="cmr-desktop-demo-")
+        temp = tempfile.TemporaryDirectory(prefix="cmr-desktop-demo-", dir=_demo_parent())
         # A throw-away home: throw-away secrets, in a file the sync process can read.
         use_shared_keyring(Path(temp.name) / "demo-keyring.json")
-        # The simulated vendors run in their own process, as real vendors do (they do not
-        # share the window's GIL), and stop when the app ends, however it ends.
-        from cmr_desktop.testing.tethered import TetheredSimulator
-
-        simulator = TetheredSimulator(DEMO_VENDORS, seed=7)
-        print(f"Demo vendors at {simulator.root} (process {simulator.pid})", flush=True)
         home = Path(temp.name) / "home"
         settings = QSettings(str(Path(temp.name) / "ui.ini"), QSettings.Format.IniFormat)
     else:
@@ -232,14 +233,20 @@ def main(
         services = _open_home(build_services, home)
         if services is None:
             return 2
-        if simulator is not None:
-            build_demo(services, simulator)
         window = MainWindow(services, runner, settings)
         watcher = watch_window(window)
         if args.demo:
             window.setWindowTitle("CMR Desktop — demo (nothing is kept)")
+            window.pages.prepare()
+            # The window shows at once; the demo's vendors start and its brands are written
+            # off the GUI thread once it is on screen (ui/app.py, start_demo).
+            shown = window
+            on_first_expose(window, lambda: start_demo(shown, simulators))
         if instance is not None:
             instance.activated.connect(lambda: _bring_forward(window))
+        if os.environ.get(VISIBLE_ENV):
+            on_first_expose(window, _report_visible)
+            _report_loaded(window)
         window.show()
         status = int(app.exec())
         watcher.stop()
@@ -260,10 +267,96 @@ def main(
             app.processEvents()
         if services is not None:
             services.store.close()
-        if simulator is not None:
+        for simulator in simulators:
             simulator.stop()
         if temp is not None:
             temp.cleanup()
+
+
+def _demo_parent() -> str | None:
+    """Where the demo's throw-away home goes: memory (/dev/shm) where there is one, since
+    nothing is kept and a new database's first sync to disk costs ~0.4 s; else the default
+    temporary folder."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def start_demo(
+    window: MainWindow,
+    simulators: list[TetheredSimulator],
+    build: Callable[[Services, Any], None] | None = None,
+) -> None:
+    """Start the demo's vendors and fill its home off the GUI thread, then show the brands.
+
+    The window shows "Preparing the demo…" meanwhile. Services open a session per unit of
+    work, so they may be used from the runner's write thread while the window reads. The
+    started simulator is appended to ``simulators`` (main() stops it at the end).
+    """
+    services = window.services
+    fill = build or build_demo
+
+    def work() -> None:
+        # The simulated vendors run in their own process, as real vendors do (they do not
+        # share the window's GIL), and stop when the app ends, however it ends.
+        from cmr_desktop.testing.tethered import TetheredSimulator
+
+        simulator = TetheredSimulator(DEMO_VENDORS, seed=7)
+        simulators.append(simulator)
+        print(f"Demo vendors at {simulator.root} (process {simulator.pid})", flush=True)
+        fill(services, simulator)
+
+    def done(_result: object) -> None:
+        window.pages.prepared()
+        window.reload()  # its result replaces "Preparing…" with the brands
+        window.notifier.check_expiring()  # the demo has a permission that ends soon
+
+    def failed(error: Exception) -> None:
+        window.pages.preparing.failed(
+            f"{error}. Close this window and run cmr-desktop --demo in a terminal to see more."
+        )
+
+    window.runner.run(work, done, failed, write=True)
+
+
+class _FirstExpose(QObject):
+    """Calls ``then()`` once, when ``window`` is first exposed (drawn on the screen)."""
+
+    def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._window, self._then = window, then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._window and event.type() == QEvent.Type.Paint:
+            self._window.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)  # after this paint has reached the screen
+        return False
+
+
+def on_first_expose(window: QWidget, then: Callable[[], None]) -> None:
+    """Run ``then()`` once, just after ``window`` is first painted on the screen."""
+    _FirstExpose(window, then)
+
+
+def _report_visible() -> None:
+    """For bench/bench_ui.py: say that the window is on the screen."""
+    print(f"{VISIBLE_MARKER} {time.monotonic():.6f}", flush=True)
+
+
+def _report_loaded(window: MainWindow) -> None:
+    """For bench/bench_ui.py: say when the home's brands (or the welcome) are first shown."""
+    told: list[bool] = []
+
+    def tell() -> None:
+        if not told:
+            told.append(True)
+            print(f"{LOADED_MARKER} {window.model.rowCount()}", flush=True)
+
+    def loaded() -> None:
+        if not window.pages.is_preparing():
+            QTimer.singleShot(0, tell)  # after the window has taken the rows
+
+    window.model.modelReset.connect(loaded)
 
 
 def _quit_on_signals(app: QApplication) -> None:

@@ -43,9 +43,11 @@ from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
 from cmr_desktop.ui.text import describe_value, plural
+from cmr_desktop.ui.welcome import EditorPages, StartPages
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 
 Filter = Callable[[BrandRow], bool] | None
+NO_BRANDS = "No brands yet"  # the status bar's summary on an empty home
 
 
 class MainWindow(QMainWindow):
@@ -307,9 +309,16 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
-        self.splitter.addWidget(detail_box)
+        # A hint in the editor's place until a brand is selected (ui/welcome.py).
+        self.editor_pages = EditorPages(detail_box, self)
+        self.model.modelReset.connect(self._editor_or_hint)
+        self.splitter.addWidget(self.editor_pages)
         self.splitter.setSizes([260, 620, 400])
-        self.setCentralWidget(self.splitter)
+        # The welcome in place of the brand panes while the home is empty (ui/welcome.py).
+        self.pages = StartPages(self.splitter, self)
+        self.pages.welcome.add_brand.connect(self.add_brand)
+        self.pages.welcome.import_file.connect(self.files.ask_import)
+        self.setCentralWidget(self.pages)
 
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Sync progress")
@@ -346,6 +355,7 @@ class MainWindow(QMainWindow):
         keep = self.model.row_at(current.row()).slug if current.isValid() else None
         keep, self._select_after_load = self._select_after_load or keep, None
         self.model.set_rows(rows)
+        self.pages.show_for(len(rows))
         self._fill_sidebar()
         self._apply_filter()
         self._update_summary()
@@ -425,12 +435,19 @@ class MainWindow(QMainWindow):
         self.model.set_filter(self.search.text(), predicate)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.editor_pages.show_editor(current.isValid())
         if not current.isValid():
             self.detail.setText("Select a brand to see what it may do.")
             return
         slug = self.model.row_at(current.row()).slug
         self.editor.show_brand(slug)
         self._describe(slug)
+
+    def _editor_or_hint(self) -> None:
+        """After a filter or reload: the hint once the editor's brand is not in the list."""
+        slug = self.editor.slug
+        listed = slug is not None and self.model.visible_row(slug) is not None
+        self.editor_pages.show_editor(self.table.currentIndex().isValid() or listed)
 
     def _refresh_brand(self, slug: str) -> None:
         """A brand was edited: update its row, the counts and, if it is shown, its
@@ -469,7 +486,9 @@ class MainWindow(QMainWindow):
 
     def _update_summary(self) -> None:
         """The status bar's summary, from the same counts as the sidebar."""
-        self.summary.setText(summary_text(self.model.counts(), self.model.flag_counts()))
+        counts, flags = self.model.counts(), self.model.flag_counts()
+        text = summary_text(counts, flags) if self.model.all_rows() else NO_BRANDS
+        self.summary.setText("Preparing…" if self.pages.is_preparing() else text)
 
     # --- sync -----------------------------------------------------------------------------
 

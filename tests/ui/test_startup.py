@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from cmr_desktop.app import build_services
 from cmr_desktop.ui import app as ui_app
 from cmr_desktop.ui.errors import error_box
+from cmr_desktop.ui.main_window import MainWindow
 from tests.conftest import BIN
 
 
@@ -99,3 +101,83 @@ def test_the_real_app_on_a_broken_home_exits_with_2_and_no_traceback(
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith(f"cmr-desktop: CMR Desktop cannot open the data folder {home}")
     assert reason in line
+
+
+def _run_demo(qapp: Any, monkeypatch: pytest.MonkeyPatch, build: Any, probe: Any) -> dict[str, Any]:
+    """Run ``cmr-desktop --demo`` in this process with ``build`` in place of build_demo;
+    ``probe(window, seen)`` runs on the GUI thread once the event loop runs; then it quits."""
+    monkeypatch.setattr(ui_app, "build_demo", build)
+    seen: dict[str, Any] = {}
+
+    def run_probe() -> None:
+        try:
+            [window] = [
+                w
+                for w in qapp.topLevelWidgets()
+                if isinstance(w, MainWindow) and "demo" in w.windowTitle() and w.isVisible()
+            ]
+            probe(window, seen)
+        except BaseException as exc:  # reported after the loop ends (never a hang)
+            seen["error"] = exc
+        finally:
+            QTimer.singleShot(0, qapp.quit)
+
+    QTimer.singleShot(0, run_probe)
+    assert ui_app.main(["--demo"], build_services) == 0
+    if "error" in seen:
+        raise seen["error"]
+    return seen
+
+
+def test_the_demo_window_is_visible_and_preparing_before_its_brands_are_built(
+    qapp: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    building, release = threading.Event(), threading.Event()
+
+    def slow_build(services: Any, simulator: Any) -> None:
+        building.set()
+        assert release.wait(60)
+        assert simulator.vendor_ids  # the vendors' process is up
+        services.add_brand("Demo Shop", category="retail")
+
+    def probe(window: MainWindow, seen: dict[str, Any]) -> None:
+        try:
+            qtbot.waitUntil(building.is_set, timeout=30_000)
+            seen["visible while building"] = window.isVisible()
+            seen["page while building"] = window.pages.currentWidget() is window.pages.preparing
+            seen["preparing text"] = window.pages.preparing.title.text()
+            seen["rows while building"] = window.model.rowCount()
+            with qtbot.waitSignal(window.pages.ready, timeout=30_000):
+                release.set()
+            qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10_000)
+            seen["page after"] = window.pages.currentWidget() is window.pages.brands
+        finally:
+            release.set()
+
+    seen = _run_demo(qapp, monkeypatch, slow_build, probe)
+    assert seen == {
+        "visible while building": True,
+        "page while building": True,
+        "preparing text": "Preparing the demo…",
+        "rows while building": 0,
+        "page after": True,
+    }
+
+
+def test_a_demo_that_cannot_be_prepared_says_so_in_its_window(
+    qapp: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_build(services: Any, simulator: Any) -> None:
+        raise RuntimeError("the demo directory is missing")
+
+    def probe(window: MainWindow, seen: dict[str, Any]) -> None:
+        page = window.pages.preparing
+        qtbot.waitUntil(lambda: page.title.text() != "Preparing the demo…", timeout=30_000)
+        seen["title"] = page.title.text()
+        seen["text"] = page.text.text()
+        seen["welcome"] = window.pages.currentWidget() is window.pages.welcome
+
+    seen = _run_demo(qapp, monkeypatch, broken_build, probe)
+    assert seen["title"] == "The demo could not be prepared"
+    assert "the demo directory is missing" in seen["text"]
+    assert seen["welcome"] is False  # not "you have no brands" for a demo that failed
