@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
-import threading
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from cmr_desktop.app import build_services
 from cmr_desktop.ui import app as ui_app
 from cmr_desktop.ui.errors import error_box
-from cmr_desktop.ui.main_window import MainWindow
 from tests.conftest import BIN
 
 
@@ -103,58 +103,29 @@ def test_the_real_app_on_a_broken_home_exits_with_2_and_no_traceback(
     assert reason in line
 
 
-def _run_demo(qapp: Any, monkeypatch: pytest.MonkeyPatch, build: Any, probe: Any) -> dict[str, Any]:
-    """Run ``cmr-desktop --demo`` in this process with ``build`` in place of build_demo;
-    ``probe(window, seen)`` runs on the GUI thread once the event loop runs; then it quits."""
-    monkeypatch.setattr(ui_app, "build_demo", build)
-    seen: dict[str, Any] = {}
-
-    def run_probe() -> None:
-        try:
-            [window] = [
-                w
-                for w in qapp.topLevelWidgets()
-                if isinstance(w, MainWindow) and "demo" in w.windowTitle() and w.isVisible()
-            ]
-            probe(window, seen)
-        except BaseException as exc:  # reported after the loop ends (never a hang)
-            seen["error"] = exc
-        finally:
-            QTimer.singleShot(0, qapp.quit)
-
-    QTimer.singleShot(0, run_probe)
-    assert ui_app.main(["--demo"], build_services) == 0
-    if "error" in seen:
-        raise seen["error"]
+def _run_demo(tmp_path: Path, kind: str) -> dict[str, Any]:
+    """Run ``cmr-desktop --demo`` with a stand-in build_demo (``kind``: slow or broken) in a
+    child process (tests/ui/demo_probe.py), and return what its probe saw."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.ui.demo_probe", kind],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in seen, (seen, proc.stderr)
+    assert seen.pop("status") == 0, proc.stderr
     return seen
 
 
 def test_the_demo_window_is_visible_and_preparing_before_its_brands_are_built(
-    qapp: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    building, release = threading.Event(), threading.Event()
-
-    def slow_build(services: Any, simulator: Any) -> None:
-        building.set()
-        assert release.wait(60)
-        assert simulator.vendor_ids  # the vendors' process is up
-        services.add_brand("Demo Shop", category="retail")
-
-    def probe(window: MainWindow, seen: dict[str, Any]) -> None:
-        try:
-            qtbot.waitUntil(building.is_set, timeout=30_000)
-            seen["visible while building"] = window.isVisible()
-            seen["page while building"] = window.pages.currentWidget() is window.pages.preparing
-            seen["preparing text"] = window.pages.preparing.title.text()
-            seen["rows while building"] = window.model.rowCount()
-            with qtbot.waitSignal(window.pages.ready, timeout=30_000):
-                release.set()
-            qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10_000)
-            seen["page after"] = window.pages.currentWidget() is window.pages.brands
-        finally:
-            release.set()
-
-    seen = _run_demo(qapp, monkeypatch, slow_build, probe)
+    seen = _run_demo(tmp_path, "slow")
     assert seen == {
         "visible while building": True,
         "page while building": True,
@@ -164,20 +135,8 @@ def test_the_demo_window_is_visible_and_preparing_before_its_brands_are_built(
     }
 
 
-def test_a_demo_that_cannot_be_prepared_says_so_in_its_window(
-    qapp: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken_build(services: Any, simulator: Any) -> None:
-        raise RuntimeError("the demo directory is missing")
-
-    def probe(window: MainWindow, seen: dict[str, Any]) -> None:
-        page = window.pages.preparing
-        qtbot.waitUntil(lambda: page.title.text() != "Preparing the demo…", timeout=30_000)
-        seen["title"] = page.title.text()
-        seen["text"] = page.text.text()
-        seen["welcome"] = window.pages.currentWidget() is window.pages.welcome
-
-    seen = _run_demo(qapp, monkeypatch, broken_build, probe)
+def test_a_demo_that_cannot_be_prepared_says_so_in_its_window(tmp_path: Path) -> None:
+    seen = _run_demo(tmp_path, "broken")
     assert seen["title"] == "The demo could not be prepared"
     assert "the demo directory is missing" in seen["text"]
     assert seen["welcome"] is False  # not "you have no brands" for a demo that failed
