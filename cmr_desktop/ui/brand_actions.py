@@ -97,8 +97,8 @@ def removal_text(brands: Sequence[RemovalCandidate]) -> tuple[str, str]:
     with_secrets = [b for b in brands if b.secrets]
     labels = sorted({label for b in with_secrets for label in b.secrets})
     if with_secrets:
-        secrets = "secret" if len(labels) == 1 else "secrets"
-        verb = "is" if len(labels) == 1 and one else "are"
+        count = sum(len(b.secrets) for b in with_secrets)
+        secrets, verb = ("secret", "is") if count == 1 else ("secrets", "are")
         if one:
             lines.append(
                 f"• Its {secrets} {_quoted(labels)} {verb} deleted from the system keyring."
@@ -106,7 +106,7 @@ def removal_text(brands: Sequence[RemovalCandidate]) -> tuple[str, str]:
         else:
             whose = _names([b.name for b in with_secrets])
             lines.append(
-                f"• The {secrets} of {whose} ({_quoted(labels)}) are deleted from the "
+                f"• The {secrets} of {whose} ({_quoted(labels)}) {verb} deleted from the "
                 "system keyring."
             )
     lines.append(f"• The activity journal keeps {its} entries, and notes the removal.")
