@@ -715,7 +715,10 @@ class Services:
             ),
             changed[0],
         )
-        return SettingRefused(culprit, fields[culprit].label, problems[0])
+        problem = problems[0]
+        if problem.startswith(f"{culprit} "):  # "base_url 'x' is ...": the label says it
+            problem = problem[len(culprit) + 1 :]
+        return SettingRefused(culprit, fields[culprit].label, problem)
 
     def _forget_secret(self, slug: str, field: str) -> None:
         # Forgetting is best effort: the brand is gone either way.

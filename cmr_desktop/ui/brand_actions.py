@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QStatusBar,
     QVBoxLayout,
     QWidget,
 )
@@ -172,6 +173,9 @@ class UndoNotice(QLabel):
 
     def show_for(self, text: str, command: QUndoCommand) -> None:
         self.command = command
+        bar = self.parentWidget()
+        if isinstance(bar, QStatusBar):
+            bar.clearMessage()  # a message shown before would be drawn under this one
         self.setText(f'{html.escape(text)} — <a href="undo">Undo</a>')
         self.setToolTip("Put it back as it was (Ctrl+Z)")
         self.show()
@@ -422,7 +426,7 @@ class ConnectorSettingsDialog(QDialog):
         self.save_button.setEnabled(False)
         self.sign_in_button.setEnabled(False)
         layout.addWidget(buttons)
-        self.resize(560, 320)
+        self.resize(560, 240)
         self.plugins.run(
             lambda: _load_settings(services, slug),
             self._show,

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         # Brands just added, imported or put back: shown even if the filter hid them.
         self._reveal_after_load: tuple[str, set[str]] | None = None
         self._reselecting = False
+        self._last_shown: str | None = None  # current again once a search stops hiding it
         self._picked: tuple[str, frozenset[str]] | None = None
         self._loaded_once = False
         self.notices_dialog: TextDialog | None = None
@@ -434,6 +435,7 @@ class MainWindow(QMainWindow):
         self.detail.setText("Select a brand to see what it may do.")
         self.editor.slug = None
         self.editor.setEnabled(False)
+        self.editor.setVisible(False)  # (the "no brand selected" hint goes here)
 
     def _update_empty_note(self) -> None:
         """Say in the table why it is empty (a search or a filter), with the way out."""
@@ -482,6 +484,7 @@ class MainWindow(QMainWindow):
         row = self.model.visible_row(keep) if keep else None
         if row is not None:
             self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))  # e.g. a brand just added
             self.editor.show_brand(keep or "")  # its choices may have changed meanwhile
             self._describe(keep or "")
         elif self.model.rowCount():
@@ -540,7 +543,7 @@ class MainWindow(QMainWindow):
     def _apply_filter(self, keep: str | None = None) -> None:
         """Filter the table; the brand shown stays current if it is still listed, else the
         first listed one becomes current (or none: the editor shows none)."""
-        keep = keep or self._current_slug() or self.editor.slug
+        keep = keep or self._current_slug() or self.editor.slug or self._last_shown
         item = self.sidebar.currentItem()
         kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
         predicate: Filter = None
@@ -575,7 +578,8 @@ class MainWindow(QMainWindow):
         if not current.isValid():
             self._show_no_brand()
             return
-        slug = self.model.row_at(current.row()).slug
+        slug = self._last_shown = self.model.row_at(current.row()).slug
+        self.editor.setVisible(True)
         if self._reselecting and slug == self.editor.slug:
             return
         self.editor.show_brand(slug)

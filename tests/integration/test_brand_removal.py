@@ -161,7 +161,7 @@ def test_connector_settings_are_saved_and_a_new_secret_kept(
         "subject": "s-9",
     }
     assert svc.secrets.get(slug, "token") == sim.token(other)
-    assert "s-9" in svc.check_connection(slug) or svc.check_connection(slug)
+    svc.check_connection(slug)  # the new settings and secret reach the vendor
 
 
 def test_a_secret_left_empty_stays_as_it_was(svc: Services, sim: VendorSimulator) -> None:
@@ -177,7 +177,7 @@ def test_a_secret_left_empty_stays_as_it_was(svc: Services, sim: VendorSimulator
 @pytest.mark.parametrize(
     ("config", "field", "words"),
     [
-        ({"base_url": "ftp://example.org/v1", "subject": "s-1"}, "base_url", "API address: "),
+        ({"base_url": "ftp://example.org/v1", "subject": "s-1"}, "base_url", "API address: 'ftp:"),
         ({"base_url": "https://example.org/v1"}, "subject", "Your subscriber id: is needed"),
         ({"base_url": "https://example.org/v1", "subject": "s", "x": "1"}, "x", "no such"),
     ],

@@ -36,8 +36,11 @@ def _confirm(qtbot: Any, window: MainWindow) -> QMessageBox:
 
 
 def _select(qtbot: Any, window: MainWindow, slug: str) -> None:
+    name = window.services.get_brand(slug).brand.name
     window.select_brand(slug)
     qtbot.waitUntil(lambda: window.editor.slug == slug, timeout=5000)
+    # Loaded: the editor shows this brand's name and choices (not the previous brand's).
+    qtbot.waitUntil(lambda: window.editor.title.text() == name, timeout=5000)
     qtbot.waitUntil(window.editor.isEnabled, timeout=5000)
 
 
@@ -57,6 +60,7 @@ def test_remove_from_the_brands_menu_says_what_happens_then_removes_brand_and_se
 ) -> None:
     assert window.services.secrets.get("shop-003", "token")
     _select(qtbot, window, "shop-003")
+    window.statusBar().showMessage("An older message", 60_000)
     brands_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Brands")
     assert window.remove_action in brands_menu.actions()  # type: ignore[union-attr]
     window.remove_action.trigger()
@@ -82,6 +86,7 @@ def test_remove_from_the_brands_menu_says_what_happens_then_removes_brand_and_se
     notice = window.brand_actions.notice
     assert notice.isVisible()
     assert notice.plain_text() == "Removed Shop 003 — Undo"
+    assert window.statusBar().currentMessage() == ""  # not drawn under the notice
 
 
 def test_delete_key_on_the_list_asks_and_cancel_removes_nothing(
@@ -102,6 +107,26 @@ def test_delete_key_on_the_list_asks_and_cancel_removes_nothing(
     assert window.model.rowCount() == 13
     assert window.services.secrets.get("shop-005", "token")
     assert window.undo_stack.count() == 0
+
+
+def test_delete_in_the_editor_leaves_a_choice_undecided_and_removes_no_brand(
+    qtbot: Any, window: MainWindow
+) -> None:
+    _select(qtbot, window, "shop-007")
+    switch = window.editor.switches[Channel.EMAIL]
+    switch.setFocus()
+    qtbot.waitUntil(switch.hasFocus, timeout=3000)
+    qtbot.keyClick(switch, Qt.Key.Key_Delete)
+    qtbot.waitUntil(
+        lambda: (
+            window.services.get_brand("shop-007").brand.preferences.channels.get(Channel.EMAIL)
+            is None
+        ),
+        timeout=5000,
+    )
+    settle(qtbot, window.runner)
+    assert window.brand_actions.confirm is None
+    assert "shop-007" in _slugs(window)
 
 
 def test_the_context_menu_offers_remove_and_connector_settings(window: MainWindow) -> None:
@@ -372,7 +397,13 @@ def test_a_search_that_hides_every_brand_leaves_no_brand_in_the_editor(
     assert not window.table.currentIndex().isValid()
     assert window.editor.slug is None
     assert not window.editor.isEnabled()
+    assert not window.editor.isVisible()
     assert window.detail.text() == "Select a brand to see what it may do."
+    # Once the search no longer hides it, the brand shown before is current again.
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.editor.slug == "shop-002", timeout=3000)
+    assert window._current_slug() == "shop-002"
+    assert window.editor.isVisible()
 
 
 # --- the empty table says why --------------------------------------------------------------
