@@ -76,7 +76,7 @@ class ConnectorFieldsForm(QWidget):
             edit.textChanged.connect(lambda _: self.changed.emit())
             self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
             self.edits[f.name] = (f, edit)
-        if not fields:
+        if not fields and empty:
             note = QLabel(empty, self)
             note.setTextFormat(Qt.TextFormat.PlainText)
             note.setWordWrap(True)
@@ -88,7 +88,7 @@ class ConnectorFieldsForm(QWidget):
         config: dict[str, str] = {}
         secrets: dict[str, str] = {}
         for name, (f, edit) in self.edits.items():
-            value = edit.text() if f.secret else edit.text().strip()
+            value = edit.text().strip()  # a pasted token often ends in a space
             if value:
                 (secrets if f.secret else config)[name] = value
         return config, secrets
