@@ -6,7 +6,9 @@ from cmr_desktop.services.core import (
     DriftItem,
     ImportResult,
     PolicyChange,
+    RemovedBrand,
     Services,
+    SettingRefused,
 )
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError, ServiceError
 from cmr_desktop.storage import StoreError
@@ -20,7 +22,9 @@ __all__ = [
     "ImportResult",
     "InputError",
     "PolicyChange",
+    "RemovedBrand",
     "ServiceError",
     "Services",
+    "SettingRefused",
     "StoreError",
 ]

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,7 +46,14 @@ from cmr_desktop.interop.document import dump_document, record_json, record_to_d
 from cmr_desktop.interop.receipts import brand_receipts, confirmed_decisions
 from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
-from cmr_desktop.storage import AlreadyExists, BrandRecord, JournalEntry, Store, UnitOfWork
+from cmr_desktop.storage import (
+    AlreadyExists,
+    BrandRecord,
+    BrandSnapshot,
+    JournalEntry,
+    Store,
+    UnitOfWork,
+)
 from cmr_desktop.sync import SyncEngine
 from cmr_desktop.sync.engine import differences, field_name
 
@@ -110,6 +117,34 @@ class DirectoryImportResult:
 class ImportResult:
     plan: ImportPlan
     applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedBrand:
+    """What removing a brand took away, for an undo to put back (:meth:`Services.restore_brands`).
+
+    ``secrets`` are the brand's secrets as the keyring held them before they were deleted:
+    kept in this object only (in memory, for the undo), never stored, printed or logged.
+    """
+
+    snapshot: BrandSnapshot
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def slug(self) -> str:
+        return self.snapshot.brand.slug
+
+    @property
+    def name(self) -> str:
+        return self.snapshot.brand.name
+
+
+class SettingRefused(InputError):
+    """A connector setting was refused; ``field`` names it (its id, ``label`` its words)."""
+
+    def __init__(self, field: str, label: str, problem: str) -> None:
+        super().__init__(f"{label}: {problem}")
+        self.field, self.label = field, label
 
 
 def _fmt_value(value: FieldValue) -> str:
@@ -529,14 +564,161 @@ class Services:
             return uow.brands.update(updated, now=self.now())
 
     def remove_brand(self, ref: str) -> Brand:
+        """Remove a brand: its decisions, details, the vendor's state and its secrets.
+        Its journal entries stay (with a ``removed`` entry)."""
+        return self.remove_brands([ref])[0].snapshot.brand
+
+    def remove_brands(self, refs: Sequence[str]) -> list[RemovedBrand]:
+        """Remove brands in one transaction, each journaled as ``removed``; their secrets
+        are deleted from the keyring once the removal is stored. The journal keeps every
+        entry of a removed brand.
+
+        Returns what was removed, with the secrets as they were (in memory only), so that
+        an undo can put everything back with :meth:`restore_brands`.
+        """
+        removed: list[RemovedBrand] = []
         with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
-            uow.brands.remove(brand.slug)
+            brands = {b.slug: b for b in (self._resolve(uow, r) for r in refs)}
+            now = self.now()
+            for slug, brand in brands.items():
+                snapshot = uow.brands.snapshot(slug)
+                secrets = {
+                    name: value
+                    for name in self._secret_names(brand.connector)
+                    if (value := self._held_secret(slug, name))
+                }
+                uow.brands.remove(slug)
+                uow.journal.append(at=now, brand=slug, kind="removed", detail={"name": brand.name})
+                removed.append(RemovedBrand(snapshot, secrets))
+        for item in removed:
+            for name in self._secret_names(item.snapshot.brand.connector):
+                self._forget_secret(item.slug, name)
+        return removed
+
+    def restore_brands(self, removed: Sequence[RemovedBrand]) -> list[str]:
+        """Put removed brands back as they were (the undo of :meth:`remove_brands`), in one
+        transaction, each journaled as ``restored``; then their secrets go back to the
+        keyring.
+
+        Returns the names of the brands whose secrets the keyring would not take back
+        (sign in again for them); the brands are restored either way.
+
+        Raises:
+            InputError: a brand with the same id was added meanwhile (nothing restored).
+        """
+        with self.store.write() as uow:
+            now = self.now()
+            for item in removed:
+                try:
+                    uow.brands.restore(item.snapshot, now=now)
+                except AlreadyExists:
+                    raise InputError(
+                        f"{item.name} cannot be put back: a brand with id {item.slug!r} was "
+                        "added since"
+                    ) from None
+                uow.journal.append(
+                    at=now, brand=item.slug, kind="restored", detail={"name": item.name}
+                )
+        refused = []
+        for item in removed:
+            try:
+                self._store_secrets(item.slug, item.secrets)
+            except Exception:
+                refused.append(item.name)
+        return refused
+
+    def _secret_names(self, connector: str) -> list[str]:
         with contextlib.suppress(UnknownConnector):
-            for f in self.registry.get(brand.connector).config_fields:
-                if f.secret:
-                    self._forget_secret(brand.slug, f.name)
-        return brand
+            return [f.name for f in self.registry.get(connector).config_fields if f.secret]
+        return []
+
+    def _held_secret(self, slug: str, field: str) -> str | None:
+        try:
+            value = self.secrets.get(slug, field)
+        except Exception:
+            return None  # the keyring cannot be read: nothing to keep for an undo
+        if value:
+            REDACTOR.add_secret(value)
+        return value
+
+    def connector_settings(self, ref: str) -> tuple[str, dict[str, str], dict[str, bool]]:
+        """A brand's connector, its non-secret settings as stored, and for each secret
+        setting whether the keyring holds a value (the value itself is never returned)."""
+        with self.store.read() as uow:
+            brand = self._resolve(uow, ref)
+        held = {}
+        for name in self._secret_names(brand.connector):
+            try:
+                held[name] = bool(self.secrets.get(brand.slug, name))
+            except Exception:
+                held[name] = False
+        return brand.connector, dict(brand.connector_config), held
+
+    def set_connector_settings(
+        self,
+        ref: str,
+        config: Mapping[str, str],
+        secrets: Mapping[str, str] | None = None,
+    ) -> Brand:
+        """Replace a brand's non-secret connector settings, checked as when it was added,
+        and keep any secret given (a secret not given stays as it is).
+
+        Raises:
+            SettingRefused: a setting is missing or refused; the error names it.
+        """
+        config = {k: v.strip() for k, v in config.items() if v.strip()}
+        given = {k: v for k, v in (secrets or {}).items() if v}
+        with self.store.read() as uow:
+            brand = self._resolve(uow, ref)
+        cls = self.connector_class(brand.connector)
+        fields = {f.name: f for f in cls.config_fields}
+        for key in (*config, *given):
+            f = fields.get(key)
+            if f is None:
+                raise SettingRefused(key, key, f"connector {brand.connector!r} has no such setting")
+            if f.secret != (key in given):
+                kind = "a secret" if f.secret else "not a secret"
+                raise SettingRefused(key, f.label, f"is {kind}")
+        for f in fields.values():
+            if f.required and f.default is None and not f.secret and f.name not in config:
+                raise SettingRefused(f.name, f.label, "is needed")
+        problem = self._settings_problem(cls, dict(brand.connector_config), config)
+        if problem is not None:
+            raise problem
+        with self.store.write() as uow:
+            current = self._resolve(uow, brand.slug)
+            updated = uow.brands.update(replace(current, connector_config=config), now=self.now())
+            if given:  # inside the transaction: if the keyring refuses, nothing is changed
+                for key, value in given.items():
+                    self.secrets.set(brand.slug, key, value)
+        return updated
+
+    @staticmethod
+    def _settings_problem(
+        cls: type[Connector], before: dict[str, str], after: dict[str, str]
+    ) -> SettingRefused | None:
+        """The connector's own check of ``after``, naming the setting at fault: the first
+        changed one that, changed alone, is refused (else the first changed one)."""
+        defaults = cls.config_defaults()
+        problems = cls.config_problems({**defaults, **after})
+        if not problems:
+            return None
+        fields = {f.name: f for f in cls.config_fields}
+        changed = [n for n in fields if before.get(n) != after.get(n)] or list(fields)
+        culprit = next(
+            (
+                name
+                for name in changed
+                if cls.config_problems(
+                    {**defaults, **before, name: after.get(name, defaults.get(name, ""))}
+                )
+            ),
+            changed[0],
+        )
+        problem = problems[0]
+        if problem.startswith(f"{culprit} "):  # "base_url 'x' is ...": the label says it
+            problem = problem[len(culprit) + 1 :]
+        return SettingRefused(culprit, fields[culprit].label, problem)
 
     def _forget_secret(self, slug: str, field: str) -> None:
         # Forgetting is best effort: the brand is gone either way.

@@ -403,6 +403,67 @@ class BrandRepository:
         brand_id = self._id(slug)
         self.session.execute(delete(BrandRow).where(BrandRow.id == brand_id))
 
+    def snapshot(self, slug: str) -> BrandSnapshot:
+        """Everything stored about one brand, to put back with :meth:`restore` (the undo of
+        a removal). Its journal entries are not part of it: the journal keeps them."""
+        brand_id = self._id(slug)
+        prefs = self.session.get(PreferencesRow, brand_id)
+        assert prefs is not None  # a brand always has its preferences row
+        outbox = self.session.get(OutboxRow, brand_id)
+        snapshot = BrandSnapshot(
+            brand=self.get(slug),
+            sync={name: getattr(prefs, name) for name in _SNAPSHOT_SYNC},
+            outbox=None
+            if outbox is None
+            else {name: getattr(outbox, name) for name in _SNAPSHOT_OUTBOX},
+        )
+        # Plain values are kept: the rows must not linger in the session once removed.
+        self.session.expunge(prefs)
+        if outbox is not None:
+            self.session.expunge(outbox)
+        return snapshot
+
+    def restore(self, snapshot: BrandSnapshot, *, now: dt.datetime) -> None:
+        """Store a brand exactly as :meth:`snapshot` found it: its decisions, details, tags,
+        connector settings, the vendor's state, the sync bookkeeping and the outbox row.
+
+        Raises:
+            AlreadyExists: a brand with its id was added meanwhile.
+        """
+        brand = snapshot.brand
+        self.add_many([brand], now=now, pending=False)
+        brand_id = self._id(brand.slug)
+        self.session.execute(
+            update(PreferencesRow).where(PreferencesRow.brand_id == brand_id).values(snapshot.sync)
+        )
+        if snapshot.outbox is not None:
+            self.session.execute(insert(OutboxRow).values(brand_id=brand_id, **snapshot.outbox))
+
+
+#: What a snapshot keeps of the preferences row besides the decisions (``local``, which the
+#: brand carries) and of the outbox row besides its key.
+_SNAPSHOT_SYNC = (
+    "base",
+    "vendor",
+    "remote_version",
+    "revision",
+    "confirmed_at",
+    "sync_status",
+    "sync_detail",
+)
+_SNAPSHOT_OUTBOX = ("since", "edits", "idempotency_key", "attempts", "last_error", "pending_push")
+
+
+@dataclass(frozen=True, slots=True)
+class BrandSnapshot:
+    """One brand as stored (see :meth:`BrandRepository.snapshot`): the brand with its
+    decisions, and the stored values of its sync bookkeeping and outbox row (None: it had
+    nothing pending)."""
+
+    brand: Brand
+    sync: dict[str, Any]
+    outbox: dict[str, Any] | None
+
 
 class SettingsRepository:
     """Small settings documents, starting with the My Terms policy."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
+from cmr_desktop.ui.brand_actions import BrandActions, EmptyNote, EscapeClears
 from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
 from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.editor import BrandEditor, field_label
@@ -81,6 +82,10 @@ class MainWindow(QMainWindow):
         self._cancel_asked = False
         self._sync_verify = False
         self._select_after_load: str | None = None
+        # Brands just added, imported or put back: shown even if the filter hid them.
+        self._reveal_after_load: tuple[str, set[str]] | None = None
+        self._reselecting = False
+        self._last_shown: str | None = None  # current again once a search stops hiding it
         self._picked: tuple[str, frozenset[str]] | None = None
         self._loaded_once = False
         self.notices_dialog: TextDialog | None = None
@@ -142,6 +147,7 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self, singleShot=True, interval=120)
         self._search_timer.timeout.connect(self._apply_filter)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
+        EscapeClears(self.search)  # Esc clears a search (before Esc cancels a sync)
 
         self.sidebar = QListWidget(self)
         self.sidebar.setAccessibleName("Filters")
@@ -164,6 +170,7 @@ class MainWindow(QMainWindow):
         for column, width in ((0, 175), (1, 85), (2, 140), (3, 115), (4, 80), (5, 105)):
             header.resizeSection(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.empty_note = EmptyNote(self.table)  # "No brand matches 'xyz' — clear the search"
 
         self.detail = QLabel("Select a brand to see what it may do.", self)
         self.detail.setTextFormat(Qt.TextFormat.PlainText)  # vendor text is never markup
@@ -190,7 +197,7 @@ class MainWindow(QMainWindow):
         detail_box.setMinimumWidth(360)
         file_menu = self.menuBar().addMenu("&File")
         self.files = FileActions(self.services, self.runner, self)
-        self.files.imported.connect(self.reload)
+        self.files.imported.connect(self._imported)
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         for text, key, slot in (
             ("&Import brands…", "Ctrl+I", self.files.ask_import),
@@ -254,6 +261,7 @@ class MainWindow(QMainWindow):
         brand_journal.triggered.connect(lambda: self.show_journal(self._current_slug()))
         brands_menu.addAction(brand_journal)
         self.table.addAction(brand_journal)
+        self._build_brand_actions(brands_menu)
         self.journal_window: JournalWindow | None = None
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.terms_action)
@@ -332,8 +340,127 @@ class MainWindow(QMainWindow):
         self.summary.setAccessibleName("What needs attention")
         self.statusBar().addWidget(self.progress)
         self.statusBar().addWidget(self.cancel)
+        self.statusBar().addWidget(self.brand_actions.notice)
         self.statusBar().addPermanentWidget(self.summary)
         self.resize(1180, 720)
+
+    def _build_brand_actions(self, menu: Any) -> None:
+        """Remove (Delete key, undoable) and connector settings: Brands menu and the table's
+        context menu (ui/brand_actions.py)."""
+        self.brand_actions = BrandActions(
+            self.services, self.runner, self.undo_stack, self, busy=self.is_syncing
+        )
+        self.brand_actions.removed.connect(self._brands_removed)
+        self.brand_actions.restored.connect(self._brands_restored)
+        self.brand_actions.changed.connect(self._refresh_brand)
+        self.brand_actions.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.brand_actions.sign_in.connect(self._sign_in_brand)
+        self.settings_action = QAction("Connector &settings…", self)
+        self.settings_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.settings_action.setToolTip("How the app reaches the selected brand (Ctrl+Shift+S)")
+        self.settings_action.triggered.connect(self.show_connector_settings)
+        self.remove_action = QAction("&Remove brand…", self)
+        self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        # Only on the brand list: Delete in the editor makes a choice undecided.
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.remove_action.setToolTip(
+            "Remove the selected brands (Delete); Edit ▸ Undo puts them back"
+        )
+        self.remove_action.triggered.connect(self.remove_selected)
+        menu.addSeparator()
+        menu.addAction(self.settings_action)
+        menu.addAction(self.remove_action)
+        self.table.addAction(self.settings_action)
+        self.table.addAction(self.remove_action)
+
+    def remove_selected(self) -> None:
+        """Ask to remove the selected brands (one confirmation for all)."""
+        slugs = self.selected_slugs() or ([s] if (s := self._current_slug()) else [])
+        self.brand_actions.ask_remove(slugs)
+
+    def show_connector_settings(self) -> None:
+        slug = self._current_slug()
+        if slug is not None:
+            self.brand_actions.show_settings(slug)
+
+    def _sign_in_brand(self, slug: str) -> None:
+        self.select_brand(slug)
+        if self._current_slug() == slug:
+            self.sign_in_again()
+
+    def _brands_removed(self, slugs: list[str]) -> None:
+        """Brands went: the one after them in the list becomes current."""
+        gone, current = set(slugs), self.table.currentIndex()
+        start = current.row() if current.isValid() else 0
+        order = [*range(start, self.model.rowCount()), *reversed(range(start))]
+        after = (self.model.row_at(i).slug for i in order)
+        self._select_after_load = next((s for s in after if s not in gone), None)
+        self.reload()
+
+    def _brands_restored(self, slugs: list[str]) -> None:
+        self._reveal(slugs[:1], "put back")
+        self.reload()
+
+    def _imported(self) -> None:
+        """Brands were imported: show the first new one, even if the filter hid it."""
+        self._reveal_after_load = ("import", {r.slug for r in self.model.all_rows()})
+        self.reload()
+
+    def _reveal(self, slugs: list[str], what: str) -> None:
+        self._select_after_load = slugs[0] if slugs else None
+        self._reveal_after_load = (what, set(slugs))
+
+    def _revealed(self, rows: list[BrandRow]) -> str | None:
+        """After a reload: the brand to show of those just added, imported or put back,
+        with the search and filter cleared if they hid it; what the status bar adds."""
+        if self._reveal_after_load is None:
+            return None
+        what, slugs = self._reveal_after_load
+        self._reveal_after_load = None
+        if what == "import":  # slugs: the brands there were before the import
+            new = [r.slug for r in self.model.all_rows() if r.slug not in slugs]
+            if not new:
+                return None
+            self._select_after_load = new[0]
+            slugs = set(new)
+        shown = [s for s in slugs if self.model.visible_row(s) is not None]
+        if len(shown) == len(slugs):
+            return None
+        searched, filtered = bool(self.search.text().strip()), self._filter is not None
+        hid = "search and filter" if searched and filtered else "search" if searched else "filter"
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._search_timer.stop()
+        self.sidebar.blockSignals(True)
+        self.sidebar.setCurrentRow(0)
+        self.sidebar.blockSignals(False)
+        self._apply_filter(self._select_after_load)
+        return f"The {hid} hid {'it' if len(slugs) == 1 else 'them'}: cleared to show all brands."
+
+    def _show_no_brand(self) -> None:
+        """No brand is current (the list is empty, or its brand went): the editor shows
+        none, and its late loads are dropped."""
+        self.detail.setText("Select a brand to see what it may do.")
+        self.editor.slug = None
+        self.editor.setEnabled(False)
+        self.editor.setVisible(False)  # (the "no brand selected" hint goes here)
+
+    def _update_empty_note(self) -> None:
+        """Say in the table why it is empty (a search or a filter), with the way out."""
+        if self.model.rowCount() or not self.model.all_rows():
+            self.empty_note.hide()
+            return
+        query = self.search.text().strip()
+        if query:
+            self.empty_note.show_note(
+                f"No brand matches '{query}'", "clear the search", self.search.clear
+            )
+            return
+        item = self.sidebar.currentItem()
+        kind = item.data(Qt.ItemDataRole.UserRole)[0] if item else "all"
+        text = "No brand needs attention" if kind == "attention" else "No brand here"
+        self.empty_note.show_note(text, "show all brands", lambda: self.sidebar.setCurrentRow(0))
 
     # --- data -----------------------------------------------------------------------------
 
@@ -353,19 +480,27 @@ class MainWindow(QMainWindow):
             self.notifier.check_expiring()
         current = self.table.currentIndex()
         keep = self.model.row_at(current.row()).slug if current.isValid() else None
-        keep, self._select_after_load = self._select_after_load or keep, None
+        keep = self._select_after_load or keep
         self.model.set_rows(rows)
         self.pages.show_for(len(rows))
         self._fill_sidebar()
-        self._apply_filter()
+        self._apply_filter(keep)
+        revealed = self._revealed(rows)
+        if revealed is not None:
+            shown = self.statusBar().currentMessage().strip()
+            self.statusBar().showMessage(f"{shown} {revealed}".strip(), 15_000)
+        keep, self._select_after_load = self._select_after_load or keep, None
         self._update_summary()
         row = self.model.visible_row(keep) if keep else None
         if row is not None:
             self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))  # e.g. a brand just added
             self.editor.show_brand(keep or "")  # its choices may have changed meanwhile
             self._describe(keep or "")
         elif self.model.rowCount():
             self.table.selectRow(0)
+        else:
+            self._show_no_brand()
 
     def _on_error(self, error: Exception) -> None:
         self.statusBar().showMessage(f"Error: {error}", 10_000)
@@ -415,7 +550,10 @@ class MainWindow(QMainWindow):
             self.sidebar.setCurrentRow(0)
         self.sidebar.blockSignals(False)
 
-    def _apply_filter(self) -> None:
+    def _apply_filter(self, keep: str | None = None) -> None:
+        """Filter the table; the brand shown stays current if it is still listed, else the
+        first listed one becomes current (or none: the editor shows none)."""
+        keep = keep or self._current_slug() or self.editor.slug or self._last_shown
         item = self.sidebar.currentItem()
         kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
         predicate: Filter = None
@@ -433,13 +571,28 @@ class MainWindow(QMainWindow):
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
         self.model.set_filter(self.search.text(), predicate)
+        row = self.model.visible_row(keep) if keep else None
+        if row is None and self.model.rowCount():
+            row = 0
+        if row is None:
+            self._show_no_brand()
+        else:
+            self._reselecting = True  # the same brand again: no reload of the editor
+            try:
+                self.table.selectRow(row)
+            finally:
+                self._reselecting = False
+        self._update_empty_note()
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.editor_pages.show_editor(current.isValid())
         if not current.isValid():
-            self.detail.setText("Select a brand to see what it may do.")
+            self._show_no_brand()
             return
-        slug = self.model.row_at(current.row()).slug
+        slug = self._last_shown = self.model.row_at(current.row()).slug
+        self.editor.setVisible(True)
+        if self._reselecting and slug == self.editor.slug:
+            return
         self.editor.show_brand(slug)
         self._describe(slug)
 
@@ -594,7 +747,7 @@ class MainWindow(QMainWindow):
     def _brand_added(self, slug: str) -> None:
         problem = self.wizard.error if self.wizard is not None else ""
         self.statusBar().showMessage(f"Added {slug}. {problem}".strip(), 15_000)
-        self._select_after_load = slug
+        self._reveal([slug], "added")
         self.reload()
 
     def sign_in_again(self) -> None:
