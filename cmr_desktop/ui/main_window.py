@@ -10,9 +10,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QDockWidget,
     QGroupBox,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -32,13 +30,15 @@ from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.brand_table import SidebarFitter, set_up_brand_table
 from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.files import FileActions, TextDialog
+from cmr_desktop.ui.geometry import default_size, secondary_window
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
 from cmr_desktop.ui.notify import Notifier, app_icon
-from cmr_desktop.ui.results import SyncResults
+from cmr_desktop.ui.results import ResultsDock, SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
@@ -155,12 +155,9 @@ class MainWindow(QMainWindow):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
-        header = self.table.horizontalHeader()
-        header.setDefaultSectionSize(130)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((0, 175), (1, 85), (2, 140), (3, 115), (4, 80), (5, 105)):
-            header.resizeSection(column, width)
+        # Columns as wide as their content; the brand's name takes what is left.
+        self.columns = set_up_brand_table(self.table, self.model)
+        self.sidebar_fit = SidebarFitter(self.sidebar)  # no horizontal bar, counts shown
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
 
         self.detail = QLabel("Select a brand to see what it may do.", self)
@@ -218,9 +215,7 @@ class MainWindow(QMainWindow):
         self.results = SyncResults(self.services, self.runner, self.undo_stack, self.editor, self)
         self.results.changed.connect(self._refresh_brand)
         self.results.show_brand.connect(self.select_brand)
-        self.results_dock = QDockWidget("Sync results", self)
-        self.results_dock.setObjectName("sync-results")
-        self.results_dock.setWidget(self.results)
+        self.results_dock = ResultsDock(self.results, self)  # at most a third high
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results_dock)
         self.results_dock.hide()
         show_results = self.results_dock.toggleViewAction()
@@ -308,7 +303,11 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(detail_box)
-        self.splitter.setSizes([260, 620, 400])
+        self.splitter.setSizes([200, 680, 400])
+        self.splitter.setStretchFactor(1, 2)  # the brand table takes most of a change of width
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
 
         self.progress = QProgressBar(self)
@@ -324,7 +323,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.progress)
         self.statusBar().addWidget(self.cancel)
         self.statusBar().addPermanentWidget(self.summary)
-        self.resize(1180, 720)
+        self.resize(default_size(QSize(1440, 860)))  # every column fits; less on a small screen
+        self.model.rows_changed.connect(self._refresh_map)  # the data map follows imports
 
     # --- data -----------------------------------------------------------------------------
 
@@ -601,7 +601,7 @@ class MainWindow(QMainWindow):
     def show_journal(self, slug: str | None) -> JournalWindow:
         """Open (or raise) the activity journal, for one brand or all."""
         if self.journal_window is None:
-            journal = JournalWindow(self.services, self.runner, self)
+            journal = JournalWindow(self.services, self.runner, self, self.settings)
             journal.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
             self.journal_window = journal
         self.journal_window.load(slug)
@@ -626,6 +626,7 @@ class MainWindow(QMainWindow):
             None,
             self,
         )
+        secondary_window(dialog, "notices", self.settings)  # on screen, where it was left
         self.notices_dialog = dialog
         dialog.show()
         return dialog
@@ -633,13 +634,18 @@ class MainWindow(QMainWindow):
     def show_map(self) -> DataMapWindow:
         """Open (or raise) the data-sharing map."""
         if self.map_window is None:
-            data_map = DataMapWindow(self.services, self.runner, self)
+            data_map = DataMapWindow(self.services, self.runner, self, self.settings)
             data_map.show_brands.connect(self.show_picked)
             self.map_window = data_map
         self.map_window.load()
         self.map_window.show()
         self.map_window.raise_()
         return self.map_window
+
+    def _refresh_map(self) -> None:
+        """Brands were imported, edited or synced: an open data map reads them again."""
+        if self.map_window is not None:
+            self.map_window.refresh()
 
     def show_picked(self, label: str, slugs: list[str]) -> None:
         """Show only these brands in the table (a sidebar entry, until another is chosen)."""
@@ -653,7 +659,7 @@ class MainWindow(QMainWindow):
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
         if self.terms_window is None:
-            terms = TermsWindow(self.services, self.runner, self.undo_stack, self)
+            terms = TermsWindow(self.services, self.runner, self.undo_stack, self, self.settings)
             terms.brands_changed.connect(lambda _slugs: self.reload())
             terms.terms_saved.connect(self.reload)  # every brand is judged by the new terms
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
