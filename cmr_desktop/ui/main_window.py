@@ -38,6 +38,7 @@ from cmr_desktop.ui.geometry import default_size, secondary_window
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
 from cmr_desktop.ui.notify import Notifier, app_icon
+from cmr_desktop.ui.palette import use_readable_palette
 from cmr_desktop.ui.results import ResultsDock, SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
+        use_readable_palette()  # selected rows' text at 4.5:1 (Fusion's light default: 3.7)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         self.addToolBar(toolbar)

@@ -6,7 +6,7 @@ The contrast formulas are WCAG 2.2's own (relative luminance of sRGB, ratio
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 #: WCAG 2.2 minimum contrast: normal text (1.4.3, AA) and graphics (1.4.11).
 TEXT_CONTRAST = 4.5
@@ -78,3 +78,50 @@ def dark_palette() -> QPalette:
     ):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     return p
+
+
+def readable(palette: QPalette) -> QPalette:
+    """``palette`` with a selection colour that selected text reads on (4.5:1): Fusion's
+    light default has white on #308cc6, 3.7:1. The highlight is darkened (or lightened,
+    under dark highlighted text) only as far as needed; every other colour is kept."""
+    result = QPalette(palette)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        text = palette.color(group, QPalette.ColorRole.HighlightedText)
+        highlight = palette.color(group, QPalette.ColorRole.Highlight)
+        darken = luminance(text) > 0.5
+        for _ in range(40):
+            if contrast(text, highlight) >= TEXT_CONTRAST:
+                break
+            highlight = highlight.darker(106) if darken else highlight.lighter(106)
+        result.setColor(group, QPalette.ColorRole.Highlight, highlight)
+    return result
+
+
+def dimmed_text(palette: QPalette, role: QPalette.ColorRole = QPalette.ColorRole.Window) -> QColor:
+    """A colour for text drawn dimmed that still reads (4.5:1) on ``role``: the disabled
+    text colour where it does, else the text colour moved towards it as far as it can go."""
+    background = palette.color(role)
+    normal = palette.color(QPalette.ColorRole.WindowText)
+    dim = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+    for step in range(10, -1, -1):
+        t = step / 10
+        mixed = QColor(
+            round(normal.red() + (dim.red() - normal.red()) * t),
+            round(normal.green() + (dim.green() - normal.green()) * t),
+            round(normal.blue() + (dim.blue() - normal.blue()) * t),
+        )
+        if contrast(mixed, background) >= TEXT_CONTRAST:
+            return mixed
+    return normal
+
+
+def use_readable_palette() -> None:
+    """Give the application a readable selection colour if its palette lacks one (only
+    then: an application palette set explicitly no longer follows the desktop's)."""
+    app = QGuiApplication.instance()
+    if not isinstance(app, QGuiApplication):
+        return
+    palette = QGuiApplication.palette()
+    fixed = readable(palette)
+    if fixed != palette:
+        QGuiApplication.setPalette(fixed)
