@@ -215,10 +215,14 @@ def _prepare(qtbot: Any, window: MainWindow) -> None:
     )
     svc.update_preferences(
         "shop-002",
-        lambda p: p.with_channel(Channel.EMAIL, True).with_grant(
-            DataCategory.HEALTH, Purpose.RESEARCH, Grant(Decision.ALLOW)
+        lambda p: (
+            p.with_channel(Channel.EMAIL, True)
+            .with_grant(DataCategory.HEALTH, Purpose.RESEARCH, Grant(Decision.ALLOW))
+            .with_grant(DataCategory.HEALTH, Purpose.ANALYTICS, Grant(Decision.ALLOW))
+            .with_grant(DataCategory.HEALTH, Purpose.MARKETING, Grant(Decision.ALLOW))
+            .with_grant(DataCategory.HEALTH, Purpose.SALE, Grant(Decision.ALLOW))
         ),
-    )
+    )  # a dark cell in the data map: its number must still read
     window.reload()
 
     def shown() -> bool:
@@ -289,3 +293,14 @@ def test_the_check_finds_text_that_does_not_read(qtbot: Any, window: MainWindow)
     assert any("grey on grey" in problem for problem in _widget_problems(window))
     assert contrast(QColor("#000000"), QColor("#ffffff")) == pytest.approx(21)
     assert contrast(QColor("#777777"), QColor("#ffffff")) == pytest.approx(4.48, abs=0.01)
+
+
+def test_the_window_gives_a_light_palette_a_selection_that_text_reads_on(
+    qapp: QApplication, window: MainWindow
+) -> None:
+    fusion = qapp.style().standardPalette()
+    before = contrast(fusion.color(ROLE.HighlightedText), fusion.color(ROLE.Highlight))
+    assert before < TEXT_CONTRAST  # Fusion's own: white on #308cc6
+    now = QApplication.palette()
+    assert contrast(now.color(ROLE.HighlightedText), now.color(ROLE.Highlight)) >= TEXT_CONTRAST
+    assert now.color(ROLE.Text) == fusion.color(ROLE.Text)  # nothing else changes
