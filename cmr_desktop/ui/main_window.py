@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(detail_box)
-        self.splitter.setSizes([200, 680, 400])
+        self.splitter.setSizes([200, 840, 400])  # the default width: every column shows
         self.splitter.setStretchFactor(1, 2)  # the brand table takes most of a change of width
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setCollapsible(0, False)
