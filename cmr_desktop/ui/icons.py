@@ -17,11 +17,19 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 
 from cmr_desktop.paths import resources_dir
-from cmr_desktop.ui.palette import GRAPHICS_CONTRAST, contrast
+from cmr_desktop.ui.palette import GRAPHICS_CONTRAST, contrast, luminance
 
 SIZE = 16
 GAP = 3
@@ -130,14 +138,41 @@ def channel_strip(channels: tuple[str, ...], ratio: float = 1.0) -> QPixmap:
 
 
 @cache
+def _knockout(name: str, ratio: float, rgba: int) -> QImage:
+    """A status icon for a selected row: its shape in ``rgba`` (the highlighted text),
+    its white mark cut out so that the highlight shows through. A plain tint would fill
+    the mark; the style's own tint leaves the shape nearly invisible on the highlight."""
+    source = _image((name,), ratio, None).convertToFormat(QImage.Format.Format_ARGB32)
+    result = QImage(source.size(), QImage.Format.Format_ARGB32)
+    result.fill(Qt.GlobalColor.transparent)
+    ink = QColor.fromRgba(rgba)
+    for y in range(source.height()):
+        for x in range(source.width()):
+            pixel = source.pixelColor(x, y)
+            if pixel.alpha() == 0:
+                continue
+            # The mark is white, the shapes are darker (luminance 0.13 to 0.35).
+            whiteness = min(1.0, max(0.0, (luminance(pixel) - 0.45) / 0.55))
+            out = QColor(ink)
+            out.setAlphaF(pixel.alphaF() * (1 - whiteness))
+            result.setPixelColor(x, y, out)
+    result.setDevicePixelRatio(ratio)
+    return result
+
+
+@cache
 def _status_icon(status: str, ratio: float, selected: int) -> QIcon:
-    palette = QPalette()
-    palette.setColor(QPalette.ColorRole.HighlightedText, QColor.fromRgba(selected))
-    return _two_modes((f"status-{status}",), ratio, None, palette)
+    name = f"status-{status}"
+    result = QIcon()
+    result.addPixmap(_pixmap((name,), ratio, None), QIcon.Mode.Normal)
+    selected_pixmap = QPixmap.fromImage(_knockout(name, ratio, selected))
+    selected_pixmap.setDevicePixelRatio(ratio)
+    result.addPixmap(selected_pixmap, QIcon.Mode.Selected)
+    return result
 
 
 def status_icon(status: str, ratio: float | None = None, palette: QPalette | None = None) -> QIcon:
-    """A status's icon in its own colour; selected, in the palette's highlighted text."""
+    """A status's icon in its own colours; selected, in highlighted text (mark cut out)."""
     p = _palette(palette)
     return _status_icon(
         status, ratio or _ratio(), p.color(QPalette.ColorRole.HighlightedText).rgba()
