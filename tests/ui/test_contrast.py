@@ -40,6 +40,7 @@ from cmr_desktop.ui.palette import (
     TEXT_CONTRAST,
     contrast,
     dark_palette,
+    dimmed_text,
     over,
     readable,
 )
@@ -304,3 +305,14 @@ def test_the_window_gives_a_light_palette_a_selection_that_text_reads_on(
     now = QApplication.palette()
     assert contrast(now.color(ROLE.HighlightedText), now.color(ROLE.Highlight)) >= TEXT_CONTRAST
     assert now.color(ROLE.Text) == fusion.color(ROLE.Text)  # nothing else changes
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_dimmed_text_is_dimmer_than_text_and_still_reads(qapp: QApplication, name: str) -> None:
+    chosen = _palettes()[name]
+    dim = dimmed_text(chosen)
+    window, text = chosen.color(ROLE.Window), chosen.color(ROLE.WindowText)
+    assert contrast(dim, window) >= TEXT_CONTRAST
+    assert contrast(dim, window) < contrast(text, window)  # it still looks dimmed
+    disabled = chosen.color(QPalette.ColorGroup.Disabled, ROLE.WindowText)
+    assert contrast(disabled, window) < TEXT_CONTRAST  # what a disabled label shows today
