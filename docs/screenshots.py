@@ -14,7 +14,6 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from cmr_desktop.app import build_services
@@ -22,6 +21,7 @@ from cmr_desktop.testing.keyring import use_shared_keyring
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
 from cmr_desktop.ui.main_window import MainWindow
+from cmr_desktop.ui.palette import dark_palette
 from cmr_desktop.ui.runner import Runner
 
 OUT = Path(os.environ.get("CMR_SCREENSHOTS_OUT") or Path(__file__).resolve().parent / "images")
@@ -52,30 +52,6 @@ def settle(app: QApplication, turns: int = 5) -> None:
         QTimer.singleShot(20, loop.quit)
         loop.exec()
         app.processEvents()
-
-
-def dark_palette() -> QPalette:
-    p = QPalette()
-    for role, color in (
-        (QPalette.ColorRole.Window, "#2b2b2b"),
-        (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#1f1f1f"),
-        (QPalette.ColorRole.AlternateBase, "#2a2a2a"),
-        (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#353535"),
-        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
-        (QPalette.ColorRole.Highlight, "#2f65ca"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"),
-    ):
-        p.setColor(role, QColor(color))
-    # Greyed out (what the vendor does not offer) must still look greyed out in the dark.
-    for role in (
-        QPalette.ColorRole.WindowText,
-        QPalette.ColorRole.Text,
-        QPalette.ColorRole.ButtonText,
-    ):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
-    return p
 
 
 def select(window: MainWindow, name: str) -> None:

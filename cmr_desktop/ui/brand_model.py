@@ -16,7 +16,7 @@ from enum import IntEnum
 from operator import attrgetter
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 
 from cmr_desktop.domain.policy import MyTerms
@@ -24,7 +24,8 @@ from cmr_desktop.domain.summary import ATTENTION as SUMMARY_ATTENTION
 from cmr_desktop.domain.summary import BrandSummary, Status
 from cmr_desktop.domain.summary import status_of as summary_status_of
 from cmr_desktop.domain.vocabulary import Channel, Frequency
-from cmr_desktop.ui.icons import channel_strip, status_icon
+from cmr_desktop.ui.icons import channel_strip_icon, status_icon
+from cmr_desktop.ui.text import tooltip
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -162,7 +163,14 @@ def _sort_key(row: BrandRow, column: Column) -> Any:
 
 
 class BrandTableModel(QAbstractTableModel):
-    """Every brand, sorted and filtered in the model itself (see module docstring)."""
+    """Every brand, sorted and filtered in the model itself (see module docstring).
+
+    Signals:
+        rows_changed(): brands were (re)loaded or some rows replaced (not a filter or a
+            sort: views of the brands' data, like the data map, follow this).
+    """
+
+    rows_changed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -207,15 +215,17 @@ class BrandTableModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
             if column is Column.STATUS:
-                return status_icon(row.status)
+                return status_icon(row.status, self._ratio)
             if column is Column.CHANNELS and row.channels:
-                return channel_strip(row.channels, self._ratio)
+                return channel_strip_icon(row.channels, self._ratio)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.STATUS:
                 return STATUSES[row.status][1]
             if column is Column.CHANNELS:
                 return ", ".join(Channel(c).label for c in row.channels) or "No channel allowed"
+            if column in (Column.NAME, Column.CATEGORY):  # may be elided: the whole text
+                return tooltip(self._display(row, column))
             return None
         if role == SORT_ROLE:
             return _sort_key(row, column)
@@ -270,6 +280,7 @@ class BrandTableModel(QAbstractTableModel):
         for r in self._rows:
             self._count(r, 1)
         self.endResetModel()
+        self.rows_changed.emit()
 
     def _count(self, row: BrandRow, sign: int) -> None:
         counts = self._counts
@@ -328,6 +339,7 @@ class BrandTableModel(QAbstractTableModel):
                 changed.add(i)
         if not changed:
             return
+        self.rows_changed.emit()
         if len(self._visible) == len(self._rows):  # nothing filtered out: row i is shown at i
             shown = list(changed)
         else:

@@ -9,13 +9,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from cmr_desktop.domain.summary import SOON_DAYS, active_uses
 from cmr_desktop.domain.vocabulary import DataCategory, Purpose
 from cmr_desktop.services import Services
+from cmr_desktop.ui.geometry import secondary_window
+from cmr_desktop.ui.palette import over, readable_on
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import plural, tooltip
 
@@ -80,6 +90,14 @@ class DataMapModel(QAbstractTableModel):
     def expiring(self, index: Index) -> bool:
         return any(e is not None and e - self.today <= SOON for _, e in self.uses(index))
 
+    def background(self, index: Index) -> QColor:
+        """A used cell's colour (darker: more purposes; orange: one ends soon), opaque over
+        the palette's base so that its text colour can be chosen to read on it."""
+        base = QGuiApplication.palette().color(QPalette.ColorRole.Base)
+        if self.expiring(index):
+            return over(QColor(230, 140, 0, 170), base)
+        return over(QColor(59, 115, 185, min(60 + 40 * len(self.uses(index)), 230)), base)
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
@@ -91,9 +109,11 @@ class DataMapModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignCenter
         if role == Qt.ItemDataRole.BackgroundRole and uses:
-            if self.expiring(index):
-                return QBrush(QColor(230, 140, 0, 170))
-            return QBrush(QColor(59, 115, 185, min(60 + 40 * len(uses), 230)))
+            return QBrush(self.background(index))
+        if role == Qt.ItemDataRole.ForegroundRole and uses:
+            # The palette's text where it reads on the cell's colour, else black or white.
+            ink = QGuiApplication.palette().color(QPalette.ColorRole.Text)
+            return QBrush(readable_on(self.background(index), ink))
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             row, category = self.rows[index.row()], CATEGORIES[index.column()]
             if not uses:
@@ -117,7 +137,13 @@ class DataMapWindow(QWidget):
 
     show_brands = Signal(str, list)
 
-    def __init__(self, services: Services, runner: Runner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        runner: Runner,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.services, self.runner = services, runner
         self.setWindowTitle("Who may use what")
@@ -144,9 +170,25 @@ class DataMapWindow(QWidget):
         legend.setWordWrap(True)
         layout.addWidget(legend)
         self.resize(1100, 600)
+        self.placement = secondary_window(self, "map", settings)  # Esc closes it
+        # Brands imported, edited or synced: read again (once for a burst of changes).
+        self._refresh_timer = QTimer(self, singleShot=True, interval=250)
+        self._refresh_timer.timeout.connect(self._refresh_now)
+        self.loads = 0  # how many reads were asked for (tests wait on it)
+
+    def refresh(self) -> None:
+        """The brands changed: read them again if the map is shown (soon, once for a burst
+        of changes; a hidden map is read when it is shown)."""
+        if self.isVisible():
+            self._refresh_timer.start()
+
+    def _refresh_now(self) -> None:
+        if self.isVisible():
+            self.load()
 
     def load(self) -> None:
         services = self.services
+        self.loads += 1
 
         def read() -> tuple[list[MapRow], dt.date]:
             today = services.today()

@@ -34,14 +34,49 @@ def home_problem(home: object, reason: str) -> str:
     return f"{text}\n\n{HOME_ADVICE}"
 
 
-def error_box(title: str, text: str, parent: QWidget | None = None) -> QMessageBox:
-    """The dialog :func:`show_error` shows (plain text: file names are never markup)."""
+#: The standard icon of each kind of message box: the one Qt shows on every platform.
+ICONS = {
+    "error": QMessageBox.Icon.Critical,
+    "warning": QMessageBox.Icon.Warning,
+    "question": QMessageBox.Icon.Question,
+    "information": QMessageBox.Icon.Information,
+}
+
+
+def message_box(
+    kind: str,
+    title: str,
+    text: str,
+    parent: QWidget | None = None,
+    buttons: QMessageBox.StandardButton = QMessageBox.StandardButton.Close,
+) -> QMessageBox:
+    """A message box with the standard icon of its ``kind`` (``error``, ``warning``,
+    ``question`` for a confirmation, ``information``), plain text (file and brand names are
+    never markup). Every box the app builds comes from here."""
     box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Critical)
+    box.setIcon(ICONS[kind])
     box.setWindowTitle(title)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
-    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.setStandardButtons(buttons)
+    return box
+
+
+def error_box(title: str, text: str, parent: QWidget | None = None) -> QMessageBox:
+    """The dialog :func:`show_error` shows."""
+    return message_box("error", title, text, parent)
+
+
+def warning_box(title: str, text: str, parent: QWidget | None = None) -> QMessageBox:
+    return message_box("warning", title, text, parent)
+
+
+def question_box(
+    title: str, text: str, parent: QWidget | None = None, action: str = "&OK"
+) -> QMessageBox:
+    """A confirmation: ``action`` (the accept button, default) and Cancel."""
+    box = message_box("question", title, text, parent, QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(box.addButton(action, QMessageBox.ButtonRole.AcceptRole))
     return box
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSettings,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -28,6 +35,7 @@ from cmr_desktop.domain.vocabulary import Channel, DataCategory, Purpose
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
+from cmr_desktop.ui.geometry import secondary_window
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import plural, tooltip
 
@@ -162,7 +170,13 @@ class JournalWindow(QWidget):
 
     message = Signal(str)
 
-    def __init__(self, services: Services, runner: Runner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        runner: Runner,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.services, self.runner = services, runner
         self.setWindowTitle("Activity journal")
@@ -218,6 +232,7 @@ class JournalWindow(QWidget):
         buttons.addWidget(self.receipts)
         layout.addLayout(buttons)
         self.resize(980, 560)
+        self.placement = secondary_window(self, "journal", settings)  # Esc closes it
         self._update_buttons()
 
     def load(self, brand: str | None = None) -> None:

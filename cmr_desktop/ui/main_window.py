@@ -10,9 +10,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QDockWidget,
     QGroupBox,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -33,13 +31,16 @@ from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_actions import BrandActions, EmptyNote, EscapeClears
 from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.brand_table import SidebarFitter, set_up_brand_table
 from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.files import FileActions, TextDialog
+from cmr_desktop.ui.geometry import default_size, secondary_window
 from cmr_desktop.ui.icons import status_icon
 from cmr_desktop.ui.journal import JournalWindow
 from cmr_desktop.ui.notify import Notifier, app_icon
-from cmr_desktop.ui.results import SyncResults
+from cmr_desktop.ui.palette import use_readable_palette
+from cmr_desktop.ui.results import ResultsDock, SyncResults
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
+        use_readable_palette()  # selected rows' text at 4.5:1 (Fusion's light default: 3.7)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         self.addToolBar(toolbar)
@@ -163,12 +165,9 @@ class MainWindow(QMainWindow):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
-        header = self.table.horizontalHeader()
-        header.setDefaultSectionSize(130)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((0, 175), (1, 85), (2, 140), (3, 115), (4, 80), (5, 105)):
-            header.resizeSection(column, width)
+        # Columns as wide as their content; the brand's name takes what is left.
+        self.columns = set_up_brand_table(self.table, self.model)
+        self.sidebar_fit = SidebarFitter(self.sidebar)  # no horizontal bar, counts shown
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.empty_note = EmptyNote(self.table)  # "No brand matches 'xyz' — clear the search"
 
@@ -227,9 +226,7 @@ class MainWindow(QMainWindow):
         self.results = SyncResults(self.services, self.runner, self.undo_stack, self.editor, self)
         self.results.changed.connect(self._refresh_brand)
         self.results.show_brand.connect(self.select_brand)
-        self.results_dock = QDockWidget("Sync results", self)
-        self.results_dock.setObjectName("sync-results")
-        self.results_dock.setWidget(self.results)
+        self.results_dock = ResultsDock(self.results, self)  # at most a third high
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results_dock)
         self.results_dock.hide()
         show_results = self.results_dock.toggleViewAction()
@@ -321,7 +318,11 @@ class MainWindow(QMainWindow):
         self.editor_pages = EditorPages(detail_box, self)
         self.model.modelReset.connect(self._editor_or_hint)
         self.splitter.addWidget(self.editor_pages)
-        self.splitter.setSizes([260, 620, 400])
+        self.splitter.setSizes([200, 840, 400])  # the default width: every column shows
+        self.splitter.setStretchFactor(1, 2)  # the brand table takes most of a change of width
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setCollapsible(1, False)
         # The welcome in place of the brand panes while the home is empty (ui/welcome.py).
         self.pages = StartPages(self.splitter, self)
         self.pages.welcome.add_brand.connect(self.add_brand)
@@ -342,7 +343,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.cancel)
         self.statusBar().addWidget(self.brand_actions.notice)
         self.statusBar().addPermanentWidget(self.summary)
-        self.resize(1180, 720)
+        self.resize(default_size(QSize(1440, 860)))  # every column fits; less on a small screen
+        self.model.rows_changed.connect(self._refresh_map)  # the data map follows imports
 
     def _build_brand_actions(self, menu: Any) -> None:
         """Remove (Delete key, undoable) and connector settings: Brands menu and the table's
@@ -444,7 +446,7 @@ class MainWindow(QMainWindow):
         self.detail.setText("Select a brand to see what it may do.")
         self.editor.slug = None
         self.editor.setEnabled(False)
-        self.editor.setVisible(False)  # (the "no brand selected" hint goes here)
+        self.editor_pages.show_editor(False)  # the "select a brand" hint (ui/welcome.py)
 
     def _update_empty_note(self) -> None:
         """Say in the table why it is empty (a search or a filter), with the way out."""
@@ -590,7 +592,6 @@ class MainWindow(QMainWindow):
             self._show_no_brand()
             return
         slug = self._last_shown = self.model.row_at(current.row()).slug
-        self.editor.setVisible(True)
         if self._reselecting and slug == self.editor.slug:
             return
         self.editor.show_brand(slug)
@@ -773,7 +774,7 @@ class MainWindow(QMainWindow):
     def show_journal(self, slug: str | None) -> JournalWindow:
         """Open (or raise) the activity journal, for one brand or all."""
         if self.journal_window is None:
-            journal = JournalWindow(self.services, self.runner, self)
+            journal = JournalWindow(self.services, self.runner, self, self.settings)
             journal.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
             self.journal_window = journal
         self.journal_window.load(slug)
@@ -798,6 +799,7 @@ class MainWindow(QMainWindow):
             None,
             self,
         )
+        secondary_window(dialog, "notices", self.settings)  # on screen, where it was left
         self.notices_dialog = dialog
         dialog.show()
         return dialog
@@ -805,13 +807,18 @@ class MainWindow(QMainWindow):
     def show_map(self) -> DataMapWindow:
         """Open (or raise) the data-sharing map."""
         if self.map_window is None:
-            data_map = DataMapWindow(self.services, self.runner, self)
+            data_map = DataMapWindow(self.services, self.runner, self, self.settings)
             data_map.show_brands.connect(self.show_picked)
             self.map_window = data_map
         self.map_window.load()
         self.map_window.show()
         self.map_window.raise_()
         return self.map_window
+
+    def _refresh_map(self) -> None:
+        """Brands were imported, edited or synced: an open data map reads them again."""
+        if self.map_window is not None:
+            self.map_window.refresh()
 
     def show_picked(self, label: str, slugs: list[str]) -> None:
         """Show only these brands in the table (a sidebar entry, until another is chosen)."""
@@ -825,7 +832,7 @@ class MainWindow(QMainWindow):
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
         if self.terms_window is None:
-            terms = TermsWindow(self.services, self.runner, self.undo_stack, self)
+            terms = TermsWindow(self.services, self.runner, self.undo_stack, self, self.settings)
             terms.brands_changed.connect(lambda _slugs: self.reload())
             terms.terms_saved.connect(self.reload)  # every brand is judged by the new terms
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QShowEvent, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -34,10 +37,13 @@ from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import describe_value, plural
 
-__all__ = ["AcceptTheirs", "SyncResults", "describe_value"]
+__all__ = ["AcceptTheirs", "ResultsDock", "SyncResults", "describe_value"]
 
 _SLUG = Qt.ItemDataRole.UserRole
 _ITEM = Qt.ItemDataRole.UserRole + 1
+#: The share of the main window's height the results dock takes at most when it opens or
+#: the window shrinks: the brand list keeps priority.
+DOCK_SHARE = 1 / 3
 
 
 class AcceptTheirs(QUndoCommand):
@@ -290,3 +296,40 @@ class SyncResults(QWidget):
     def undecided(self, slug: str) -> list[DriftItem]:
         """The drift of a brand still to decide (tests and the window)."""
         return [self._items[slug][i] for i in sorted(self._open.get(slug, set()))]
+
+
+class ResultsDock(QDockWidget):
+    """The dock that holds the results panel, at the bottom of the main window.
+
+    It opens at most a third of the window high, and shrinks to a third when the window
+    gets smaller: at small sizes the brand list keeps priority. A height the user drags
+    it to within a window of one size is kept.
+    """
+
+    def __init__(self, results: SyncResults, window: QMainWindow) -> None:
+        super().__init__("Sync results", window)
+        self.setObjectName("sync-results")
+        self.setWidget(results)
+        self.main = window
+        window.installEventFilter(self)
+
+    def limit(self) -> int:
+        return max(self.minimumSizeHint().height(), int(self.main.height() * DOCK_SHARE))
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), self.limit()))
+
+    def fit(self) -> None:
+        """At most a third of the window high (the user's own smaller height stays)."""
+        if self.isVisible() and not self.isFloating() and self.height() > self.limit():
+            self.main.resizeDocks([self], [self.limit()], Qt.Orientation.Vertical)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if shiboken6.isValid(self) and watched is self.main and event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False

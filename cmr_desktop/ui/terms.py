@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTime, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtCore import QSettings, Qt, QTime, Signal
+from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,7 @@ from cmr_desktop.domain.preferences import PreferenceSet, QuietHours
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose
 from cmr_desktop.services import PolicyChange, Services
 from cmr_desktop.ui.editor import field_label
+from cmr_desktop.ui.geometry import secondary_window
 from cmr_desktop.ui.results import describe_value
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import plural, tooltip
@@ -147,6 +148,7 @@ class TermsWindow(QWidget):
         runner: Runner,
         undo: QUndoStack,
         parent: QWidget | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.services, self.runner, self.undo = services, runner, undo
@@ -168,11 +170,8 @@ class TermsWindow(QWidget):
             self.addAction(action)
         self.actions()[0].setShortcut(QKeySequence.StandardKey.Undo)
         self.actions()[1].setShortcut(QKeySequence.StandardKey.Redo)
-        close = QAction("Close", self)
-        close.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        close.triggered.connect(self.close)
-        self.addAction(close)
         self.resize(1000, 640)
+        self.placement = secondary_window(self, "terms", settings)  # Esc closes it
         self.load()
 
     # --- building -------------------------------------------------------------------------
