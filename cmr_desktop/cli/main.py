@@ -652,7 +652,9 @@ def prefs_set(
     as_json: bool,
 ) -> None:
     """Change BRAND's preferences. All values are checked before anything is saved."""
-    edits = preference_edits(channels, frequencies, topics, shares, quiet_hours)
+    edits = preference_edits(
+        channels, frequencies, topics, shares, quiet_hours, today=ctx.services.today()
+    )
     if not edits:
         raise InputError("nothing to change (see cmr prefs set --help)")
     view = ctx.services.update_preferences(ref, compose(edits))

@@ -7,6 +7,7 @@ merge and the restrictiveness order of ARCHITECTURE 3.6 work field by field.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import re
@@ -444,14 +445,53 @@ def _quiet_hours(start: str, end: str) -> QuietHours:
     return QuietHours.parse(f"{start}-{end}")
 
 
+#: English month names (``calendar.month_name`` follows the locale Qt sets).
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def _why_not_a_date(text: str) -> str:
+    """Why ``text`` (already shaped YYYY-MM-DD) is not a day of the calendar."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if year < 1:
+        return "there is no year 0"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(year, month)[1]
+    return f"{_MONTHS[month - 1]} {year} has {days} days, not {day}"
+
+
 def parse_date(text: str) -> dt.date:
-    """Parse an ISO date (YYYY-MM-DD), with a clear message when it is not one."""
+    """Parse an ISO date (YYYY-MM-DD), with a clear message (saying why) when it is not one."""
+    expected = "expected YYYY-MM-DD, e.g. 2027-06-30"
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise DomainError(f"invalid date {text!r} ({expected})")  # ASCII digits only
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits only
-            raise ValueError
         return dt.date.fromisoformat(text)
-    except (ValueError, TypeError):
-        raise DomainError(f"invalid date {text!r} (expected YYYY-MM-DD, e.g. 2027-06-30)") from None
+    except ValueError:
+        raise DomainError(f"invalid date {text!r}: {_why_not_a_date(text)}; {expected}") from None
+
+
+def check_new_end_date(expires: dt.date, today: dt.date) -> dt.date:
+    """Return ``expires`` if it may be chosen as a permission's new end date, else raise.
+
+    The one place that says the rule: a *new* end date is today or later (the permission
+    holds through its last day). Dates already stored are never checked against it: a
+    permission that has ended loads and shows as ended.
+    """
+    if expires < today:
+        raise DomainError(
+            f"the end date {expires.isoformat()} is in the past: an end date must be today "
+            f"({today.isoformat()}) or later"
+        )
+    return expires
+
+
+def parse_new_end_date(text: str, today: dt.date) -> dt.date:
+    """A new end date typed by the customer: a real date (:func:`parse_date`), not in the
+    past (:func:`check_new_end_date`)."""
+    return check_new_end_date(parse_date(text.strip()), today)
 
 
 def parse_grant(text: str) -> Grant:
@@ -464,3 +504,11 @@ def parse_grant(text: str) -> Grant:
     if decision is Decision.DENY and expires is not None:
         raise DomainError(f"invalid grant {text!r}: a deny has no expiry date")
     return Grant(decision, expires)
+
+
+def parse_new_grant(text: str, today: dt.date) -> Grant:
+    """:func:`parse_grant` for a new choice: its end date, if any, must not be in the past."""
+    grant = parse_grant(text)
+    if grant.expires is not None:
+        check_new_end_date(grant.expires, today)
+    return grant
