@@ -447,8 +447,19 @@ def _quiet_hours(start: str, end: str) -> QuietHours:
 
 #: English month names (``calendar.month_name`` follows the locale Qt sets).
 _MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _why_not_a_date(text: str) -> str:
