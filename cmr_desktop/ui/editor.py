@@ -21,9 +21,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTime, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QObject, QPointF, Qt, QTime, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QCalendarWidget,
     QCheckBox,
     QComboBox,
@@ -153,19 +154,39 @@ class _WheelGuard(QObject):
     spin box: the widget takes wheel turns only once it has keyboard focus (clicked or
     tabbed into), so scrolling never changes a value by accident.
 
-    An ignored wheel event that a filter marks as handled is passed on to the parent
-    widgets by Qt (QApplication::notify propagates while the event is not accepted), so
-    the scroll area around the editor gets it."""
+    The turn is handed to the nearest scroll area around the widget (the editor's pane) and
+    taken as done. (Qt passes an ignored *real* wheel event on to the parents by itself, but
+    not a synthesized one; handing it on explicitly behaves the same for both.)"""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
-            event.type() == QEvent.Type.Wheel
-            and isinstance(watched, QWidget)
-            and not watched.hasFocus()
+            event.type() != QEvent.Type.Wheel
+            or not isinstance(watched, QWidget)
+            or not isinstance(event, QWheelEvent)
+            or watched.hasFocus()
         ):
-            event.ignore()
+            return False
+        parent = watched.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is None:
+            event.ignore()  # Qt hands it to the parents
             return True
-        return False
+        viewport = parent.viewport()
+        where = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
+        handed = QWheelEvent(
+            where,
+            event.globalPosition(),
+            event.pixelDelta(),
+            event.angleDelta(),
+            event.buttons(),
+            event.modifiers(),
+            event.phase(),
+            event.inverted(),
+        )
+        QCoreApplication.sendEvent(viewport, handed)
+        event.accept()
+        return True
 
 
 def guard_wheel(widget: QWidget) -> None:
