@@ -24,6 +24,7 @@ from cmr_desktop.domain.vocabulary import (
     Purpose,
     parse,
 )
+from cmr_desktop.domain.words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class NeverPurpose:
                 Violation(
                     str(self),
                     f"{brand} may still use your data for {what}: you have not said no for "
-                    f"{len(undecided)} kind(s) of data.",
+                    f"{plural(len(undecided), 'kind')} of data.",
                 )
             )
         return out

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose, parse
+from cmr_desktop.domain.words import topic_words
 
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
@@ -286,10 +287,16 @@ class PreferenceSet:
             out = out.with_grant(cat, purpose, Grant(Decision.DENY))
         return out
 
-    def describe(self, brand_name: str, today: dt.date | None = None) -> Iterator[str]:
+    def describe(
+        self,
+        brand_name: str,
+        today: dt.date | None = None,
+        topics: Mapping[str, str] | None = None,
+    ) -> Iterator[str]:
         """Sentences a customer would use: "Acme may email you at most weekly".
 
-        With ``today``, grants whose expiry has passed are told as expired.
+        With ``today``, grants whose expiry has passed are told as expired. ``topics``: the
+        vendor's topic labels by id, where known (else the id is told in words).
         """
         for ch in Channel:
             on = self.channels.get(ch)
@@ -302,7 +309,8 @@ class PreferenceSet:
             elif freq is not None:
                 yield f"If {brand_name} may {ch.verb}, then {freq.label}."
         for topic, wanted in sorted(self.topics.items()):
-            yield f"Topic {topic!r}: {'yes' if wanted else 'no'}."
+            label = (topics or {}).get(topic) or topic_words(topic)
+            yield f"Topic '{label}': {'yes' if wanted else 'no'}."
         denied_everywhere = {
             purpose
             for purpose in Purpose

@@ -550,7 +550,7 @@ def test_never_sale() -> None:
         "Acme may use browsing data for sale.",
         "Acme may use contact data for sale.",
         # 10 categories, 4 decided: an undecided use is the brand's default, like a channel
-        "Acme may still use your data for sale: you have not said no for 6 kind(s) of data.",
+        "Acme may still use your data for sale: you have not said no for 6 kinds of data.",
     ]
     assert {v.rule for v in found} == {"never sale"}
     fixed = terms.apply(prefs, day)
