@@ -576,7 +576,8 @@ class MainWindow(QMainWindow):
 
     def _brand_added(self, slug: str) -> None:
         problem = self.wizard.error if self.wizard is not None else ""
-        self.statusBar().showMessage(f"Added {slug}. {problem}".strip(), 15_000)
+        name = self.wizard.added_name if self.wizard is not None else slug
+        self.statusBar().showMessage(f"Added {name}. {problem}".strip(), 15_000)
         self._select_after_load = slug
         self.reload()
 

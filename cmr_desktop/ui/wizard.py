@@ -520,6 +520,7 @@ class AddBrandWizard(QWizard):
         for page in (self.who, self.how, self.check):
             self.addPage(page)
         self.error = ""
+        self.added_name = ""
         self.resize(640, 480)
         # Finding connectors imports their plugins: in the background, while the first page
         # is filled in.
@@ -559,6 +560,7 @@ class AddBrandWizard(QWizard):
         def stored(result: tuple[str, str]) -> None:
             slug, problem = result
             self.error = problem
+            self.added_name = name  # the status bar says "Added <name>", never the id
             self.added.emit(slug)
             super(AddBrandWizard, self).accept()
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QKeySequence, QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QWidget, QWizard
 
 from cmr_desktop.domain import Decision, Grant
 from cmr_desktop.ui.main_window import MainWindow
@@ -129,3 +129,19 @@ def test_the_wheel_over_a_drop_down_scrolls_the_editor_and_leaves_the_value(
     qtbot.waitUntil(combo.hasFocus, timeout=5000)
     _wheel(combo, -1)
     assert combo.currentIndex() != before
+
+
+def test_the_status_bar_says_added_with_the_brands_name(
+    qtbot: Any, small_window: MainWindow
+) -> None:
+    from tests.ui.test_wizard import _open
+
+    window = small_window
+    wizard = _open(qtbot, window)
+    wizard.who.name.setText("Fabrikam Air Ltd.")
+    wizard.next()
+    wizard.next()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=5000)
+    assert window.statusBar().currentMessage().startswith("Added Fabrikam Air Ltd.")
+    assert "fabrikam-air-ltd" not in window.statusBar().currentMessage()
