@@ -229,8 +229,8 @@ class EndDateField(QWidget):
         self._today = today
         #: The end shown and stored (None: no end); changed by a load or a valid choice.
         self.value: dt.date | None = None
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout(self)  # the day under the choice: the pane is narrow
+        grid.setContentsMargins(0, 0, 0, 0)
         self.mode = _combo(self)
         self.mode.setMinimumContentsLength(6)
         self.mode.addItem(_NO_END, None)
@@ -248,7 +248,6 @@ class EndDateField(QWidget):
         self.pick.setText("…")
         self.pick.setAccessibleName(f"{what}: pick the last day in a calendar")
         self.pick.setToolTip("Pick the last day in a calendar")
-        self.pick.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self.pick)
         self.calendar = QCalendarWidget(self.menu)
         self.calendar.setGridVisible(True)
@@ -256,13 +255,14 @@ class EndDateField(QWidget):
         action = QWidgetAction(self.menu)
         action.setDefaultWidget(self.calendar)
         self.menu.addAction(action)
-        self.pick.setMenu(self.menu)
+        self.pick.clicked.connect(self.open_calendar)
         self.menu.aboutToShow.connect(self._calendar_opens)
         self.calendar.clicked.connect(self._picked)
         self.calendar.activated.connect(self._picked)
-        row.addWidget(self.mode)
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.pick)
+        grid.addWidget(self.mode, 0, 0, 1, 2)
+        grid.addWidget(self.edit, 1, 0)
+        grid.addWidget(self.pick, 1, 1)
+        grid.setColumnStretch(0, 1)
         self.message = QLabel("", parent)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
@@ -340,6 +340,10 @@ class EndDateField(QWidget):
         self._say("")
         self.value = day
         self.chosen.emit()
+
+    def open_calendar(self) -> None:
+        """Show the calendar under the button (a popup: it never blocks)."""
+        self.menu.popup(self.pick.mapToGlobal(self.pick.rect().bottomLeft()))
 
     def _calendar_opens(self) -> None:
         """The calendar opens at today (or at the chosen day), with past days closed."""
@@ -814,7 +818,7 @@ class BrandEditor(QWidget):
             self.use_notes[pair] = note
             self.uses_grid.addWidget(label, 4 * row, 0, 1, 2)
             self.uses_grid.addWidget(note, 4 * row + 1, 0, 1, 2)
-            self.uses_grid.addWidget(decision, 4 * row + 2, 0)
+            self.uses_grid.addWidget(decision, 4 * row + 2, 0, Qt.AlignmentFlag.AlignTop)
             self.uses_grid.addWidget(until, 4 * row + 2, 1)
             self.uses_grid.addWidget(until.message, 4 * row + 3, 0, 1, 2)
             self.use_rows[pair] = (decision, until)
