@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDate, QEvent, QObject, QPointF, Qt, QTime, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QPointF, Qt, QTime, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
@@ -149,59 +149,69 @@ def field_label(key: FieldKey, topics: Mapping[str, str] | None = None) -> str:
     return "Quiet hours"
 
 
-class _WheelGuard(QObject):
-    """Lets the mouse wheel scroll the editor when the pointer passes over a drop-down or a
-    spin box: the widget takes wheel turns only once it has keyboard focus (clicked or
-    tabbed into), so scrolling never changes a value by accident.
+def _hand_wheel_on(widget: QWidget, event: QWheelEvent) -> bool:
+    """Give a wheel turn over ``widget`` to the scroll area around it, unless ``widget``
+    has keyboard focus (clicked or tabbed into). True when it was handed on.
 
-    The turn is handed to the nearest scroll area around the widget (the editor's pane) and
-    taken as done. (Qt passes an ignored *real* wheel event on to the parents by itself, but
-    not a synthesized one; handing it on explicitly behaves the same for both.)"""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() != QEvent.Type.Wheel
-            or not isinstance(watched, QWidget)
-            or not isinstance(event, QWheelEvent)
-            or watched.hasFocus()
-        ):
-            return False
-        parent = watched.parentWidget()
-        while parent is not None and not isinstance(parent, QAbstractScrollArea):
-            parent = parent.parentWidget()
-        if parent is None:
-            event.ignore()  # Qt hands it to the parents
-            return True
-        viewport = parent.viewport()
-        where = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
-        handed = QWheelEvent(
-            where,
-            event.globalPosition(),
-            event.pixelDelta(),
-            event.angleDelta(),
-            event.buttons(),
-            event.modifiers(),
-            event.phase(),
-            event.inverted(),
-        )
-        QCoreApplication.sendEvent(viewport, handed)
-        event.accept()
+    Drop-downs and spin boxes in the editor take the wheel only with focus, so scrolling
+    the editor never changes a value by accident. (A widget that ignores a *real* wheel
+    event passes it to its parents, but Qt never propagates a synthesized one; handing it
+    to the scroll area explicitly behaves the same for both.)"""
+    if widget.hasFocus():
+        return False
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    if parent is None:
+        event.ignore()  # no scroll area: Qt passes it to the parents
         return True
+    viewport = parent.viewport()
+    handed = QWheelEvent(
+        QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint())),
+        event.globalPosition(),
+        event.pixelDelta(),
+        event.angleDelta(),
+        event.buttons(),
+        event.modifiers(),
+        event.phase(),
+        event.inverted(),
+    )
+    QCoreApplication.sendEvent(viewport, handed)
+    event.accept()
+    return True
 
 
-def guard_wheel(widget: QWidget) -> None:
-    """Make ``widget`` take the wheel only when it has focus (see :class:`_WheelGuard`)."""
-    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel turn never gives it focus
-    widget.installEventFilter(_WheelGuard(widget))
+class WheelSafeComboBox(QComboBox):
+    """A drop-down that takes the mouse wheel only when it has focus (see
+    :func:`_hand_wheel_on`). A wheel turn never gives it focus (StrongFocus)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not _hand_wheel_on(self, event):
+            super().wheelEvent(event)
+
+
+class WheelSafeTimeEdit(QTimeEdit):
+    """A time field that takes the mouse wheel only when it has focus."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not _hand_wheel_on(self, event):
+            super().wheelEvent(event)
 
 
 def _combo(parent: QWidget) -> QComboBox:
     """A combo box that may be narrower than its longest entry (the pane is narrow), and
     that ignores the mouse wheel until it has focus."""
-    combo = QComboBox(parent)
+    combo = WheelSafeComboBox(parent)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(8)
-    guard_wheel(combo)
     return combo
 
 
@@ -229,6 +239,8 @@ class EndDateField(QWidget):
         self._today = today
         #: The end shown and stored (None: no end); changed by a load or a valid choice.
         self.value: dt.date | None = None
+        #: The user is in the middle of a choice not stored yet (Until… and no valid day).
+        self.draft = False
         grid = QGridLayout(self)  # the day under the choice: the pane is narrow
         grid.setContentsMargins(0, 0, 0, 0)
         self.mode = _combo(self)
@@ -274,8 +286,15 @@ class EndDateField(QWidget):
 
     # --- showing ----------------------------------------------------------------------
 
-    def set_value(self, expires: dt.date | None) -> None:
-        """Show a stored end (no check: a stored end may have passed)."""
+    def set_value(self, expires: dt.date | None, *, keep_draft: bool = False) -> None:
+        """Show a stored end (no check: a stored end may have passed).
+
+        ``keep_draft``: the same permission is shown again (a reload): if its end did not
+        change, what the user is in the middle of (Until… with no day yet, or a refused
+        day and its message) stays as it is."""
+        if keep_draft and self.draft and expires == self.value:
+            return
+        self.draft = False
         self.value = expires
         self.mode.setCurrentIndex(0 if expires is None else 1)
         self.edit.setText("" if expires is None else expires.isoformat())
@@ -311,6 +330,7 @@ class EndDateField(QWidget):
     def _mode_chosen(self) -> None:
         self._show_mode()
         if not self.until_chosen():
+            self.draft = False
             self.edit.clear()
             self._say("")
             if self.value is not None:
@@ -318,6 +338,7 @@ class EndDateField(QWidget):
                 self.chosen.emit()
             return
         self.edit.setFocus()
+        self.draft = self.value is None
         if not self.edit.text().strip():
             self._say("Type the last day (YYYY-MM-DD) or pick it in the calendar.", error=False)
 
@@ -335,9 +356,11 @@ class EndDateField(QWidget):
                 return
             check_new_end_date(day, self._today())
         except DomainError as exc:
+            self.draft = True
             self._say(f"Not saved: {exc}.")
             return
         self._say("")
+        self.draft = False
         self.value = day
         self.chosen.emit()
 
@@ -471,6 +494,7 @@ class BrandEditor(QWidget):
         self.services, self.runner, self.undo = services, runner, undo
         self.slug: str | None = None
         self.name = ""  # the shown brand's name (for undo texts: names, never slugs)
+        self._uses_slug: str | None = None  # whose data uses the rows show
         self.prefs = PreferenceSet()
         #: What the vendor last reported (shown beside undecided fields as theirs), or None.
         self.vendor: PreferenceSet | None = None
@@ -584,14 +608,12 @@ class BrandEditor(QWidget):
         row = QHBoxLayout()
         self.quiet = QCheckBox("No contact from", box)
         self.quiet.setAccessibleName("Quiet hours")
-        self.quiet_start = QTimeEdit(box)
+        self.quiet_start = WheelSafeTimeEdit(box)
         self.quiet_start.setDisplayFormat("HH:mm")
         self.quiet_start.setAccessibleName("Quiet hours start")
-        self.quiet_end = QTimeEdit(box)
+        self.quiet_end = WheelSafeTimeEdit(box)
         self.quiet_end.setDisplayFormat("HH:mm")
         self.quiet_end.setAccessibleName("Quiet hours end")
-        guard_wheel(self.quiet_start)
-        guard_wheel(self.quiet_end)
         self.quiet.clicked.connect(lambda _=False: self._on_quiet())
         self.quiet_start.editingFinished.connect(self._on_quiet)
         self.quiet_end.editingFinished.connect(self._on_quiet)
@@ -791,9 +813,12 @@ class BrandEditor(QWidget):
         if self.vendor is not None:
             pairs |= set(self.vendor.grants)  # undecided uses the vendor has: shown as theirs
         if self.use_rows and pairs == set(self.use_rows):
+            same = self._uses_slug == self.slug  # a reload: keep a half-made end date
             for pair, (decision, until) in self.use_rows.items():  # in place, keeping focus
-                self._show_grant(pair, decision, until)
+                self._show_grant(pair, decision, until, keep_draft=same)
+            self._uses_slug = self.slug
             return
+        self._uses_slug = self.slug
         _clear(self.uses_grid)
         self.use_rows, self.use_notes = {}, {}
         if not pairs:
@@ -825,11 +850,16 @@ class BrandEditor(QWidget):
             self._show_grant(pair, decision, until)
 
     def _show_grant(
-        self, pair: tuple[DataCategory, Purpose], decision: QComboBox, until: EndDateField
+        self,
+        pair: tuple[DataCategory, Purpose],
+        decision: QComboBox,
+        until: EndDateField,
+        *,
+        keep_draft: bool = False,
     ) -> None:
         grant = self.prefs.grants.get(pair)
         decision.setCurrentIndex(decision.findData(grant.decision.value if grant else None))
-        until.set_value(grant.expires if grant is not None else None)
+        until.set_value(grant.expires if grant is not None else None, keep_draft=keep_draft)
         until.setEnabled(grant is not None and grant.decision is Decision.ALLOW)
         note = self.use_notes.get(pair)
         if note is not None:

@@ -142,3 +142,17 @@ def test_a_permission_that_has_ended_loads_and_shows_as_ended(
     field.edit.editingFinished.emit()
     assert window.undo_stack.count() == 0
     assert "Ended on" in field.message.text()
+
+
+def test_a_reload_keeps_a_half_made_end_date(qtbot: Any, small_window: MainWindow) -> None:
+    window = small_window
+    select(qtbot, window, "contoso-bank")
+    field = _field(window)
+    _choose(field.mode, "until")
+    window.editor.refresh()  # what a reload of the same brand does
+    assert field.mode.currentText() == "Until…"
+    assert field.edit.isVisibleTo(window)
+    _type(field, "2026-13-45")
+    window.editor.refresh()
+    assert "there is no month 13" in field.message.text()
+    assert field.edit.text() == "2026-13-45"

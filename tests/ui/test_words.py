@@ -122,6 +122,11 @@ def test_the_wheel_over_a_drop_down_scrolls_the_editor_and_leaves_the_value(
     assert combo.currentIndex() == before
     assert bar.value() > 0
     assert combo.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    start = window.editor.quiet_start  # spin boxes too
+    time_before = start.time()
+    start.setEnabled(True)
+    _wheel(start, 3)
+    assert start.time() == time_before
     # With focus (clicked or tabbed into), the wheel does choose.
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=10_000)

@@ -52,6 +52,8 @@ def select(qtbot: Any, window: MainWindow, slug: str) -> None:
     qtbot.waitUntil(lambda: editor.slug == slug and editor.isEnabled(), timeout=5000)
     qtbot.waitUntil(lambda: editor.catalog_known, timeout=5000)
     qtbot.waitUntil(lambda: bool(editor.use_rows), timeout=5000)
+    # New rows are shown when the event loop turns (QLayout shows added widgets queued).
+    qtbot.waitUntil(lambda: all(f.isVisible() for _d, f in editor.use_rows.values()), timeout=5000)
 
 
 def stored_grant(window: MainWindow, slug: str, pair: tuple[DataCategory, Purpose]) -> Any:
