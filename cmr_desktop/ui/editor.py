@@ -260,17 +260,10 @@ class EndDateField(QWidget):
         self.pick.setText("…")
         self.pick.setAccessibleName(f"{what}: pick the last day in a calendar")
         self.pick.setToolTip("Pick the last day in a calendar")
-        self.menu = QMenu(self.pick)
-        self.calendar = QCalendarWidget(self.menu)
-        self.calendar.setGridVisible(True)
-        self.calendar.setAccessibleName(f"{what}: calendar")
-        action = QWidgetAction(self.menu)
-        action.setDefaultWidget(self.calendar)
-        self.menu.addAction(action)
+        self._what = what
+        self._menu: QMenu | None = None  # the calendar, made when first opened
+        self._calendar: QCalendarWidget | None = None
         self.pick.clicked.connect(self.open_calendar)
-        self.menu.aboutToShow.connect(self._calendar_opens)
-        self.calendar.clicked.connect(self._picked)
-        self.calendar.activated.connect(self._picked)
         grid.addWidget(self.mode, 0, 0, 1, 2)
         grid.addWidget(self.edit, 1, 0)
         grid.addWidget(self.pick, 1, 1)
@@ -364,6 +357,28 @@ class EndDateField(QWidget):
         self.value = day
         self.chosen.emit()
 
+    @property
+    def menu(self) -> QMenu:
+        """The calendar's popup (made on first use: a brand may have dozens of rows)."""
+        if self._menu is None:
+            self._menu = QMenu(self.pick)
+            self._calendar = QCalendarWidget(self._menu)
+            self._calendar.setGridVisible(True)
+            self._calendar.setAccessibleName(f"{self._what}: calendar")
+            action = QWidgetAction(self._menu)
+            action.setDefaultWidget(self._calendar)
+            self._menu.addAction(action)
+            self._menu.aboutToShow.connect(self._calendar_opens)
+            self._calendar.clicked.connect(self._picked)
+            self._calendar.activated.connect(self._picked)
+        return self._menu
+
+    @property
+    def calendar(self) -> QCalendarWidget:
+        self.menu  # noqa: B018 (makes it)
+        assert self._calendar is not None
+        return self._calendar
+
     def open_calendar(self) -> None:
         """Show the calendar under the button (a popup: it never blocks)."""
         self.menu.popup(self.pick.mapToGlobal(self.pick.rect().bottomLeft()))
@@ -377,7 +392,8 @@ class EndDateField(QWidget):
         self.calendar.setCurrentPage(shown.year, shown.month)
 
     def _picked(self, day: QDate) -> None:
-        self.menu.hide()
+        if self._menu is not None:
+            self._menu.hide()
         self.mode.setCurrentIndex(1)
         self._show_mode()
         self.edit.setText(day.toString("yyyy-MM-dd"))

@@ -67,12 +67,14 @@ def test_the_calendar_opens_at_today_and_a_picked_day_is_stored(
     select(qtbot, window, "contoso-bank")
     field = _field(window)
     today = window.services.today()
-    field.menu.aboutToShow.emit()  # what opening the calendar does
+    field.pick.click()  # opens the calendar (a popup)
+    qtbot.waitUntil(field.menu.isVisible, timeout=5000)
     assert field.calendar.selectedDate() == QDate(today.year, today.month, today.day)
     assert (field.calendar.yearShown(), field.calendar.monthShown()) == (today.year, today.month)
     assert field.calendar.minimumDate() == QDate(today.year, today.month, today.day)
     picked = today + dt.timedelta(days=10)
     field.calendar.clicked.emit(QDate(picked.year, picked.month, picked.day))
+    assert not field.menu.isVisible()
     qtbot.waitUntil(
         lambda: stored_grant(window, "contoso-bank", PAIR) == Grant(Decision.ALLOW, picked),
         timeout=10_000,
