@@ -34,6 +34,7 @@ from cmr_desktop.domain.policy import (
 )
 from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose, RelationshipStatus, parse
+from cmr_desktop.domain.words import plural
 from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
 from cmr_desktop.interop.files import write_atomically
@@ -244,7 +245,7 @@ def brand_list(
             f"{on:<24} {b.status} · {sync.label.lower() if sync else '?'}\n"
         )
     click.echo(out.getvalue(), nl=False)
-    click.echo(f"{len(items)} brand(s)")
+    click.echo(plural(len(items), "brand"))
 
 
 @brand.command("show")
@@ -454,7 +455,8 @@ def sync_cmd(
         if waiting:
             click.echo(
                 f"cmr: the database is busy (another program is writing to it): "
-                f"{len(waiting)} brand(s) left pending; run cmr sync again when it is done.",
+                f"{plural(len(waiting), 'brand')} left pending; "
+                "run cmr sync again when it is done.",
                 err=True,
             )
     return 0 if report.ok else 1
@@ -652,7 +654,9 @@ def prefs_set(
     as_json: bool,
 ) -> None:
     """Change BRAND's preferences. All values are checked before anything is saved."""
-    edits = preference_edits(channels, frequencies, topics, shares, quiet_hours)
+    edits = preference_edits(
+        channels, frequencies, topics, shares, quiet_hours, today=ctx.services.today()
+    )
     if not edits:
         raise InputError("nothing to change (see cmr prefs set --help)")
     view = ctx.services.update_preferences(ref, compose(edits))
@@ -765,7 +769,9 @@ def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
             for v in vs:
                 click.echo(f"{slug}: {v.message} (My Terms: {v.rule})")
         click.echo(
-            f"{len(found)} brand(s) break My Terms." if found else "Every brand keeps My Terms."
+            f"{plural(len(found), 'brand')} {'breaks' if len(found) == 1 else 'break'} My Terms."
+            if found
+            else "Every brand keeps My Terms."
         )
     return 1 if found else 0
 
@@ -776,7 +782,9 @@ def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
 def policy_apply(ctx: Ctx, refs: tuple[str, ...]) -> None:
     """Change brands' choices so they keep My Terms (never loosens anything)."""
     changed = ctx.services.apply_policy(refs)
-    click.echo(f"Changed {len(changed)} brand(s)" + (": " + ", ".join(changed) if changed else "."))
+    click.echo(
+        f"Changed {plural(len(changed), 'brand')}" + (": " + ", ".join(changed) if changed else ".")
+    )
 
 
 # --- export / import ------------------------------------------------------------------------
@@ -819,8 +827,8 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
         writer(sys.stdout)
     else:
         count = _write_atomically(Path(output), writer, newline="" if fmt == "csv" else None)
-        what = "receipt(s)" if fmt == "receipts" else "brand(s)"
-        click.echo(f"Exported {count} {what} to {output}.", err=True)
+        what = plural(count, "receipt" if fmt == "receipts" else "brand")
+        click.echo(f"Exported {what} to {output}.", err=True)
     if fmt == "receipts":
         without = ctx.services.brands_without_receipts(brands)
         if without:
@@ -828,7 +836,8 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
                 f" and {len(without) - 10} more" if len(without) > 10 else ""
             )
             click.echo(
-                f"No receipt for {len(without)} brand(s) with nothing you consented to: {names}.",
+                f"No receipt for {plural(len(without), 'brand')} with nothing you consented to: "
+                f"{names}.",
                 err=True,
             )
 
@@ -884,7 +893,8 @@ def directory_import(ctx: Ctx, file: str | None, dry_run: bool) -> int:
     verb = "Would add" if dry_run else "Added"
     click.echo(
         f"{verb} {result.added} and {'update' if dry_run else 'updated'} {result.updated} "
-        f"organisation(s) of {result.total} in {result.source}; skipped {len(result.skipped)}."
+        f"of {plural(result.total, 'organisation')} in {result.source}; "
+        f"skipped {len(result.skipped)}."
     )
     return 1 if result.skipped else 0
 

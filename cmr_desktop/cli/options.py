@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from cmr_desktop.domain.errors import DomainError
-from cmr_desktop.domain.preferences import PreferenceSet, QuietHours, check_topic_id, parse_grant
+from cmr_desktop.domain.preferences import (
+    PreferenceSet,
+    QuietHours,
+    check_topic_id,
+    parse_new_grant,
+)
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Frequency, Purpose, parse
 from cmr_desktop.services import InputError
 
@@ -46,8 +52,13 @@ def preference_edits(
     topics: Sequence[str] = (),
     shares: Sequence[str] = (),
     quiet_hours: str | None = None,
+    *,
+    today: dt.date,
 ) -> list[Edit]:
-    """Turn ``--channel email=off`` style options into edits, checking every value first."""
+    """Turn ``--channel email=off`` style options into edits, checking every value first.
+
+    ``today`` is the customer's date: a new end date of a permission must not be before it.
+    """
     edits: list[Edit] = []
     for text in channels:
         key, value = _split("--channel", text)
@@ -82,7 +93,7 @@ def preference_edits(
             if not found:
                 raise InputError(f"--share {text!r}: expected CATEGORY:PURPOSE=allow|deny[@DATE]")
             cat, purpose = parse(DataCategory, cat_text), parse(Purpose, purpose_text)
-            grant = None if value.lower() in _CLEAR else parse_grant(value)
+            grant = None if value.lower() in _CLEAR else parse_new_grant(value, today)
             return lambda p: p.with_grant(cat, purpose, grant)
 
         edits.append(_wrap("--share", text, share_edit))

@@ -34,6 +34,7 @@ from cmr_desktop.domain.vocabulary import (
     Purpose,
     parse,
 )
+from cmr_desktop.domain.words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +250,7 @@ class NeverPurpose(_Judged):
             (refused if reach.vendor_refuses_use(cat, purpose, today) else open_).append(cat)
         if open_:
             if not known:  # what the brand asks for is unknown
-                kinds = "1 kind" if len(open_) == 1 else f"{len(open_)} kinds"
-                text = f"you have not said no for {kinds} of data"
+                text = f"you have not said no for {plural(len(open_), 'kind')} of data"
             else:
                 text = f"you have not said no for {_and(_WORDS[c] for c in open_)} data"
             out.append(Violation(rule, f"{brand} may still use your data for {what}: {text}."))

@@ -7,6 +7,7 @@ merge and the restrictiveness order of ARCHITECTURE 3.6 work field by field.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import re
@@ -17,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose, parse
+from cmr_desktop.domain.words import topic_words
 
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
@@ -285,10 +287,16 @@ class PreferenceSet:
             out = out.with_grant(cat, purpose, Grant(Decision.DENY))
         return out
 
-    def describe(self, brand_name: str, today: dt.date | None = None) -> Iterator[str]:
+    def describe(
+        self,
+        brand_name: str,
+        today: dt.date | None = None,
+        topics: Mapping[str, str] | None = None,
+    ) -> Iterator[str]:
         """Sentences a customer would use: "Acme may email you at most weekly".
 
-        With ``today``, grants whose expiry has passed are told as expired.
+        With ``today``, grants whose expiry has passed are told as expired. ``topics``: the
+        vendor's topic labels by id, where known (else the id is told in words).
         """
         for ch in Channel:
             on = self.channels.get(ch)
@@ -301,7 +309,8 @@ class PreferenceSet:
             elif freq is not None:
                 yield f"If {brand_name} may {ch.verb}, then {freq.label}."
         for topic, wanted in sorted(self.topics.items()):
-            yield f"Topic {topic!r}: {'yes' if wanted else 'no'}."
+            label = (topics or {}).get(topic) or topic_words(topic)
+            yield f"Topic '{label}': {'yes' if wanted else 'no'}."
         denied_everywhere = {
             purpose
             for purpose in Purpose
@@ -444,14 +453,64 @@ def _quiet_hours(start: str, end: str) -> QuietHours:
     return QuietHours.parse(f"{start}-{end}")
 
 
+#: English month names (``calendar.month_name`` follows the locale Qt sets).
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _why_not_a_date(text: str) -> str:
+    """Why ``text`` (already shaped YYYY-MM-DD) is not a day of the calendar."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if year < 1:
+        return "there is no year 0"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(year, month)[1]
+    return f"{_MONTHS[month - 1]} {year} has {days} days, not {day}"
+
+
 def parse_date(text: str) -> dt.date:
-    """Parse an ISO date (YYYY-MM-DD), with a clear message when it is not one."""
+    """Parse an ISO date (YYYY-MM-DD), with a clear message (saying why) when it is not one."""
+    expected = "expected YYYY-MM-DD, e.g. 2027-06-30"
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise DomainError(f"invalid date {text!r} ({expected})")  # ASCII digits only
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits only
-            raise ValueError
         return dt.date.fromisoformat(text)
-    except (ValueError, TypeError):
-        raise DomainError(f"invalid date {text!r} (expected YYYY-MM-DD, e.g. 2027-06-30)") from None
+    except ValueError:
+        raise DomainError(f"invalid date {text!r}: {_why_not_a_date(text)}; {expected}") from None
+
+
+def check_new_end_date(expires: dt.date, today: dt.date) -> dt.date:
+    """Return ``expires`` if it may be chosen as a permission's new end date, else raise.
+
+    The one place that says the rule: a *new* end date is today or later (the permission
+    holds through its last day). Dates already stored are never checked against it: a
+    permission that has ended loads and shows as ended.
+    """
+    if expires < today:
+        raise DomainError(
+            f"the end date {expires.isoformat()} is in the past: an end date must be today "
+            f"({today.isoformat()}) or later"
+        )
+    return expires
+
+
+def parse_new_end_date(text: str, today: dt.date) -> dt.date:
+    """A new end date typed by the customer: a real date (:func:`parse_date`), not in the
+    past (:func:`check_new_end_date`)."""
+    return check_new_end_date(parse_date(text.strip()), today)
 
 
 def parse_grant(text: str) -> Grant:
@@ -464,3 +523,11 @@ def parse_grant(text: str) -> Grant:
     if decision is Decision.DENY and expires is not None:
         raise DomainError(f"invalid grant {text!r}: a deny has no expiry date")
     return Grant(decision, expires)
+
+
+def parse_new_grant(text: str, today: dt.date) -> Grant:
+    """:func:`parse_grant` for a new choice: its end date, if any, must not be in the past."""
+    grant = parse_grant(text)
+    if grant.expires is not None:
+        check_new_end_date(grant.expires, today)
+    return grant

@@ -337,7 +337,8 @@ class Services:
                 added = uow.brands.add(brand, now=self.now())
             except AlreadyExists:
                 raise InputError(
-                    f"a brand with id {slug!r} exists already; choose another with --slug"
+                    f"{brand.name} exists already (as {slug!r}); give the new one another "
+                    "name (or, in the command line, another id with --slug)"
                 ) from None
             # Still inside the transaction: if the keyring refuses, the brand is not stored.
             self._store_secrets(slug, secret_values)

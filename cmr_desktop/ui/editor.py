@@ -18,29 +18,42 @@ default applies, shown as a partly checked box); a data use is Allow, Deny or un
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTime, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack
+from PySide6.QtCore import QCoreApplication, QDate, QPointF, Qt, QTime, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QCalendarWidget,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QTimeEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from cmr_desktop.connectors.api import Catalog, Topic
-from cmr_desktop.domain.preferences import FieldKey, FieldValue, Grant, PreferenceSet, QuietHours
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.preferences import (
+    FieldKey,
+    FieldValue,
+    Grant,
+    PreferenceSet,
+    QuietHours,
+    check_new_end_date,
+    parse_date,
+)
 from cmr_desktop.domain.vocabulary import (
     Channel,
     DataCategory,
@@ -49,13 +62,15 @@ from cmr_desktop.domain.vocabulary import (
     Purpose,
     RelationshipStatus,
 )
+from cmr_desktop.domain.words import in_sentence, topic_words
 from cmr_desktop.services import Services
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip, vendor_note
 
 _DEFAULT = "(their default)"
 _UNDECIDED = "(undecided)"
-_NO_END = "no end"
+_NO_END = "No end"
+_UNTIL = "Until…"
 _STATE = {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}
 #: Relationship details the editor changes (the services' editable fields).
 DETAILS = ("category", "website", "account_id", "privacy_contact", "notes")
@@ -72,9 +87,18 @@ class SetField(QUndoCommand):
     """Set one preference field of one brand (and put it back on undo)."""
 
     def __init__(
-        self, editor: BrandEditor, slug: str, key: FieldKey, old: FieldValue, new: FieldValue
+        self,
+        editor: BrandEditor,
+        slug: str,
+        key: FieldKey,
+        old: FieldValue,
+        new: FieldValue,
+        *,
+        name: str | None = None,
+        topics: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(f"{field_label(key)} of {slug}")
+        # "Undo Demographics for analytics of Contoso Bank": the brand's name, not its slug.
+        super().__init__(f"{field_label(key, topics)} of {name or slug}")
         self.editor, self.slug, self.key, self.old, self.new = editor, slug, key, old, new
 
     def redo(self) -> None:
@@ -87,8 +111,17 @@ class SetField(QUndoCommand):
 class SetDetail(QUndoCommand):
     """Change one relationship detail (category, website ...) of one brand."""
 
-    def __init__(self, editor: BrandEditor, slug: str, name: str, old: Any, new: Any) -> None:
-        super().__init__(f"{_DETAIL_LABELS.get(name, name)} of {slug}")
+    def __init__(
+        self,
+        editor: BrandEditor,
+        slug: str,
+        name: str,
+        old: Any,
+        new: Any,
+        *,
+        brand_name: str | None = None,
+    ) -> None:
+        super().__init__(f"{_DETAIL_LABELS.get(name, name)} of {brand_name or slug}")
         self.editor, self.slug, self.name, self.old, self.new = editor, slug, name, old, new
 
     def redo(self) -> None:
@@ -98,8 +131,9 @@ class SetDetail(QUndoCommand):
         self.editor.write_detail(self.slug, self.name, self.old)
 
 
-def field_label(key: FieldKey) -> str:
-    """A field in the customer's words ("Email frequency", "Contact for Marketing" ...)."""
+def field_label(key: FieldKey, topics: Mapping[str, str] | None = None) -> str:
+    """A field in the customer's words ("Email frequency", "Contact for marketing",
+    "Topic 'Order updates'" ...). ``topics``: the vendor's topic labels by id, where known."""
     if key[0] in ("channel", "frequency"):
         channel = key[1]
         assert isinstance(channel, Channel)
@@ -108,18 +142,262 @@ def field_label(key: FieldKey) -> str:
         category, purpose = key[1], key[2]
         assert isinstance(category, DataCategory)
         assert isinstance(purpose, Purpose)
-        return f"{category.label} for {purpose.label}"
+        return f"{category.label} for {in_sentence(purpose.label)}"
     if key[0] == "topic":
-        return f"Topic {key[1]}"
+        topic = str(key[1])
+        return f"Topic '{(topics or {}).get(topic) or topic_words(topic)}'"
     return "Quiet hours"
 
 
+def _hand_wheel_on(widget: QWidget, event: QWheelEvent) -> bool:
+    """Give a wheel turn over ``widget`` to the scroll area around it, unless ``widget``
+    has keyboard focus (clicked or tabbed into). True when it was handed on.
+
+    Drop-downs and spin boxes in the editor take the wheel only with focus, so scrolling
+    the editor never changes a value by accident. (A widget that ignores a *real* wheel
+    event passes it to its parents, but Qt never propagates a synthesized one; handing it
+    to the scroll area explicitly behaves the same for both.)"""
+    if widget.hasFocus():
+        return False
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    if parent is None:
+        event.ignore()  # no scroll area: Qt passes it to the parents
+        return True
+    viewport = parent.viewport()
+    handed = QWheelEvent(
+        QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint())),
+        event.globalPosition(),
+        event.pixelDelta(),
+        event.angleDelta(),
+        event.buttons(),
+        event.modifiers(),
+        event.phase(),
+        event.inverted(),
+    )
+    QCoreApplication.sendEvent(viewport, handed)
+    event.accept()
+    return True
+
+
+class WheelSafeComboBox(QComboBox):
+    """A drop-down that takes the mouse wheel only when it has focus (see
+    :func:`_hand_wheel_on`). A wheel turn never gives it focus (StrongFocus)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not _hand_wheel_on(self, event):
+            super().wheelEvent(event)
+
+
+class WheelSafeTimeEdit(QTimeEdit):
+    """A time field that takes the mouse wheel only when it has focus."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not _hand_wheel_on(self, event):
+            super().wheelEvent(event)
+
+
 def _combo(parent: QWidget) -> QComboBox:
-    """A combo box that may be narrower than its longest entry (the pane is narrow)."""
-    combo = QComboBox(parent)
+    """A combo box that may be narrower than its longest entry (the pane is narrow), and
+    that ignores the mouse wheel until it has focus."""
+    combo = WheelSafeComboBox(parent)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(8)
     return combo
+
+
+def _qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+class EndDateField(QWidget):
+    """When a permission ends: an explicit *No end*, or *Until…* a last day, typed
+    (YYYY-MM-DD) or picked in a calendar that opens at today.
+
+    A new day in the past, or text that is not a date, is refused: :attr:`message` (a label
+    the editor places under the row) says why, and nothing is stored. An end date already
+    stored is shown as it is, even when it has passed ("Ended on ..."): only *new* choices
+    are checked (:func:`cmr_desktop.domain.preferences.check_new_end_date`).
+
+    Signals:
+        chosen(): the user chose a valid end (:attr:`value`: a date, or None for no end).
+    """
+
+    chosen = Signal()
+
+    def __init__(self, what: str, today: Callable[[], dt.date], parent: QWidget) -> None:
+        super().__init__(parent)
+        self._today = today
+        #: The end shown and stored (None: no end); changed by a load or a valid choice.
+        self.value: dt.date | None = None
+        #: The user is in the middle of a choice not stored yet (Until… and no valid day).
+        self.draft = False
+        grid = QGridLayout(self)  # the day under the choice: the pane is narrow
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.mode = _combo(self)
+        self.mode.setMinimumContentsLength(6)
+        self.mode.addItem(_NO_END, None)
+        self.mode.addItem(_UNTIL, "until")
+        self.mode.setAccessibleName(f"{what}: ends")
+        self.mode.setToolTip("No end: the permission holds until you change it")
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("YYYY-MM-DD")
+        self.edit.setAccessibleName(f"{what}: last day")
+        self.edit.setToolTip("The last day the permission holds (YYYY-MM-DD)")
+        self.edit.setMaxLength(10)
+        width = self.edit.fontMetrics().horizontalAdvance("0000-00-00") + 16
+        self.edit.setMinimumWidth(width)
+        self.pick = QToolButton(self)
+        self.pick.setText("…")
+        self.pick.setAccessibleName(f"{what}: pick the last day in a calendar")
+        self.pick.setToolTip("Pick the last day in a calendar")
+        self._what = what
+        self._menu: QMenu | None = None  # the calendar, made when first opened
+        self._calendar: QCalendarWidget | None = None
+        self.pick.clicked.connect(self.open_calendar)
+        grid.addWidget(self.mode, 0, 0, 1, 2)
+        grid.addWidget(self.edit, 1, 0)
+        grid.addWidget(self.pick, 1, 1)
+        grid.setColumnStretch(0, 1)
+        self.message = QLabel("", parent)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName(f"{what}: about the end date")
+        self.message.setVisible(False)
+        self.mode.activated.connect(lambda _: self._mode_chosen())
+        self.edit.editingFinished.connect(self._typed)
+        self._show_mode()
+
+    # --- showing ----------------------------------------------------------------------
+
+    def set_value(self, expires: dt.date | None, *, keep_draft: bool = False) -> None:
+        """Show a stored end (no check: a stored end may have passed).
+
+        ``keep_draft``: the same permission is shown again (a reload): if its end did not
+        change, what the user is in the middle of (Until… with no day yet, or a refused
+        day and its message) stays as it is."""
+        if keep_draft and self.draft and expires == self.value:
+            return
+        self.draft = False
+        self.value = expires
+        self.mode.setCurrentIndex(0 if expires is None else 1)
+        self.edit.setText("" if expires is None else expires.isoformat())
+        self._show_mode()
+        if expires is not None and expires < self._today():
+            self._say(
+                f"Ended on {expires.isoformat()}: counts as refused. Choose a new last day "
+                "or No end to allow it again.",
+                error=False,
+            )
+        else:
+            self._say("")
+
+    def until_chosen(self) -> bool:
+        return bool(self.mode.currentData() == "until")
+
+    def _show_mode(self) -> None:
+        until = self.until_chosen()
+        self.edit.setVisible(until)
+        self.pick.setVisible(until)
+
+    def _say(self, text: str, *, error: bool = True) -> None:
+        self.message.setText(text)
+        self.message.setProperty("problem", error and bool(text))  # tests read it
+        self.message.setVisible(bool(text))
+
+    def setEnabled(self, enabled: bool) -> None:
+        super().setEnabled(enabled)
+        self.message.setEnabled(enabled)
+
+    # --- choosing ---------------------------------------------------------------------
+
+    def _mode_chosen(self) -> None:
+        self._show_mode()
+        if not self.until_chosen():
+            self.draft = False
+            self.edit.clear()
+            self._say("")
+            if self.value is not None:
+                self.value = None
+                self.chosen.emit()
+            return
+        self.edit.setFocus()
+        self.draft = self.value is None
+        if not self.edit.text().strip():
+            self._say("Type the last day (YYYY-MM-DD) or pick it in the calendar.", error=False)
+
+    def _typed(self) -> None:
+        """The user finished typing: store a valid new day, or say why not."""
+        if not self.until_chosen():
+            return
+        text = self.edit.text().strip()
+        if not text:
+            self._say("Type the last day (YYYY-MM-DD) or pick it in the calendar.", error=False)
+            return
+        try:
+            day = parse_date(text)
+            if day == self.value:  # unchanged (a stored day that has passed stays as it is)
+                return
+            check_new_end_date(day, self._today())
+        except DomainError as exc:
+            self.draft = True
+            self._say(f"Not saved: {exc}.")
+            return
+        self._say("")
+        self.draft = False
+        self.value = day
+        self.chosen.emit()
+
+    @property
+    def menu(self) -> QMenu:
+        """The calendar's popup (made on first use: a brand may have dozens of rows)."""
+        if self._menu is None:
+            self._menu = QMenu(self.pick)
+            self._calendar = QCalendarWidget(self._menu)
+            self._calendar.setGridVisible(True)
+            self._calendar.setAccessibleName(f"{self._what}: calendar")
+            action = QWidgetAction(self._menu)
+            action.setDefaultWidget(self._calendar)
+            self._menu.addAction(action)
+            self._menu.aboutToShow.connect(self._calendar_opens)
+            self._calendar.clicked.connect(self._picked)
+            self._calendar.activated.connect(self._picked)
+        return self._menu
+
+    @property
+    def calendar(self) -> QCalendarWidget:
+        self.menu  # noqa: B018 (makes it)
+        assert self._calendar is not None
+        return self._calendar
+
+    def open_calendar(self) -> None:
+        """Show the calendar under the button (a popup: it never blocks)."""
+        self.menu.popup(self.pick.mapToGlobal(self.pick.rect().bottomLeft()))
+
+    def _calendar_opens(self) -> None:
+        """The calendar opens at today (or at the chosen day), with past days closed."""
+        today = self._today()
+        shown = self.value if self.value is not None and self.value >= today else today
+        self.calendar.setMinimumDate(_qdate(today))
+        self.calendar.setSelectedDate(_qdate(shown))
+        self.calendar.setCurrentPage(shown.year, shown.month)
+
+    def _picked(self, day: QDate) -> None:
+        if self._menu is not None:
+            self._menu.hide()
+        self.mode.setCurrentIndex(1)
+        self._show_mode()
+        self.edit.setText(day.toString("yyyy-MM-dd"))
+        self._typed()
 
 
 def _clear(layout: QGridLayout | QVBoxLayout) -> None:
@@ -231,6 +509,8 @@ class BrandEditor(QWidget):
         super().__init__(parent)
         self.services, self.runner, self.undo = services, runner, undo
         self.slug: str | None = None
+        self.name = ""  # the shown brand's name (for undo texts: names, never slugs)
+        self._uses_slug: str | None = None  # whose data uses the rows show
         self.prefs = PreferenceSet()
         #: What the vendor last reported (shown beside undecided fields as theirs), or None.
         self.vendor: PreferenceSet | None = None
@@ -263,7 +543,7 @@ class BrandEditor(QWidget):
         uses_outer = QVBoxLayout(self.uses_box)
         self.uses_grid = QGridLayout()
         uses_outer.addLayout(self.uses_grid)
-        self.use_rows: dict[tuple[DataCategory, Purpose], tuple[QComboBox, QDateEdit]] = {}
+        self.use_rows: dict[tuple[DataCategory, Purpose], tuple[QComboBox, EndDateField]] = {}
         self.use_notes: dict[tuple[DataCategory, Purpose], _VendorNote] = {}
         uses_outer.addLayout(self._build_add_use())
         layout.addWidget(self.uses_box)
@@ -344,10 +624,10 @@ class BrandEditor(QWidget):
         row = QHBoxLayout()
         self.quiet = QCheckBox("No contact from", box)
         self.quiet.setAccessibleName("Quiet hours")
-        self.quiet_start = QTimeEdit(box)
+        self.quiet_start = WheelSafeTimeEdit(box)
         self.quiet_start.setDisplayFormat("HH:mm")
         self.quiet_start.setAccessibleName("Quiet hours start")
-        self.quiet_end = QTimeEdit(box)
+        self.quiet_end = WheelSafeTimeEdit(box)
         self.quiet_end.setDisplayFormat("HH:mm")
         self.quiet_end.setAccessibleName("Quiet hours end")
         self.quiet.clicked.connect(lambda _=False: self._on_quiet())
@@ -405,6 +685,7 @@ class BrandEditor(QWidget):
         if slug != self.slug:
             return  # the user moved on meanwhile
         self.title.setText(name)
+        self.name = name
         self.vendor = vendor
         if asked == self._edits:  # else an edit made since is newer than what was read
             self.prefs, self.details = prefs, details
@@ -492,7 +773,7 @@ class BrandEditor(QWidget):
         known = {t.id for t in topics}
         vendor_topics = set(self.vendor.topics) if self.vendor is not None else set()
         topics += [
-            Topic(t, t.replace("-", " ").replace("_", " ").capitalize())
+            Topic(t, topic_words(t))
             for t in sorted(set(self.prefs.topics) | vendor_topics)
             if t not in known
         ]
@@ -548,54 +829,53 @@ class BrandEditor(QWidget):
         if self.vendor is not None:
             pairs |= set(self.vendor.grants)  # undecided uses the vendor has: shown as theirs
         if self.use_rows and pairs == set(self.use_rows):
+            same = self._uses_slug == self.slug  # a reload: keep a half-made end date
             for pair, (decision, until) in self.use_rows.items():  # in place, keeping focus
-                self._show_grant(pair, decision, until)
+                self._show_grant(pair, decision, until, keep_draft=same)
+            self._uses_slug = self.slug
             return
+        self._uses_slug = self.slug
         _clear(self.uses_grid)
         self.use_rows, self.use_notes = {}, {}
         if not pairs:
             self.uses_grid.addWidget(QLabel("No use of your data decided yet.", self.uses_box))
         ordered = sorted(pairs, key=lambda p: (list(DataCategory).index(p[0]), p[1].label))
         for row, (category, purpose) in enumerate(ordered):
-            label = QLabel(f"{category.label} for {purpose.label.lower()}", self.uses_box)
+            what = field_label(("grant", category, purpose))
+            label = QLabel(what, self.uses_box)
             decision = _combo(self.uses_box)
-            decision.setAccessibleName(f"{category.label} for {purpose.label}: decision")
+            decision.setAccessibleName(f"{what}: decision")
             decision.addItem(_UNDECIDED, None)
             decision.addItem("Allow", Decision.ALLOW.value)
             decision.addItem("Deny", Decision.DENY.value)
-            until = QDateEdit(self.uses_box)
-            until.setAccessibleName(f"{category.label} for {purpose.label}: allowed until")
-            until.setDisplayFormat("'until' yyyy-MM-dd")
-            until.setCalendarPopup(True)
-            until.setMinimumDate(QDate(2000, 1, 1))
-            until.setSpecialValueText(_NO_END)  # the minimum date means "no end"
-            until.setToolTip("Last day the permission holds (no end: until you change it)")
+            until = EndDateField(what, self.services.today, self.uses_box)
             pair = (category, purpose)
-            self._show_grant(pair, decision, until)
             decision.activated.connect(lambda _, p=pair: self._on_use(p))
-            until.editingFinished.connect(lambda p=pair: self._on_use(p))
+            until.chosen.connect(lambda p=pair: self._on_use(p))
             label.setBuddy(decision)
             label.setWordWrap(True)
-            note = _VendorNote(f"{category.label} for {purpose.label}", self.uses_box)
+            note = _VendorNote(what, self.uses_box)
             note.refuse.clicked.connect(lambda _=False, p=pair: self._refuse(("grant", p[0], p[1])))
             self.use_notes[pair] = note
-            self.uses_grid.addWidget(label, 3 * row, 0, 1, 2)
-            self.uses_grid.addWidget(note, 3 * row + 1, 0, 1, 2)
-            self.uses_grid.addWidget(decision, 3 * row + 2, 0)
-            self.uses_grid.addWidget(until, 3 * row + 2, 1)
+            self.uses_grid.addWidget(label, 4 * row, 0, 1, 2)
+            self.uses_grid.addWidget(note, 4 * row + 1, 0, 1, 2)
+            self.uses_grid.addWidget(decision, 4 * row + 2, 0, Qt.AlignmentFlag.AlignTop)
+            self.uses_grid.addWidget(until, 4 * row + 2, 1)
+            self.uses_grid.addWidget(until.message, 4 * row + 3, 0, 1, 2)
             self.use_rows[pair] = (decision, until)
             self._show_grant(pair, decision, until)
 
     def _show_grant(
-        self, pair: tuple[DataCategory, Purpose], decision: QComboBox, until: QDateEdit
+        self,
+        pair: tuple[DataCategory, Purpose],
+        decision: QComboBox,
+        until: EndDateField,
+        *,
+        keep_draft: bool = False,
     ) -> None:
         grant = self.prefs.grants.get(pair)
         decision.setCurrentIndex(decision.findData(grant.decision.value if grant else None))
-        if grant is not None and grant.expires is not None:
-            e = grant.expires
-            until.setDate(QDate(e.year, e.month, e.day))
-        else:
-            until.setDate(until.minimumDate())
+        until.set_value(grant.expires if grant is not None else None, keep_draft=keep_draft)
         until.setEnabled(grant is not None and grant.decision is Decision.ALLOW)
         note = self.use_notes.get(pair)
         if note is not None:
@@ -644,9 +924,7 @@ class BrandEditor(QWidget):
         if value == Decision.DENY.value:
             grant = Grant(Decision.DENY)
         elif value == Decision.ALLOW.value:
-            q = until.date()
-            expires = None if q == until.minimumDate() else dt.date(q.year(), q.month(), q.day())
-            grant = Grant(Decision.ALLOW, expires)
+            grant = Grant(Decision.ALLOW, until.value)
         until.setEnabled(value == Decision.ALLOW.value)
         self._push(("grant", pair[0], pair[1]), grant)
 
@@ -686,7 +964,8 @@ class BrandEditor(QWidget):
         old = self.prefs.get(key)
         if old == new:
             return
-        self.undo.push(SetField(self, self.slug, key, old, new))
+        topics = {t.id: t.label for t in self.catalog.topics} if self.catalog else None
+        self.undo.push(SetField(self, self.slug, key, old, new, name=self.name, topics=topics))
 
     def _push_detail(self, name: str, new: Any) -> None:
         if self.slug is None:
@@ -694,7 +973,7 @@ class BrandEditor(QWidget):
         old = self.details.get(name)
         if old == new:
             return
-        self.undo.push(SetDetail(self, self.slug, name, old, new))
+        self.undo.push(SetDetail(self, self.slug, name, old, new, brand_name=self.name))
 
     def write(self, slug: str, key: FieldKey, value: FieldValue) -> None:
         """Store one field in the background; the table row updates when it is saved."""

@@ -18,16 +18,78 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
+from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.preferences import FieldKey
 from cmr_desktop.interop.directory import bundled_directory
 from cmr_desktop.interop.files import write_atomically
+from cmr_desktop.interop.plan import ImportPlan
 from cmr_desktop.services import Services
+from cmr_desktop.ui.editor import field_label
+from cmr_desktop.ui.errors import error_box
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import plural
+from cmr_desktop.ui.text import describe_value, translate
+
+#: Relationship details in the customer's words (the import preview).
+_DETAILS = {
+    "name": "Name",
+    "account_id": "Account",
+    "status": "Status",
+    "category": "Category",
+    "website": "Website",
+    "privacy_contact": "Privacy contact",
+    "notes": "Notes",
+    "tags": "Tags",
+    "connector": "Connector",
+    "connector_config": "Connector settings",
+}
+
+
+def _detail_words(value: object) -> str:
+    if isinstance(value, dict):
+        value = ", ".join(f"{k} {v}" for k, v in sorted(value.items()))
+    elif isinstance(value, tuple | list):
+        value = ", ".join(map(str, value))
+    return str(value) if value not in (None, "") else "none"
+
+
+def change_words(old: Brand, new: Brand) -> list[str]:
+    """What an import changes in a brand, in the customer's words ("Email: allowed →
+    refused", "Website: none → https://…")."""
+    out = []
+    for name, label in _DETAILS.items():
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            out.append(f"{label}: {_detail_words(a)} → {_detail_words(b)}")
+    fa, fb = old.preferences.fields(), new.preferences.fields()
+    keys: list[FieldKey] = sorted(fa.keys() | fb.keys(), key=lambda k: tuple(map(str, k)))
+    for key in keys:
+        if fa.get(key) != fb.get(key):
+            was, now = describe_value(fa.get(key)), describe_value(fb.get(key))
+            out.append(f"{field_label(key)}: {was} → {now}")
+    return out
+
+
+def preview_lines(plan: ImportPlan) -> tuple[list[str], str]:
+    """(one line per brand, by name; the summary) of what an import would change."""
+    lines = [f"New: {b.name}" for b in plan.added]
+    for c in plan.changed:
+        lines.append(f"Changed: {c.old.name}: " + "; ".join(change_words(c.old, c.new)))
+    if plan.policy_after is not None:
+        before = ", ".join(plan.policy_before.describe()) or "no rules"
+        after = ", ".join(plan.policy_after.describe()) or "no rules"
+        lines.append(f"My Terms: {before} → {after}")
+    summary = (
+        translate("Import", "%n brand(s) to add", None, len(plan.added))
+        + f", {len(plan.changed)} to change, {plan.unchanged} unchanged"
+        + (", My Terms change" if plan.policy_after is not None else "")
+    )
+    return lines, summary
 
 
 class TextDialog(QDialog):
@@ -84,6 +146,8 @@ class FileActions(QObject):
         super().__init__(parent)
         self.services, self.runner, self.window = services, runner, parent
         self.dialog: TextDialog | None = None  # the last one shown (tests look at it)
+        #: The last error box shown (ui.errors' box, with the standard icon), or None.
+        self.error: QMessageBox | None = None
 
     def _show(self, dialog: TextDialog) -> TextDialog:
         self.dialog = dialog
@@ -92,10 +156,20 @@ class FileActions(QObject):
 
     def _error(self, what: str) -> Callable[[Exception], None]:
         def show(error: Exception) -> None:
-            self._show(TextDialog(what, f"{what} failed: {error}", "", None, self.window))
+            self._clear_error()
+            box = error_box(what, f"{what} failed: {error}", self.window)
+            box.setModal(False)  # never blocks the window (nor a test)
+            self.error = box
+            box.show()
             self.message.emit(f"{what} failed.")
 
         return show
+
+    def _clear_error(self) -> None:
+        """A new attempt starts: an earlier failure is no longer shown."""
+        if self.error is not None:
+            self.error.close()
+            self.error = None
 
     # --- export ---------------------------------------------------------------------------
 
@@ -114,7 +188,8 @@ class FileActions(QObject):
         newline = "" if fmt == "csv" else None
 
         def done(count: int) -> None:
-            self.message.emit(f"Exported {plural(count, 'brand')} to {path}.")
+            text = translate("Files", "Exported %n brand(s) to {path}.", None, count)
+            self.message.emit(text.format(path=path))
 
         self.runner.run(lambda: write_atomically(path, write, newline), done, self._error("Export"))
 
@@ -130,10 +205,13 @@ class FileActions(QObject):
     def preview_import(self, path: Path) -> None:
         """Check ``path`` and show what importing it would change; import on the button."""
         services = self.services
+        self._clear_error()
+        self.message.emit(f"Checking {path.name}…")  # replaces an earlier "Import failed."
 
         def show(result: Any) -> None:
-            lines = list(result.plan.lines())
-            summary = lines[-1] if lines else ""
+            previewed = list(result.plan.lines())  # compared again before importing
+            lines, summary = preview_lines(result.plan)
+            self.message.emit(f"{path.name}: {summary}.")
             if result.plan.is_empty:
                 dialog = TextDialog(
                     "Import brands",
@@ -147,11 +225,11 @@ class FileActions(QObject):
             dialog = TextDialog(
                 "Import brands",
                 f"Importing {path.name} would change this (nothing is written yet): {summary}.",
-                "\n".join(lines[:-1]),
+                "\n".join(lines),
                 "&Import",
                 self.window,
             )
-            dialog.accepted.connect(lambda: self._import(path, lines))
+            dialog.accepted.connect(lambda: self._import(path, previewed))
             self._show(dialog)
 
         self.runner.run(
@@ -194,9 +272,13 @@ class FileActions(QObject):
         services = self.services
 
         def done(result: Any) -> None:
-            heading = (
-                f"Added {result.added} and updated {result.updated} of "
-                f"{plural(result.total, 'organisation')}; skipped {len(result.skipped)}."
+            heading = translate(
+                "Files",
+                "Added {added} and updated {updated} of %n organisation(s); ",
+                None,
+                result.total,
+            ).format(added=result.added, updated=result.updated) + (
+                f"skipped {len(result.skipped)}."
             )
             self.message.emit(heading)
             if result.skipped:

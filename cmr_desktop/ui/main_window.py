@@ -218,7 +218,9 @@ class MainWindow(QMainWindow):
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        # The platform's redo keys (Ctrl+Shift+Z on Linux) and Ctrl+Y everywhere, once each.
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        redo.setShortcuts(redo_keys + [k for k in [QKeySequence("Ctrl+Y")] if k not in redo_keys])
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
         edit_menu.addSeparator()
@@ -747,7 +749,8 @@ class MainWindow(QMainWindow):
 
     def _brand_added(self, slug: str) -> None:
         problem = self.wizard.error if self.wizard is not None else ""
-        self.statusBar().showMessage(f"Added {slug}. {problem}".strip(), 15_000)
+        name = self.wizard.added_name if self.wizard is not None else slug
+        self.statusBar().showMessage(f"Added {name}. {problem}".strip(), 15_000)
         self._reveal([slug], "added")
         self.reload()
 

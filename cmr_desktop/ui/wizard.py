@@ -8,7 +8,11 @@ Re-entering a brand's secrets (after the vendor refused the stored token) is
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -32,7 +36,7 @@ from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.services import ConnectionFailed, Services
 from cmr_desktop.ui.plugin_calls import PluginCalls, PluginTimeout
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import plural, tooltip
+from cmr_desktop.ui.text import tooltip, translate
 
 
 def _plain(text: str, parent: QWidget) -> QLabel:
@@ -49,9 +53,10 @@ def describe_catalog(catalog: Catalog | None) -> str:
     channels = ", ".join(sorted(c.label for c in catalog.channels)) or "no channel"
     required = [t.label for t in catalog.topics if t.required]
     text = (
-        f"The vendor offers: {channels}; {plural(len(catalog.topics), 'topic')}"
-        f"{' (always sent: ' + ', '.join(required) + ')' if required else ''}; asks about "
-        f"{plural(len(catalog.data_uses), 'use')} of your data"
+        f"The vendor offers: {channels}; "
+        + translate("Wizard", "%n topic(s)", None, len(catalog.topics))
+        + f"{' (always sent: ' + ', '.join(required) + ')' if required else ''}; asks about "
+        + translate("Wizard", "%n use(s) of your data", None, len(catalog.data_uses))
     )
     return text + ("; honours quiet hours." if catalog.supports_quiet_hours else ".")
 
@@ -92,6 +97,125 @@ def connector_choices(services: Services) -> ConnectorChoices:
 
 
 LOOKING = "Looking for connectors…"
+
+
+def is_address_field(f: ConfigField) -> bool:
+    """A setting that holds a web address (``url``, ``base_url``, ``api_url`` ...)."""
+    return f.name == "url" or f.name.endswith("_url")
+
+
+def address_problem(text: str) -> str:
+    """Why ``text`` is not a usable web address for a connector ("" when it is)."""
+    if not text:
+        return ""
+    example = "https://api.example.com/v1"
+    if any(c.isspace() for c in text):
+        return "A web address has no spaces."
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return f"Not a web address: it should look like {example}."
+    if parts.scheme not in ("https", "http") or not host or not parts.netloc:
+        return f"Not a complete web address: it should look like {example}."
+    if parts.username or parts.password:
+        return "Leave the user name and password out of the address; secrets have their own field."
+    if parts.scheme == "http":
+        try:
+            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            return "Use https://: plain http:// is only for this computer (localhost)."
+    return ""
+
+
+_DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,}(:[0-9]+)?([/?#].*)?$")
+
+
+def website_problem(text: str) -> str:
+    """Why ``text`` is not a brand's website ("" when it is; a bare "contoso.com" is)."""
+    if not text:
+        return ""
+    if any(c.isspace() for c in text):
+        return "A web address has no spaces."
+    if "://" not in text:
+        return "" if _DOMAIN.match(text) else "Not a web address: it should look like contoso.com."
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "Not a complete web address: it should look like https://contoso.com."
+    return ""
+
+
+class SettingsForm(QWidget):
+    """A connector's settings as a form: one field per :class:`ConfigField`, labelled with
+    the connector's own label (never its key), secrets hidden, and under a web address a
+    message as soon as it is malformed. The one place that builds such a form (the wizard,
+    and a dialog that edits a brand's connector settings, can share it).
+
+    Signals:
+        changed(): a value changed (the page re-checks :meth:`is_valid`).
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.edits: dict[str, tuple[ConfigField, QLineEdit]] = {}
+        self.problems: dict[str, QLabel] = {}
+
+    def build(self, fields: tuple[ConfigField, ...], values: dict[str, str] | None = None) -> None:
+        """Show ``fields`` (with ``values`` filled in, else their defaults)."""
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.edits, self.problems = {}, {}
+        for f in fields:
+            edit = QLineEdit(self)
+            edit.setAccessibleName(f.label)
+            edit.setToolTip(tooltip(f.help))
+            edit.setPlaceholderText(f.help)
+            value = (values or {}).get(f.name, f.default or "")
+            if value:
+                edit.setText(value)
+            if f.secret:
+                edit.setEchoMode(QLineEdit.EchoMode.Password)
+            self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
+            self.edits[f.name] = (f, edit)
+            if is_address_field(f):
+                problem = _plain("", self)
+                problem.setAccessibleName(f"{f.label}: problem")
+                problem.setVisible(False)
+                self.form.addRow("", problem)
+                self.problems[f.name] = problem
+                edit.textChanged.connect(lambda _, n=f.name: self._check(n))
+                self._check(f.name)
+            edit.textChanged.connect(lambda _: self.changed.emit())
+        self.changed.emit()
+
+    def _check(self, name: str) -> None:
+        text = address_problem(self.edits[name][1].text().strip())
+        label = self.problems[name]
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def is_valid(self) -> bool:
+        """Every required field is filled in and no web address is malformed."""
+        return all(
+            edit.text().strip() for f, edit in self.edits.values() if f.required and not f.default
+        ) and not any(label.text() for label in self.problems.values())
+
+    def values(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(settings, secrets) as typed."""
+        config: dict[str, str] = {}
+        secrets: dict[str, str] = {}
+        for name, (f, edit) in self.edits.items():
+            value = edit.text().strip()
+            if value:
+                (secrets if f.secret else config)[name] = value
+        return config, secrets
 
 
 class WhoPage(QWizardPage):
@@ -140,9 +264,20 @@ class WhoPage(QWizardPage):
         self.website.setAccessibleName("Website")
         self.privacy_contact = QLineEdit(self)
         self.privacy_contact.setAccessibleName("Privacy contact")
+        self.website_problem = _plain("", self)
+        self.website_problem.setAccessibleName("Website: problem")
+        self.website_problem.setVisible(False)
+        self.website.textChanged.connect(lambda _: self._check_website())
         form.addRow("&Category", self.category)
         form.addRow("&Website", self.website)
+        form.addRow("", self.website_problem)
         form.addRow("&Privacy contact", self.privacy_contact)
+
+    def _check_website(self) -> None:
+        text = website_problem(self.website.text().strip())
+        self.website_problem.setText(text)
+        self.website_problem.setVisible(bool(text))
+        self.completeChanged.emit()
 
     def _edited(self, text: str) -> None:
         if self.picked is not None and text.strip() != self.picked.name:
@@ -191,7 +326,8 @@ class WhoPage(QWizardPage):
         )
 
     def isComplete(self) -> bool:
-        return bool(self.name.text().strip())
+        """A name, and no malformed website (Next stays disabled until then)."""
+        return bool(self.name.text().strip()) and not self.website_problem.text()
 
 
 class HowPage(QWizardPage):
@@ -214,12 +350,19 @@ class HowPage(QWizardPage):
         self.status = _plain(LOOKING, self)
         self.status.setAccessibleName("Connectors")
         layout.addWidget(self.status)
-        self.fields_box = QWidget(self)
-        self.form = QFormLayout(self.fields_box)
-        layout.addWidget(self.fields_box)
+        self.settings = SettingsForm(self)
+        self.settings.changed.connect(self.completeChanged.emit)
+        layout.addWidget(self.settings)
+        self.nothing = _plain("Nothing to set up.", self)
+        self.nothing.setVisible(False)
+        layout.addWidget(self.nothing)
         layout.addStretch(1)
-        self.edits: dict[str, tuple[ConfigField, QLineEdit]] = {}
         self.choices: ConnectorChoices | None = None
+
+    @property
+    def edits(self) -> dict[str, tuple[ConfigField, QLineEdit]]:
+        """The settings' fields by key (what the user typed)."""
+        return self.settings.edits
 
     @property
     def ready(self) -> bool:
@@ -253,7 +396,12 @@ class HowPage(QWizardPage):
             notes.append("No connector could be loaded.")
         if choices.unusable:
             notes.append(
-                f"{plural(len(choices.unusable), 'installed connector')} cannot be used: "
+                translate(
+                    "Wizard",
+                    "%n installed connector(s) cannot be used: ",
+                    None,
+                    len(choices.unusable),
+                )
                 + "; ".join(choices.unusable)
             )
         self.status.setText("\n".join(notes))
@@ -268,41 +416,19 @@ class HowPage(QWizardPage):
         return self.choices.get(self.connector_id()) if self.choices is not None else None
 
     def _build_fields(self) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.edits = {}
         choice = self.choice()
         fields = choice.fields if choice is not None else ()
-        for f in fields:
-            edit = QLineEdit(self.fields_box)
-            edit.setAccessibleName(f.label)
-            edit.setToolTip(tooltip(f.help))
-            edit.setPlaceholderText(f.help)
-            if f.default:
-                edit.setText(f.default)
-            if f.secret:
-                edit.setEchoMode(QLineEdit.EchoMode.Password)
-            edit.textChanged.connect(lambda _: self.completeChanged.emit())
-            self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
-            self.edits[f.name] = (f, edit)
-        if choice is not None and not fields:
-            self.form.addRow(_plain("Nothing to set up.", self.fields_box))
+        self.settings.build(fields)
+        self.nothing.setVisible(choice is not None and not fields)
         self.completeChanged.emit()
 
     def values(self) -> tuple[dict[str, str], dict[str, str]]:
         """(settings, secrets) as typed."""
-        config: dict[str, str] = {}
-        secrets: dict[str, str] = {}
-        for name, (f, edit) in self.edits.items():
-            value = edit.text().strip()
-            if value:
-                (secrets if f.secret else config)[name] = value
-        return config, secrets
+        return self.settings.values()
 
     def isComplete(self) -> bool:
-        return self.choice() is not None and all(
-            edit.text().strip() for f, edit in self.edits.values() if f.required and not f.default
-        )
+        """Next stays disabled until every required setting is given and none is malformed."""
+        return self.choice() is not None and self.settings.is_valid()
 
 
 class CheckPage(QWizardPage):
@@ -394,6 +520,7 @@ class AddBrandWizard(QWizard):
         for page in (self.who, self.how, self.check):
             self.addPage(page)
         self.error = ""
+        self.added_name = ""
         self.resize(640, 480)
         # Finding connectors imports their plugins: in the background, while the first page
         # is filled in.
@@ -433,6 +560,7 @@ class AddBrandWizard(QWizard):
         def stored(result: tuple[str, str]) -> None:
             slug, problem = result
             self.error = problem
+            self.added_name = name  # the status bar says "Added <name>", never the id
             self.added.emit(slug)
             super(AddBrandWizard, self).accept()
 
@@ -476,7 +604,13 @@ class SignInDialog(QDialog):
         self.plugins = PluginCalls(self)
         self.setWindowTitle("Sign in again")
         layout = QVBoxLayout(self)
-        layout.addWidget(_plain(f"New secrets for {slug} (kept in the system keyring):", self))
+        self.heading = _plain("New secrets (kept in the system keyring):", self)
+        layout.addWidget(self.heading)
+        runner.run(
+            lambda: services.get_brand(slug).brand.name,
+            self._show_name,
+            lambda _error: None,
+        )
         self.form = QFormLayout()
         self.edits: dict[str, QLineEdit] = {}
         layout.addLayout(self.form)
@@ -500,6 +634,10 @@ class SignInDialog(QDialog):
                 "be stuck. You can cancel and try again later."
             ),
         )
+
+    def _show_name(self, name: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the dialog was closed and deleted meanwhile
+            self.heading.setText(f"New secrets for {name} (kept in the system keyring):")
 
     def _show_fields(self, fields: tuple[ConfigField, ...]) -> None:
         for f in fields:

@@ -84,7 +84,7 @@ def test_cli_exports_receipts(cmr: Any, tmp_path: Path) -> None:
     out = tmp_path / "receipts.json"
     res = cmr("export", "--format", "receipts", "--brand", "corner-shop", "-o", str(out))
     assert res.code == 0, res
-    assert "Exported 1 receipt(s)" in res.err
+    assert "Exported 1 receipt to" in res.err
     receipts = json.loads(out.read_text("utf-8"))
     _valid(receipts)
     assert receipts[0]["sensitive"] is True
@@ -128,7 +128,7 @@ def test_a_brand_with_nothing_consented_gets_no_receipt_and_the_export_says_so(
     res = cmr("export", "--format", "receipts", "-o", str(out))
     assert res.code == 0, res
     assert json.loads(out.read_text("utf-8")) == []  # no receipt with an empty purposes list
-    assert "No receipt for 1 brand(s) with nothing you consented to: Corner Shop" in res.err
+    assert "No receipt for 1 brand with nothing you consented to: Corner Shop" in res.err
 
 
 def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QDate, Qt, QTime
+from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from cmr_desktop.domain import Channel, DataCategory, Decision, Grant, Purpose
@@ -121,16 +121,17 @@ def test_data_use_decisions_and_end_dates_are_saved_and_undone(
     qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=10_000)
     decision, until = editor.use_rows[pair]
     assert until.isEnabled()
-    assert until.text() == "no end"
-    until.setDate(QDate(2027, 6, 30))
-    until.editingFinished.emit()
-    end = dt.date(2027, 6, 30)
+    assert until.mode.currentText() == "No end"
+    end = window.services.today() + dt.timedelta(days=200)
+    _choose(until.mode, "until")
+    until.edit.setText(end.isoformat())
+    until.edit.editingFinished.emit()
     qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=10_000)
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW), timeout=10_000)
     window.undo_stack.redo()
     qtbot.waitUntil(lambda: stored() == Grant(Decision.ALLOW, end), timeout=10_000)
-    assert editor.use_rows[pair][1].date() == QDate(2027, 6, 30)
+    assert editor.use_rows[pair][1].edit.text() == end.isoformat()
 
 
 def test_adding_a_data_use_the_vendor_does_not_list(qtbot: Any, window: MainWindow) -> None:
