@@ -455,7 +455,8 @@ class Connector(abc.ABC):
                 out += f.problems()
         missing = sorted(getattr(cls, "__abstractmethods__", ()))
         if missing:
-            out.append(f"missing method(s): {', '.join(missing)}")
+            word = "missing method" if len(missing) == 1 else "missing methods"
+            out.append(f"{word}: {', '.join(missing)}")
         return out
 
     @classmethod

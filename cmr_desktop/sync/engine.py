@@ -54,6 +54,7 @@ from cmr_desktop.domain.merge import (
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
 from cmr_desktop.domain.summary import offered_text
 from cmr_desktop.domain.vocabulary import Frequency
+from cmr_desktop.domain.words import plural
 from cmr_desktop.storage import Store, StoreBusy
 from cmr_desktop.storage.repositories import SyncInput
 
@@ -721,11 +722,11 @@ class SyncEngine:
             return BrandOutcome(brand.slug, brand.name, Result.DRIFT, detail, 1)
         if sent is not None or decisions is not None or seen.recovered:
             parts = (
-                f"pushed {len(merged.to_push)} change(s)" if sent is not None else "",
+                f"pushed {plural(len(merged.to_push), 'change')}" if sent is not None else "",
                 "the vendor had applied your last push (its answer was lost)"
                 if seen.recovered and sent is None
                 else "",
-                f"took {len(merged.accepted)} stricter vendor setting(s)"
+                f"took {plural(len(merged.accepted), 'stricter vendor setting')}"
                 if merged.accepted and decisions is not None
                 else "",
             )

@@ -465,7 +465,7 @@ class ConnectorSettingsDialog(QDialog):
 
     def _update_buttons(self) -> None:
         self.save_button.setEnabled(
-            self.loaded is not None and bool(self.form.edits) and self.form.is_complete()
+            self.loaded is not None and bool(self.form.edits) and self.form.is_valid()
         )
 
     def save(self, then: Callable[[], None] | None = None) -> None:

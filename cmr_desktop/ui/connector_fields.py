@@ -8,7 +8,9 @@ system keyring, and an empty box means "keep it".
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
@@ -20,6 +22,38 @@ from cmr_desktop.ui.text import tooltip
 KEPT = "Stored in the system keyring (leave empty to keep it)"
 #: In a secret's empty box when the keyring holds none.
 MISSING = "Not stored: type it to sign in"
+
+
+def is_address_field(f: ConfigField) -> bool:
+    """A setting that holds a web address (``url``, ``base_url``, ``api_url`` ...)."""
+    return f.name == "url" or f.name.endswith("_url")
+
+
+def address_problem(text: str) -> str:
+    """Why ``text`` is not a usable web address for a connector ("" when it is)."""
+    if not text:
+        return ""
+    example = "https://api.example.com/v1"
+    if any(c.isspace() for c in text):
+        return "A web address has no spaces."
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return f"Not a web address: it should look like {example}."
+    if parts.scheme not in ("https", "http") or not host or not parts.netloc:
+        return f"Not a complete web address: it should look like {example}."
+    if parts.username or parts.password:
+        return "Leave the user name and password out of the address; secrets have their own field."
+    if parts.scheme == "http":
+        try:
+            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            return "Use https://: plain http:// is only for this computer (localhost)."
+    return ""
 
 
 class ConnectorFieldsForm(QWidget):
@@ -36,6 +70,8 @@ class ConnectorFieldsForm(QWidget):
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
         self.edits: dict[str, tuple[ConfigField, QLineEdit]] = {}
+        #: Under each web address, why it is malformed (hidden while it is not).
+        self.problems: dict[str, QLabel] = {}
         self._held: dict[str, bool] = {}
 
     def set_fields(
@@ -55,7 +91,7 @@ class ConnectorFieldsForm(QWidget):
         """
         while self.form.rowCount():
             self.form.removeRow(0)
-        self.edits = {}
+        self.edits, self.problems = {}, {}
         self._held = dict(held or {})
         values = values or {}
         for f in fields:
@@ -73,9 +109,19 @@ class ConnectorFieldsForm(QWidget):
                 text = values.get(f.name, f.default or "")
                 if text:
                     edit.setText(text)
-            edit.textChanged.connect(lambda _: self.changed.emit())
             self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
             self.edits[f.name] = (f, edit)
+            if is_address_field(f):
+                problem = QLabel("", self)
+                problem.setTextFormat(Qt.TextFormat.PlainText)
+                problem.setWordWrap(True)
+                problem.setAccessibleName(f"{f.label}: problem")
+                problem.setVisible(False)
+                self.form.addRow("", problem)
+                self.problems[f.name] = problem
+                edit.textChanged.connect(lambda _, n=f.name: self._check(n))
+                self._check(f.name)
+            edit.textChanged.connect(lambda _: self.changed.emit())
         if not fields and empty:
             note = QLabel(empty, self)
             note.setTextFormat(Qt.TextFormat.PlainText)
@@ -100,6 +146,15 @@ class ConnectorFieldsForm(QWidget):
             for name, (f, edit) in self.edits.items()
             if f.required and not f.default
         )
+
+    def is_valid(self) -> bool:
+        """Complete, and no web address is malformed (what Next and Save wait for)."""
+        return self.is_complete() and not any(p.text() for p in self.problems.values())
+
+    def _check(self, name: str) -> None:
+        label = self.problems[name]
+        label.setText(address_problem(self.edits[name][1].text().strip()))
+        label.setVisible(bool(label.text()))
 
     def edit(self, name: str) -> QLineEdit | None:
         """The box of field ``name`` (None when the connector has no such field)."""

@@ -49,6 +49,11 @@ KINDS = {
     "error": "Failed",
     "by_hand": "Done by hand",
     "kept": "Kept yours",
+    "accepted_theirs": "You took theirs",
+    "terms": "My Terms applied",
+    "undecided": "Made undecided",
+    "removed": "Removed",
+    "restored": "Put back",
 }
 
 
@@ -111,6 +116,26 @@ def summarize(entry: JournalEntry) -> str:
         return "done by hand: " + ("; ".join(map(str, done)) if done else "nothing to do")
     if entry.kind == "kept":
         return "you kept your own values after the vendor had changed them"
+    fields = [f for f in d.get("fields", []) if isinstance(f, dict)]
+    if entry.kind == "accepted_theirs":
+        return "you took the vendor's values: " + "; ".join(
+            f"{field_words(str(f.get('field')))}: {value_words(f.get('vendor'))}" for f in fields
+        )
+    if entry.kind == "terms":
+        return "My Terms decided, as you asked: " + "; ".join(
+            f"{field_words(str(f.get('field')))}: {value_words(f.get('value'))}" for f in fields
+        )
+    if entry.kind == "undecided":
+        return "undecided again (taken over from the vendor, never decided by you): " + ", ".join(
+            field_words(str(f.get("field"))) for f in fields
+        )
+    if entry.kind == "removed":
+        return (
+            f"{d.get('name', entry.brand)} removed from CMR Desktop "
+            "(its decisions, vendor state and secrets deleted)"
+        )
+    if entry.kind == "restored":
+        return f"{d.get('name', entry.brand)} put back (undo of its removal)"
     return str(d)[:200]
 
 

@@ -9,7 +9,6 @@ Re-entering a brand's secrets (after the vendor refused the stored token) is
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -34,9 +33,10 @@ from PySide6.QtWidgets import (
 from cmr_desktop.connectors.api import Catalog, ConfigField
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.services import ConnectionFailed, Services
+from cmr_desktop.ui.connector_fields import ConnectorFieldsForm
 from cmr_desktop.ui.plugin_calls import PluginCalls, PluginTimeout
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.text import tooltip, translate
+from cmr_desktop.ui.text import translate
 
 
 def _plain(text: str, parent: QWidget) -> QLabel:
@@ -99,38 +99,6 @@ def connector_choices(services: Services) -> ConnectorChoices:
 LOOKING = "Looking for connectors…"
 
 
-def is_address_field(f: ConfigField) -> bool:
-    """A setting that holds a web address (``url``, ``base_url``, ``api_url`` ...)."""
-    return f.name == "url" or f.name.endswith("_url")
-
-
-def address_problem(text: str) -> str:
-    """Why ``text`` is not a usable web address for a connector ("" when it is)."""
-    if not text:
-        return ""
-    example = "https://api.example.com/v1"
-    if any(c.isspace() for c in text):
-        return "A web address has no spaces."
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        return f"Not a web address: it should look like {example}."
-    if parts.scheme not in ("https", "http") or not host or not parts.netloc:
-        return f"Not a complete web address: it should look like {example}."
-    if parts.username or parts.password:
-        return "Leave the user name and password out of the address; secrets have their own field."
-    if parts.scheme == "http":
-        try:
-            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = False
-        if not local:
-            return "Use https://: plain http:// is only for this computer (localhost)."
-    return ""
-
-
 _DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,}(:[0-9]+)?([/?#].*)?$")
 
 
@@ -146,76 +114,6 @@ def website_problem(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return "Not a complete web address: it should look like https://contoso.com."
     return ""
-
-
-class SettingsForm(QWidget):
-    """A connector's settings as a form: one field per :class:`ConfigField`, labelled with
-    the connector's own label (never its key), secrets hidden, and under a web address a
-    message as soon as it is malformed. The one place that builds such a form (the wizard,
-    and a dialog that edits a brand's connector settings, can share it).
-
-    Signals:
-        changed(): a value changed (the page re-checks :meth:`is_valid`).
-    """
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.form = QFormLayout(self)
-        self.form.setContentsMargins(0, 0, 0, 0)
-        self.edits: dict[str, tuple[ConfigField, QLineEdit]] = {}
-        self.problems: dict[str, QLabel] = {}
-
-    def build(self, fields: tuple[ConfigField, ...], values: dict[str, str] | None = None) -> None:
-        """Show ``fields`` (with ``values`` filled in, else their defaults)."""
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.edits, self.problems = {}, {}
-        for f in fields:
-            edit = QLineEdit(self)
-            edit.setAccessibleName(f.label)
-            edit.setToolTip(tooltip(f.help))
-            edit.setPlaceholderText(f.help)
-            value = (values or {}).get(f.name, f.default or "")
-            if value:
-                edit.setText(value)
-            if f.secret:
-                edit.setEchoMode(QLineEdit.EchoMode.Password)
-            self.form.addRow(f.label + ("" if f.required else " (optional)"), edit)
-            self.edits[f.name] = (f, edit)
-            if is_address_field(f):
-                problem = _plain("", self)
-                problem.setAccessibleName(f"{f.label}: problem")
-                problem.setVisible(False)
-                self.form.addRow("", problem)
-                self.problems[f.name] = problem
-                edit.textChanged.connect(lambda _, n=f.name: self._check(n))
-                self._check(f.name)
-            edit.textChanged.connect(lambda _: self.changed.emit())
-        self.changed.emit()
-
-    def _check(self, name: str) -> None:
-        text = address_problem(self.edits[name][1].text().strip())
-        label = self.problems[name]
-        label.setText(text)
-        label.setVisible(bool(text))
-
-    def is_valid(self) -> bool:
-        """Every required field is filled in and no web address is malformed."""
-        return all(
-            edit.text().strip() for f, edit in self.edits.values() if f.required and not f.default
-        ) and not any(label.text() for label in self.problems.values())
-
-    def values(self) -> tuple[dict[str, str], dict[str, str]]:
-        """(settings, secrets) as typed."""
-        config: dict[str, str] = {}
-        secrets: dict[str, str] = {}
-        for name, (f, edit) in self.edits.items():
-            value = edit.text().strip()
-            if value:
-                (secrets if f.secret else config)[name] = value
-        return config, secrets
 
 
 class WhoPage(QWizardPage):
@@ -350,7 +248,7 @@ class HowPage(QWizardPage):
         self.status = _plain(LOOKING, self)
         self.status.setAccessibleName("Connectors")
         layout.addWidget(self.status)
-        self.settings = SettingsForm(self)
+        self.settings = ConnectorFieldsForm(self)
         self.settings.changed.connect(self.completeChanged.emit)
         layout.addWidget(self.settings)
         self.nothing = _plain("Nothing to set up.", self)
@@ -418,7 +316,7 @@ class HowPage(QWizardPage):
     def _build_fields(self) -> None:
         choice = self.choice()
         fields = choice.fields if choice is not None else ()
-        self.settings.build(fields)
+        self.settings.set_fields(fields, empty="")
         self.nothing.setVisible(choice is not None and not fields)
         self.completeChanged.emit()
 

@@ -100,7 +100,7 @@ def test_registry_lists_broken_plugins_with_the_reason_and_keeps_the_rest(
     assert by_id["old"].status is Status.INCOMPATIBLE
     assert "0.9.0" in by_id["old"].reason
     assert by_id["half"].status is Status.INVALID
-    assert "missing method(s): read, write" in by_id["half"].reason
+    assert "missing methods: read, write" in by_id["half"].reason
     assert by_id["notaclass"].status is Status.INVALID
     assert by_id["misnamed"].status is Status.INVALID
     assert "id is 'good'" in by_id["misnamed"].reason
