@@ -442,6 +442,14 @@ class MainWindow(QMainWindow):
         self._apply_filter(self._select_after_load)
         return f"The {hid} hid {'it' if len(slugs) == 1 else 'them'}: cleared to show all brands."
 
+    def _enable_for_brands(self) -> None:
+        """What needs brands waits for one: on an empty home, nothing to sync or search (the
+        welcome offers the ways to add some)."""
+        has = bool(self.model.all_rows())
+        for action in (self.sync_all, self.verify_all, self.sync_selected, self.map_action):
+            action.setEnabled(has and not self.is_syncing())
+        self.search.setEnabled(has)
+
     def _show_no_brand(self) -> None:
         """No brand is current (the list is empty, or its brand went): the editor shows
         none, and its late loads are dropped."""
@@ -487,6 +495,7 @@ class MainWindow(QMainWindow):
         keep = self._select_after_load or keep
         self.model.set_rows(rows)
         self.pages.show_for(len(rows))
+        self._enable_for_brands()
         self._fill_sidebar()
         self._apply_filter(keep)
         revealed = self._revealed(rows)
@@ -893,8 +902,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
         self.cancel.setVisible(False)
         self.cancel_action.setEnabled(False)
-        for action in (self.sync_all, self.verify_all, self.sync_selected):
-            action.setEnabled(True)
+        self._enable_for_brands()
 
     # --- window state ---------------------------------------------------------------------
 

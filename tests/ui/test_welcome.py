@@ -75,6 +75,12 @@ def test_the_summary_line_says_no_brands_yet_on_an_empty_home(empty: MainWindow)
     assert "All in order" not in empty.summary.text()
 
 
+def test_what_needs_brands_waits_for_one_on_an_empty_home(empty: MainWindow) -> None:
+    for action in (empty.sync_all, empty.verify_all, empty.sync_selected, empty.map_action):
+        assert not action.isEnabled(), action.text()
+    assert not empty.search.isEnabled()
+
+
 def test_add_a_brand_opens_the_wizard_and_the_new_brand_replaces_the_welcome(
     qtbot: Any, empty: MainWindow
 ) -> None:
@@ -90,6 +96,8 @@ def test_add_a_brand_opens_the_wizard_and_the_new_brand_replaces_the_welcome(
     qtbot.waitUntil(lambda: empty.pages.currentWidget() is empty.pages.brands, timeout=10_000)
     qtbot.waitUntil(lambda: empty.editor.slug == "corner-bakery", timeout=5000)
     assert empty.summary.text() != "No brands yet"
+    assert empty.sync_all.isEnabled()
+    assert empty.search.isEnabled()
 
 
 def test_import_a_file_asks_for_the_file_and_shows_its_preview(
