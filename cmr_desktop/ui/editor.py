@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDate, QPointF, Qt, QTime, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QUndoCommand, QUndoStack, QWheelEvent
+from PySide6.QtGui import QAction, QKeyEvent, QPalette, QUndoCommand, QUndoStack, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QCalendarWidget,
@@ -64,6 +64,7 @@ from cmr_desktop.domain.vocabulary import (
 )
 from cmr_desktop.domain.words import in_sentence, topic_words
 from cmr_desktop.services import Services
+from cmr_desktop.ui.palette import dimmed_text
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip, vendor_note
 
@@ -446,6 +447,14 @@ class ChoiceBox(QCheckBox):
         super().keyPressEvent(event)
 
 
+def dim(label: QLabel) -> None:
+    """Draw ``label`` dimmed, yet with text that still reads (WCAG AA) on its background;
+    a disabled label's grey does not (1.6:1 in Fusion's light palette)."""
+    palette = label.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, dimmed_text(palette))
+    label.setPalette(palette)
+
+
 class _VendorNote(QWidget):
     """Beside an undecided field: "undecided — their setting: allowed" (plain text: the
     vendor's value, never the customer's decision), and a Refuse button when the vendor has
@@ -459,7 +468,7 @@ class _VendorNote(QWidget):
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # vendor values: never markup
         self.label.setWordWrap(True)
         self.label.setAccessibleName(f"{what}: the vendor's setting")
-        self.label.setEnabled(False)  # drawn dimmed: theirs, not yours
+        dim(self.label)  # drawn dimmed: theirs, not yours (still readable)
         self.refuse = QPushButton("Refuse", self)
         self.refuse.setAccessibleName(f"Refuse {what}")
         self.refuse.setToolTip("Decide: refuse it (undo with Ctrl+Z)")
@@ -805,7 +814,7 @@ class BrandEditor(QWidget):
                 note.setTextFormat(Qt.TextFormat.PlainText)  # vendor text: never markup
                 note.setWordWrap(True)
                 note.setIndent(22)
-                note.setEnabled(False)
+                dim(note)
                 self.topics_layout.addWidget(note)
             else:
                 box = ChoiceBox(topic.label, self.topics_box)
