@@ -445,6 +445,7 @@ class BrandRepository:
 _SNAPSHOT_SYNC = (
     "base",
     "vendor",
+    "offered",
     "remote_version",
     "revision",
     "confirmed_at",
