@@ -35,5 +35,7 @@ class FixedClock:
 
 
 def today(clock: Clock) -> dt.date:
-    """The customer's date for ``clock`` (UTC date; good enough for day-granular expiry)."""
-    return clock.now().date()
+    """The customer's date for ``clock``: the date where they are (this machine's time zone),
+    as a permission's last day and "today" in messages mean it; not the UTC date, which is
+    already tomorrow on an evening west of Greenwich."""
+    return clock.now().astimezone().date()

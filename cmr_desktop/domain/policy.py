@@ -62,33 +62,27 @@ class Reach:
     channels: frozenset[Channel] | None = None
     data_uses: frozenset[tuple[DataCategory, Purpose]] | None = None
     vendor: PreferenceSet | None = None
-    #: What the vendor reported is what it offers (``of_vendor_state``): looked up in
-    #: ``vendor`` itself, so no sets are built per brand.
-    reported_is_offered: bool = False
-
-    @classmethod
-    def of_vendor_state(cls, vendor: PreferenceSet | None) -> Reach:
-        """From the vendor's last reported state alone (no catalog stored): a vendor reads
-        out every channel and data use it has, so what it did not report is taken as not
-        offered. None (never synced): nothing is known."""
-        if vendor is None:
-            return UNKNOWN
-        return cls(vendor=vendor, reported_is_offered=True)
 
     @property
     def knows_uses(self) -> bool:
         """Whether the data uses the vendor asks for are known."""
-        return self.data_uses is not None or (self.reported_is_offered and self.vendor is not None)
+        return self.data_uses is not None
 
     def offers_channel(self, channel: Channel) -> bool:
-        if self.reported_is_offered and self.vendor is not None:
-            return channel in self.vendor.channels or channel in self.vendor.frequencies
-        return self.channels is None or channel in self.channels
+        """Whether the brand can use ``channel``: its catalog offers it (or is unknown), or
+        its vendor's own state has it on (whatever the catalog says)."""
+        if self.channels is None or channel in self.channels:
+            return True
+        v = self.vendor
+        return v is not None and (v.channels.get(channel) is True or channel in v.frequencies)
 
     def offers_use(self, category: DataCategory, purpose: Purpose) -> bool:
-        if self.reported_is_offered and self.vendor is not None:
-            return (category, purpose) in self.vendor.grants
-        return self.data_uses is None or (category, purpose) in self.data_uses
+        """Whether the brand asks for this data use: its catalog has it (or is unknown), or
+        its vendor's own state allows it."""
+        if self.data_uses is None or (category, purpose) in self.data_uses:
+            return True
+        grant = self.vendor.grants.get((category, purpose)) if self.vendor else None
+        return grant is not None and grant.decision is Decision.ALLOW
 
     def vendor_refuses_channel(self, channel: Channel) -> bool:
         return self.vendor is not None and self.vendor.channels.get(channel) is False

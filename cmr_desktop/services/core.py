@@ -29,6 +29,7 @@ from cmr_desktop.connectors.http import REDACTOR, ConnectorSession, make_session
 from cmr_desktop.connectors.registry import ConnectorEntry, Registry, UnknownConnector
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugify
 from cmr_desktop.domain.clock import Clock, SystemClock
+from cmr_desktop.domain.clock import today as clock_today
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
@@ -129,6 +130,11 @@ class RemovedBrand:
 
     snapshot: BrandSnapshot
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Secret names the keyring could not read: left in it (not deleted), and an undo
+    #: cannot vouch for them (sign in again).
+    unread: tuple[str, ...] = ()
+    #: Secret names the keyring would not delete: they are still in it.
+    kept: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -276,7 +282,8 @@ class Services:
         return self.clock.now()
 
     def today(self) -> dt.date:
-        return self.clock.now().date()
+        """The customer's date (``domain.clock.today``: their time zone, not UTC)."""
+        return clock_today(self.clock)
 
     # --- brands -------------------------------------------------------------------------
 
@@ -577,23 +584,37 @@ class Services:
         Returns what was removed, with the secrets as they were (in memory only), so that
         an undo can put everything back with :meth:`restore_brands`.
         """
-        removed: list[RemovedBrand] = []
+        taken: list[tuple[BrandSnapshot, dict[str, str], list[str], list[str]]] = []
         with self.store.write() as uow:
             brands = {b.slug: b for b in (self._resolve(uow, r) for r in refs)}
             now = self.now()
             for slug, brand in brands.items():
                 snapshot = uow.brands.snapshot(slug)
-                secrets = {
-                    name: value
-                    for name in self._secret_names(brand.connector)
-                    if (value := self._held_secret(slug, name))
-                }
+                secrets: dict[str, str] = {}
+                read: list[str] = []
+                unread: list[str] = []
+                for name in self._secret_names(brand.connector):
+                    try:
+                        value = self.secrets.get(slug, name)
+                    except Exception:
+                        unread.append(name)  # not deleted either: it cannot be put back
+                        continue
+                    read.append(name)
+                    if value:
+                        REDACTOR.add_secret(value)
+                        secrets[name] = value
                 uow.brands.remove(slug)
                 uow.journal.append(at=now, brand=slug, kind="removed", detail={"name": brand.name})
-                removed.append(RemovedBrand(snapshot, secrets))
-        for item in removed:
-            for name in self._secret_names(item.snapshot.brand.connector):
-                self._forget_secret(item.slug, name)
+                taken.append((snapshot, secrets, read, unread))
+        removed = []
+        for snapshot, secrets, read, unread in taken:
+            kept = []
+            for name in read:
+                try:
+                    self.secrets.delete(snapshot.brand.slug, name)
+                except Exception:
+                    kept.append(name)
+            removed.append(RemovedBrand(snapshot, secrets, tuple(unread), tuple(kept)))
         return removed
 
     def restore_brands(self, removed: Sequence[RemovedBrand]) -> list[str]:
@@ -626,6 +647,9 @@ class Services:
                 self._store_secrets(item.slug, item.secrets)
             except Exception:
                 refused.append(item.name)
+                continue
+            if item.unread:
+                refused.append(item.name)  # its secrets were never read: cannot vouch for them
         return refused
 
     def _secret_names(self, connector: str) -> list[str]:
@@ -673,11 +697,11 @@ class Services:
             brand = self._resolve(uow, ref)
         cls = self.connector_class(brand.connector)
         fields = {f.name: f for f in cls.config_fields}
-        for key in (*config, *given):
+        for key, secret in (*((k, False) for k in config), *((k, True) for k in given)):
             f = fields.get(key)
             if f is None:
                 raise SettingRefused(key, key, f"connector {brand.connector!r} has no such setting")
-            if f.secret != (key in given):
+            if f.secret != secret:  # a secret among the settings would land in the database
                 kind = "a secret" if f.secret else "not a secret"
                 raise SettingRefused(key, f.label, f"is {kind}")
         for f in fields.values():
@@ -686,12 +710,25 @@ class Services:
         problem = self._settings_problem(cls, dict(brand.connector_config), config)
         if problem is not None:
             raise problem
-        with self.store.write() as uow:
-            current = self._resolve(uow, brand.slug)
-            updated = uow.brands.update(replace(current, connector_config=config), now=self.now())
-            if given:  # inside the transaction: if the keyring refuses, nothing is changed
+        # The keyring is no transaction: keep what it held, and put it back if the keyring or
+        # the database refuses, so that nothing is changed then.
+        before = {key: self._held_secret(brand.slug, key) for key in given}
+        try:
+            with self.store.write() as uow:
+                current = self._resolve(uow, brand.slug)
+                updated = uow.brands.update(
+                    replace(current, connector_config=config), now=self.now()
+                )
                 for key, value in given.items():
                     self.secrets.set(brand.slug, key, value)
+        except BaseException:
+            for key, old in before.items():
+                with contextlib.suppress(Exception):
+                    if old is None:
+                        self._forget_secret(brand.slug, key)
+                    else:
+                        self.secrets.set(brand.slug, key, old)
+            raise
         return updated
 
     @staticmethod
@@ -844,12 +881,23 @@ class Services:
         return [(r, BrandSummary.of_record(r, today, terms)) for r in records]
 
     def apply_policy(self, refs: Sequence[str] = ()) -> list[str]:
-        """Change brands so they keep My Terms; returns the ids of the brands changed."""
+        """Change brands so they keep My Terms; returns the ids of the brands changed. With
+        no ``refs``, the brands that break My Terms (as :meth:`preview_policy` lists them,
+        and the window's "Apply to all" applies); brands named in ``refs`` whenever applying
+        changes them (the customer asked for them)."""
         changed = []
         with self.store.write() as uow:
             terms = uow.settings.policy()
-            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
             today, now = self.today(), self.now()
+            if refs:
+                brands = [self._resolve(uow, r) for r in refs]
+            else:
+                breaking = {
+                    r.slug
+                    for r in uow.brands.records(order="slug")
+                    if self._breaks(terms, r, today)
+                }
+                brands = [b for b in uow.brands.all() if b.slug in breaking]
             for b in brands:
                 prefs = terms.apply(b.preferences, today)
                 if prefs != b.preferences:

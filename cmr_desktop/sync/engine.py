@@ -524,7 +524,8 @@ class SyncEngine:
         catalog = self._catalog(brand, connector)
         remote = connector.read()
         # Expired grants count as deny: the revocation is pushed like any other change.
-        wanted, notes = fit(brand.name, catalog, brand.preferences.with_expired_revoked(now.date()))
+        day = now.astimezone().date()  # the customer's date (domain.clock.today)
+        wanted, notes = fit(brand.name, catalog, brand.preferences.with_expired_revoked(day))
         base = catalog.restrict(inp.base) if inp.base is not None else None
         push = inp.pending_push
         if push is not None:

@@ -235,6 +235,24 @@ class BrandActions(QObject):
         self.remove_button: QPushButton | None = None
         self.settings_dialog: ConnectorSettingsDialog | None = None
         self.notice = UndoNotice(undo, parent)
+        #: Undos and redos of removals asked for during a sync: done once it is over (the
+        #: sync's process must not find its brands gone, or back, under it).
+        self._after_sync: list[Callable[[], None]] = []
+
+    def sync_done(self) -> None:
+        """The sync is over: do the removals and restores that waited for it, in order."""
+        waiting, self._after_sync = self._after_sync, []
+        for job in waiting:
+            job()
+
+    def _when_idle(self, job: Callable[[], None], what: str) -> bool:
+        """True when ``job`` had to wait for the sync (it runs after it, and the status bar
+        says so)."""
+        if not self.busy():
+            return False
+        self._after_sync.append(job)
+        self.message.emit(f"{what} once the sync is done.")
+        return True
 
     # --- remove ---------------------------------------------------------------------------
 
@@ -292,6 +310,12 @@ class BrandActions(QObject):
             self.undo.push(command)  # its first redo does nothing: the removal is stored
             self.removed.emit(command.slugs)
             self.notice.show_for(f"Removed {self._words(command.names)}", command)
+            kept = [r.name for r in removed if r.kept]
+            if kept:
+                self.message.emit(
+                    f"The system keyring would not delete the secrets of {_names(kept)}: "
+                    "they are still in it (remove them with your keyring's own tool)."
+                )
 
         self.runner.run(
             lambda: services.remove_brands(slugs),
@@ -306,6 +330,11 @@ class BrandActions(QObject):
 
     def remove_again(self, command: RemoveCommand) -> None:
         """Redo of a removal: remove the restored brands again (fresh snapshots)."""
+        if self._when_idle(
+            lambda: self.remove_again(command),
+            f"{self._words(command.names)} will be removed again",
+        ):
+            return
         services = self.services
 
         def run() -> list[str]:
@@ -324,6 +353,10 @@ class BrandActions(QObject):
 
     def restore(self, command: RemoveCommand) -> None:
         """Undo of a removal: put the brands back as they were, secrets included."""
+        if self._when_idle(
+            lambda: self.restore(command), f"{self._words(command.names)} will be put back"
+        ):
+            return
         services = self.services
 
         def run() -> list[str]:
@@ -341,7 +374,10 @@ class BrandActions(QObject):
 
         def failed(error: Exception) -> None:
             command.broken = True
-            self.message.emit(f"Not put back: {error}")
+            # The steps below this one name brands by id, and that id now means another
+            # brand: undoing them would change the new brand. They are dropped.
+            self.undo.clear()
+            self.message.emit(f"Not put back: {error} The earlier steps can no longer be undone.")
 
         self.runner.run(run, done, failed, write=True)
 

@@ -903,6 +903,7 @@ class MainWindow(QMainWindow):
         self.cancel.setVisible(False)
         self.cancel_action.setEnabled(False)
         self._enable_for_brands()
+        self.brand_actions.sync_done()  # removals undone or redone meanwhile waited for it
 
     # --- window state ---------------------------------------------------------------------
 

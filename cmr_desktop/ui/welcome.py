@@ -81,7 +81,9 @@ def demo_command() -> tuple[str, list[str]]:
     """How to start ``cmr-desktop --demo`` from this process (no PATH lookup)."""
     if getattr(sys, "frozen", False):  # a bundled app: the executable is the app itself
         return sys.executable, ["--demo"]
-    return sys.executable, ["-c", _GUI, "--demo"]
+    # -P: not the current folder first on sys.path (a cmr_desktop/ or json.py there would be
+    # imported and run in place of ours).
+    return sys.executable, ["-P", "-c", _GUI, "--demo"]
 
 
 def launch_demo() -> bool:

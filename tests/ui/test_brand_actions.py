@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QMessageBox, QWizard
 
 from cmr_desktop.domain import Channel
+from cmr_desktop.services import SettingRefused
 from cmr_desktop.testing.simulator import VendorSimulator
 from cmr_desktop.ui.brand_actions import (
     ConnectorSettingsDialog,
@@ -18,6 +20,7 @@ from cmr_desktop.ui.brand_actions import (
     removal_text,
 )
 from cmr_desktop.ui.connector_fields import KEPT
+from cmr_desktop.ui.editor import SetField
 from cmr_desktop.ui.main_window import MainWindow
 from tests.conftest import open_services
 from tests.ui.conftest import settle
@@ -277,11 +280,15 @@ def test_a_bad_connector_setting_is_refused_with_a_message_naming_the_field(
     url = dialog.form.edit("base_url")
     assert url is not None
     url.setText("ftp://vendor.example/v1")
-    dialog.save_button.click()
-    qtbot.waitUntil(lambda: dialog.note.text().startswith("Not saved"), timeout=5000)
-    assert "API address" in dialog.note.text()
-    assert dialog.isVisible()
-    assert url.hasFocus() or dialog.focusWidget() is url
+    # Flagged under the field as it is typed (the wizard's form), and Save waits for a fix.
+    problem = dialog.form.problems["base_url"]
+    assert problem.isVisibleTo(dialog)
+    assert "should look like https://" in problem.text()
+    assert not dialog.save_button.isEnabled()
+    # What only the services can refuse is named too, and nothing is saved.
+    with pytest.raises(SettingRefused) as refused:
+        window.services.set_connector_settings("shop-002", {**before, "base_url": "ftp://x/v1"})
+    assert "API address" in str(refused.value)
     assert window.services.get_brand("shop-002").brand.connector_config == before
     url.clear()
     assert not dialog.save_button.isEnabled()  # a required field is empty
@@ -446,3 +453,52 @@ def test_an_empty_filter_says_no_brand_needs_attention(qtbot: Any, window: MainW
     note.button.click()
     qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=3000)
     assert not note.isVisible()
+
+
+def _remove_now(qtbot: Any, window: MainWindow, slug: str) -> None:
+    _select(qtbot, window, slug)
+    window.remove_action.trigger()
+    _confirm(qtbot, window)
+    assert window.brand_actions.remove_button is not None
+    window.brand_actions.remove_button.click()
+    qtbot.waitUntil(lambda: slug not in _slugs(window), timeout=5000)
+    qtbot.waitUntil(lambda: window.undo_stack.canUndo(), timeout=5000)
+
+
+def test_a_refused_put_back_drops_the_steps_below_it_so_no_undo_edits_another_brand(
+    qtbot: Any, window: MainWindow
+) -> None:
+    """An older step names the brand by id; once another brand has that id, undoing the
+    step would decide something for the new brand that its customer never decided."""
+    svc = window.services
+    _select(qtbot, window, "shop-006")
+    qtbot.waitUntil(lambda: window.editor.slug == "shop-006", timeout=5000)
+    # An undoable edit (its undo would write "SMS off" by id) …
+    window.undo_stack.push(
+        SetField(window.editor, "shop-006", ("channel", Channel.SMS), False, True)
+    )
+    settle(qtbot, window.runner)
+    _remove_now(qtbot, window, "shop-006")
+    svc.add_brand("Shop 006", category="food")  # … and another brand with that id
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: "Not put back" in window.statusBar().currentMessage(), timeout=5000)
+    assert not window.undo_stack.canUndo()
+    window.undo_stack.undo()  # nothing left to undo
+    settle(qtbot, window.runner)
+    assert svc.get_brand("shop-006").brand.preferences.channels.get(Channel.SMS) is None
+
+
+def test_undoing_a_removal_during_a_sync_waits_for_the_sync_to_end(
+    qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = window.services
+    _remove_now(qtbot, window, "shop-006")
+    syncing = [True]
+    monkeypatch.setattr(window.brand_actions, "busy", lambda: syncing[0])
+    window.undo_stack.undo()
+    assert "once the sync is done" in window.statusBar().currentMessage()
+    settle(qtbot, window.runner)
+    assert "shop-006" not in {r.slug for r in svc.brand_records()}  # not while it syncs
+    syncing[0] = False
+    window.brand_actions.sync_done()  # as the window does when the sync ends
+    qtbot.waitUntil(lambda: "shop-006" in _slugs(window), timeout=5000)

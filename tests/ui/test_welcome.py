@@ -152,7 +152,22 @@ def test_the_demo_is_started_as_the_desktop_app_with_this_interpreter() -> None:
 
     assert program == sys.executable
     assert arguments[-1] == "--demo"
-    assert "gui_main" in arguments[1]  # cmr-desktop, not the cmr command line
+    assert "gui_main" in arguments[2]  # cmr-desktop, not the cmr command line
+
+
+def test_the_demo_command_does_not_import_code_from_the_current_folder(tmp_path: Path) -> None:
+    import subprocess
+
+    shadow = tmp_path / "cmr_desktop"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise SystemExit('shadowed')\n")
+    program, arguments = welcome.demo_command()
+    probe = [a if a != welcome._GUI else "import cmr_desktop; print(cmr_desktop.__file__)"
+             for a in arguments[:-1]]  # fmt: skip
+    out = subprocess.run(
+        [program, *probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert str(tmp_path) not in out.stdout
 
 
 def test_the_welcome_goes_when_another_process_adds_a_brand_and_returns_when_it_is_removed(

@@ -53,12 +53,23 @@ NO_SMS_OFFER = offered_text(
 )
 
 
+def _synced(vendor: PreferenceSet | None) -> Reach:
+    """What a sync knows of a vendor whose catalog offers exactly what its state lists."""
+    if vendor is None:
+        return UNKNOWN
+    return Reach(
+        channels=frozenset(vendor.channels) | frozenset(vendor.frequencies),
+        data_uses=frozenset(vendor.grants),
+        vendor=vendor,
+    )
+
+
 def _messages(prefs: PreferenceSet, reach: Reach, terms: MyTerms = TERMS) -> list[str]:
     return [v.message for v in terms.evaluate(prefs, DAY, "Acme", reach)]
 
 
 def test_undecided_sms_is_no_break_where_the_vendor_offers_no_sms() -> None:
-    reach = Reach.of_vendor_state(NO_SMS_VENDOR)
+    reach = _synced(NO_SMS_VENDOR)
     assert _messages(PreferenceSet(), reach, MyTerms.of([NO_SMS])) == []
     # Nor does a catalog without SMS (the same judgement from a catalog, when one is known).
     catalog = Reach(channels=frozenset({Channel.EMAIL}), data_uses=frozenset())
@@ -67,14 +78,14 @@ def test_undecided_sms_is_no_break_where_the_vendor_offers_no_sms() -> None:
 
 def test_undecided_sms_that_the_vendor_has_off_is_kept_by_the_vendor_not_broken() -> None:
     vendor = PreferenceSet(channels={Channel.EMAIL: True, Channel.SMS: False})
-    reach = Reach.of_vendor_state(vendor)
+    reach = _synced(vendor)
     assert _messages(PreferenceSet(), reach, MyTerms.of([NO_SMS])) == []
     kept = MyTerms.of([NO_SMS]).judge(PreferenceSet(), DAY, "Acme", reach)
     assert [(v.message, v.kept) for v in kept] == [("Acme has SMS off (its own setting).", True)]
 
 
 def test_undecided_sms_with_nothing_known_of_the_brand_may_still_text_you() -> None:
-    for reach in (UNKNOWN, Reach.of_vendor_state(None)):
+    for reach in (UNKNOWN, _synced(None)):
         assert _messages(PreferenceSet(), reach, MyTerms.of([NO_SMS])) == [
             "Acme may still text you: you have not said no yet."
         ]
@@ -82,7 +93,7 @@ def test_undecided_sms_with_nothing_known_of_the_brand_may_still_text_you() -> N
 
 def test_undecided_sms_that_the_vendor_offers_and_has_on_is_a_break() -> None:
     vendor = PreferenceSet(channels={Channel.EMAIL: True, Channel.SMS: True})
-    assert _messages(PreferenceSet(), Reach.of_vendor_state(vendor), MyTerms.of([NO_SMS])) == [
+    assert _messages(PreferenceSet(), _synced(vendor), MyTerms.of([NO_SMS])) == [
         "Acme may still text you: you have not said no yet."
     ]
 
@@ -94,8 +105,8 @@ def test_a_decided_allow_breaks_the_terms_whatever_the_vendor_offers_or_holds() 
     )
     for reach in (
         UNKNOWN,
-        Reach.of_vendor_state(NO_SMS_VENDOR),  # offers neither SMS nor health data for sale
-        Reach.of_vendor_state(PreferenceSet(channels={Channel.SMS: False})),
+        _synced(NO_SMS_VENDOR),  # offers neither SMS nor health data for sale
+        _synced(PreferenceSet(channels={Channel.SMS: False})),
     ):
         found = _messages(prefs, reach)
         assert "Acme may text you." in found
@@ -104,16 +115,11 @@ def test_a_decided_allow_breaks_the_terms_whatever_the_vendor_offers_or_holds() 
 
 def test_never_sale_counts_only_the_data_uses_the_vendor_asks_for() -> None:
     # The vendor asks for contact data for marketing and service: nothing for sale.
-    assert (
-        _messages(PreferenceSet(), Reach.of_vendor_state(NO_SMS_VENDOR), MyTerms.of([NEVER_SALE]))
-        == []
-    )
+    assert _messages(PreferenceSet(), _synced(NO_SMS_VENDOR), MyTerms.of([NEVER_SALE])) == []
     selling = NO_SMS_VENDOR.with_grant(
         DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW)
     ).with_grant(DataCategory.LOCATION, Purpose.SALE, Grant(Decision.DENY))
-    judged = MyTerms.of([NEVER_SALE]).judge(
-        PreferenceSet(), DAY, "Acme", Reach.of_vendor_state(selling)
-    )
+    judged = MyTerms.of([NEVER_SALE]).judge(PreferenceSet(), DAY, "Acme", _synced(selling))
     assert [(v.message, v.kept) for v in judged] == [
         ("Acme may still use your data for sale: you have not said no for contact data.", False),
         ("Acme does not use location data for sale (its own setting).", True),
@@ -133,10 +139,8 @@ def test_frequency_and_quiet_hours_kept_by_the_vendors_own_setting() -> None:
         quiet_hours=QuietHours.parse("21:00-08:00"),
     )
     terms = MyTerms.of([weekly, quiet])
-    assert _messages(PreferenceSet(), Reach.of_vendor_state(vendor), terms) == []
-    assert [
-        v.kept for v in terms.judge(PreferenceSet(), DAY, "Acme", Reach.of_vendor_state(vendor))
-    ] == [
+    assert _messages(PreferenceSet(), _synced(vendor), terms) == []
+    assert [v.kept for v in terms.judge(PreferenceSet(), DAY, "Acme", _synced(vendor))] == [
         True,
         True,
     ]
@@ -198,6 +202,27 @@ def test_the_summary_counts_the_same_judgement_and_keeps_what_the_vendor_keeps_a
         assert (breaks, kept) == (s.violations, s.kept_by_vendor)
 
 
+def test_what_the_vendors_state_has_on_counts_even_where_its_catalog_leaves_it_out() -> None:
+    """A catalog lists what the customer can switch; a vendor whose own state has SMS on, or
+    sells contact data, can do it whatever its catalog says."""
+    vendor = PreferenceSet(
+        channels={Channel.SMS: True},
+        grants={(DataCategory.CONTACT, Purpose.SALE): Grant(Decision.ALLOW)},
+    )
+    offer = offered_text([Channel.EMAIL], [(DataCategory.CONTACT, Purpose.SERVICE)])
+    breaks, kept = judge_terms(
+        TERMS,
+        name="Acme",
+        connector="openpref",
+        decisions=PreferenceSet(),
+        vendor=vendor,
+        today=DAY,
+        offered=offer,
+    )
+    assert [v.rule for v in breaks] == ["no SMS anywhere", "never sale"]
+    assert kept == ()
+
+
 def test_what_the_vendor_did_not_report_is_not_taken_as_not_offered() -> None:
     """Absent from a vendor's state means "the vendor's default" (Open Preference API), not
     "not offered": without the stored catalog (a home synced before it was kept) the brand
@@ -222,7 +247,7 @@ def reaches(draw: st.DrawFn) -> Reach:
         return UNKNOWN
     vendor = draw(preference_sets())
     if kind == "vendor":
-        return Reach.of_vendor_state(vendor)
+        return _synced(vendor)
     channels = draw(st.frozensets(st.sampled_from(list(Channel))))
     uses = draw(
         st.frozensets(
