@@ -274,6 +274,8 @@ def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
     )
     qtbot.addWidget(win)
     win.show()
+    # Its brand listed first: Sync waits for a brand (an empty home has nothing to sync).
+    qtbot.waitUntil(lambda: win.model.rowCount() == 1, timeout=10_000)
     win.start_sync()
     qtbot.waitUntil(lambda: not win.is_syncing(), timeout=10_000)
     assert "Could not start the sync" in win.statusBar().currentMessage()
