@@ -681,6 +681,8 @@ class HttpResponse:
             only, not JSON).
         problem: what an error answer says (empty for a success).
         vendor: the vendor's name, for messages.
+        etag: the ``ETag`` header (the usual version token), or None.
+        status_code: the same as ``status`` (the name ``requests`` uses).
     """
 
     method: str
@@ -793,11 +795,15 @@ class VendorHttp:
             member id), quoted in the :class:`NotFound` message.
         vendor: the vendor's name in messages (default: the connector's ``info.name``).
         problem: reads an error answer's decoded JSON body (None when it was not JSON) into
-            a :class:`VendorProblem`; default :meth:`VendorProblem.from_body`. Give your own
-            to translate the vendor's field names to ours.
+            a :class:`VendorProblem`; None means :meth:`VendorProblem.from_body`. Give your
+            own to translate the vendor's field names to ours.
         check: called with every answer before the standard mapping; raise a
             :class:`ConnectorError` there to map an answer your own way (a vendor-specific
             error code), or return to let the table above apply.
+
+    Attributes:
+        context: the connector's context (its session sends every request).
+        base_url_field, auth, subject_field, vendor: as given (``vendor`` filled in).
 
     Raises:
         ValueError: ``base_url_field`` or ``auth.secret_field`` is not a setting the
@@ -812,7 +818,7 @@ class VendorHttp:
         auth: HttpAuth | None = None,
         subject_field: str | None = None,
         vendor: str | None = None,
-        problem: Callable[[Any], VendorProblem] = VendorProblem.from_body,
+        problem: Callable[[Any], VendorProblem] | None = None,
         check: Callable[[HttpResponse], None] | None = None,
     ) -> None:
         fields = {f.name: f for f in type(connector).config_fields}
@@ -837,7 +843,7 @@ class VendorHttp:
         self.subject_field = subject_field
         self.vendor = vendor or type(connector).info.name
         self._fields = fields
-        self._problem = problem
+        self._problem = problem or VendorProblem.from_body
         self._check = check
 
     # --- requests ---------------------------------------------------------------------------
