@@ -168,6 +168,10 @@ class RecordingProxy(FaultProxy):
         super().__init__(upstream, hang_seconds=hang_seconds)
         self.seen: list[tuple[str, str, dict[str, str]]] = []
 
+    def __enter__(self) -> RecordingProxy:
+        self.start()
+        return self
+
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         self.seen.append((h.command, h.path, dict(h.headers.items())))
         super()._serve(h)
@@ -869,9 +873,7 @@ class ConnectorConformance:
         for value in (*vendor.secrets.values(), *wrong.values()):
             assert value not in shown, "a secret value appears in a log line or an error"
 
-    def test_no_secret_travels_in_a_url(
-        self, vendor: VendorSetup, proxy: RecordingProxy
-    ) -> None:
+    def test_no_secret_travels_in_a_url(self, vendor: VendorSetup, proxy: RecordingProxy) -> None:
         connector = self.make(vendor, proxy=proxy)
         connector.check()
         state = connector.read()

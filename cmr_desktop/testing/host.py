@@ -216,7 +216,9 @@ class ConnectorHost:
         pending). Returns the new decisions."""
         with self.store.write() as uow:
             brand = uow.brands.get(slug or self._only())
-            updated = uow.brands.update(brand.with_preferences(edit(brand.preferences)), now=self.clock.now())
+            updated = uow.brands.update(
+                brand.with_preferences(edit(brand.preferences)), now=self.clock.now()
+            )
         return updated.preferences
 
     def _only(self) -> str:

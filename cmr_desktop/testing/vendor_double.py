@@ -57,9 +57,7 @@ __all__ = [
 Handler = Callable[[Request], Response]
 
 
-def json_response(
-    status: int, body: Any, headers: Mapping[str, str] | None = None
-) -> Response:
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON answer."""
     return Response(
         json.dumps(body), status=status, headers=dict(headers or {}), mimetype="application/json"
@@ -199,9 +197,7 @@ class VendorDouble:
 
     # --- authentication ---------------------------------------------------------------------
 
-    def require_header(
-        self, name: str, value: str, *, refusal: Response | None = None
-    ) -> None:
+    def require_header(self, name: str, value: str, *, refusal: Response | None = None) -> None:
         """Every stubbed endpoint answers 401 (or ``refusal``) unless header ``name`` is
         ``value`` (compared in constant time). For a bearer token:
         ``require_header("Authorization", f"Bearer {token}")``."""
@@ -227,9 +223,7 @@ class VendorDouble:
 
     def route(self, path: str, handler: Handler, *, method: str = "GET") -> None:
         """Serve ``method path`` with ``handler`` (behind :meth:`require_header`)."""
-        self.server.expect_request(path, method=method).respond_with_handler(
-            self._guarded(handler)
-        )
+        self.server.expect_request(path, method=method).respond_with_handler(self._guarded(handler))
 
     def json(self, path: str, body: Any, *, method: str = "GET", status: int = 200) -> None:
         """Serve a fixed JSON document (a catalog, say)."""

@@ -66,9 +66,7 @@ def test_settings_the_app_would_refuse_are_refused(
     with pytest.raises(ValueError, match="must use https"):
         connector_host(LocalOpenPref, config=config, secrets=openpref_vendor.secrets)
     with pytest.raises(ValueError, match="'token' is a secret"):
-        connector_host(
-            LocalOpenPref, config={**openpref_vendor.config, "token": "x"}, secrets={}
-        )
+        connector_host(LocalOpenPref, config={**openpref_vendor.config, "token": "x"}, secrets={})
 
 
 def test_a_class_discovery_would_list_as_invalid_is_refused() -> None:
