@@ -37,8 +37,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+try:
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Request, Response
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "cmr_desktop.testing.vendor_double needs pytest-httpserver: "
+        "pip install 'pytest-httpserver>=1.0,<2' (or cmr-desktop[test])"
+    ) from exc
 
 __all__ = [
     "HTTPServer",
