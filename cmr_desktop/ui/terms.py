@@ -68,7 +68,7 @@ class SetTerms(SaveCommand):
     """Replace My Terms (and put the old terms back on undo): the two documents only."""
 
     def __init__(self, writer: PreferenceWriter, old: MyTerms, new: MyTerms) -> None:
-        super().__init__(writer, "Change My Terms")
+        super().__init__(writer, terms_change(old, new))
         self.old, self.new = old, new
 
     def forward(self) -> Save:
@@ -76,6 +76,18 @@ class SetTerms(SaveCommand):
 
     def backward(self) -> Save:
         return TermsSave(self.old, self.new)
+
+
+def terms_change(old: MyTerms, new: MyTerms) -> str:
+    """One change of My Terms in words: "My Terms: no SMS anywhere" (the rule it adds or
+    changes), "My Terms: no longer no SMS anywhere" (the rule it drops)."""
+    added = [rule for rule in new.rules if rule not in old.rules]
+    dropped = [rule for rule in old.rules if rule not in new.rules]
+    if len(added) == 1 and len(dropped) <= 1:
+        return f"My Terms: {added[0]}"
+    if not added and len(dropped) == 1:
+        return f"My Terms: no longer {dropped[0]}"
+    return "Change My Terms"
 
 
 class ApplyTerms(SaveCommand):

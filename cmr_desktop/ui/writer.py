@@ -162,7 +162,8 @@ class Outcome:
     message: str = ""
     #: The class of the undo command that asked for it (None: not undoable).
     origin: type[SaveCommand] | None = None
-    #: Set by the writer: the step was taken off the undo stack.
+    #: Set by the writer: the step is taken off the undo stack (at once when it was the
+    #: next to undo or redo, else when the stack reaches it).
     dropped: bool = field(default=False, compare=False)
 
 
@@ -376,5 +377,5 @@ def _refused(
         terms=terms,
         problem=problem,
         gone=isinstance(error, BrandNotFound),
-        message=f"{verb}: {what}: {problem}.",
+        message=f"{verb}: {what}: {problem.rstrip('.')}.",
     )

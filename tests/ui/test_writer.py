@@ -174,6 +174,11 @@ def test_undo_and_redo_across_the_editor_the_results_panel_and_my_terms_go_throu
     assert svc.policy().rules == (NoChannel(Channel.PHONE),)
     assert [type(o.save) for o in seen.asked] == [AcceptSave, FieldsSave, TermsSave]
     assert stack.count() == 3
+    assert [stack.text(i) for i in range(3)] == [
+        "Accept the vendor's values for Shop 000",
+        "SMS of Shop 000",
+        "My Terms: no phone calls anywhere",
+    ]
 
     # Undo all three, newest first; each view shows what is stored.
     for expected in (3 + 1, 3 + 2, 3 + 3):
@@ -424,7 +429,9 @@ def test_refused_terms_show_the_stored_terms_again_and_leave_no_undo_step(
     assert not terms.never_channel[Channel.SMS].isChecked()  # as stored
     assert terms.terms == MyTerms()
     assert terms.problem.isVisibleTo(terms)
-    assert terms.problem.text().startswith("Not saved: Change My Terms: the database is busy")
+    assert terms.problem.text().startswith(
+        "Not saved: My Terms: no SMS anywhere: the database is busy"
+    )
     assert window.undo_stack.count() == 0
     assert window.services.policy() == MyTerms()
     terms.never_channel[Channel.SMS].click()
