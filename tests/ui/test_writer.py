@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtWidgets import QWidget
+from sqlalchemy import event
 
 from cmr_desktop.domain import Channel
 from cmr_desktop.domain.clock import FixedClock
@@ -478,3 +479,30 @@ def test_a_refused_acceptance_is_open_again_in_the_results_panel(
     finally:
         settle(qtbot, win.runner)
         svc.store.close()
+
+
+def test_a_database_that_cannot_be_written_is_named_and_the_editor_rolls_back(
+    qtbot: Any, busy_window: MainWindow
+) -> None:
+    """SQLite itself refuses every write (``PRAGMA query_only`` on each new connection: what
+    a read-only file does, and the tests run as a user that may write any file)."""
+    window, svc = busy_window, busy_window.services
+    _show(qtbot, window, "bakery")
+    engine = svc.store.db.engine
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    event.listen(engine, "connect", read_only)
+    engine.dispose()  # the connections opened so far may still write
+    seen = Outcomes(window.writer)
+    window.editor.switches[Channel.SMS].click()
+    qtbot.waitUntil(lambda: seen.answered() == 1, timeout=10_000)
+    assert window.statusBar().currentMessage() == (
+        "Not saved: SMS of Bakery: the database cannot be written (the file or its folder is "
+        "read-only)."
+    )
+    assert _state(window) == Qt.CheckState.PartiallyChecked
+    assert window.undo_stack.count() == 0
+    event.remove(engine, "connect", read_only)
+    engine.dispose()
