@@ -47,6 +47,7 @@ from cmr_desktop.ui.terms import TermsWindow
 from cmr_desktop.ui.text import describe_value, plural
 from cmr_desktop.ui.welcome import EditorPages, StartPages
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
+from cmr_desktop.ui.writer import PreferenceWriter
 
 Filter = Callable[[BrandRow], bool] | None
 NO_BRANDS = "No brands yet"  # the status bar's summary on an empty home
@@ -178,8 +179,11 @@ class MainWindow(QMainWindow):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setAccessibleName("Brand details")
         self.undo_stack = QUndoStack(self)
-        self.editor = BrandEditor(self.services, self.runner, self.undo_stack, self)
-        self.editor.saved.connect(self._refresh_brand)
+        # Every save of the editor, the results panel and My Terms (ui/writer.py).
+        self.writer = PreferenceWriter(self.services, self.runner, self.undo_stack, self)
+        self.writer.brand_stored.connect(self._refresh_brand)
+        self.writer.refused.connect(lambda out: self.statusBar().showMessage(out.message, 15_000))
+        self.editor = BrandEditor(self.services, self.runner, self.writer, self)
         self.editor.failed.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         inner = QWidget(self)
         box = QVBoxLayout(inner)
@@ -225,8 +229,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(redo)
         edit_menu.addSeparator()
         edit_menu.addAction(find)
-        self.results = SyncResults(self.services, self.runner, self.undo_stack, self.editor, self)
-        self.results.changed.connect(self._refresh_brand)
+        self.results = SyncResults(self.services, self.runner, self.writer, self)
         self.results.show_brand.connect(self.select_brand)
         self.results_dock = ResultsDock(self.results, self)  # at most a third high
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results_dock)
@@ -844,7 +847,7 @@ class MainWindow(QMainWindow):
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
         if self.terms_window is None:
-            terms = TermsWindow(self.services, self.runner, self.undo_stack, self, self.settings)
+            terms = TermsWindow(self.services, self.runner, self.writer, self, self.settings)
             terms.brands_changed.connect(lambda _slugs: self.reload())
             terms.terms_saved.connect(self.reload)  # every brand is judged by the new terms
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))

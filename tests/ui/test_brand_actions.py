@@ -475,7 +475,7 @@ def test_a_refused_put_back_drops_the_steps_below_it_so_no_undo_edits_another_br
     qtbot.waitUntil(lambda: window.editor.slug == "shop-006", timeout=5000)
     # An undoable edit (its undo would write "SMS off" by id) …
     window.undo_stack.push(
-        SetField(window.editor, "shop-006", ("channel", Channel.SMS), False, True)
+        SetField(window.writer, "shop-006", ("channel", Channel.SMS), False, True)
     )
     settle(qtbot, window.runner)
     _remove_now(qtbot, window, "shop-006")
