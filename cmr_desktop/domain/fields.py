@@ -23,7 +23,7 @@ undecided field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -85,28 +85,27 @@ class Field:
         """The field in the customer's words ("Email frequency", "Contact for marketing",
         "Topic 'Order updates'", "Quiet hours"). ``topics``: the vendor's topic labels by
         id, where known (else the id is told in words)."""
-        k: tuple[Any, ...] = self.key
-        if k[0] in ("channel", "frequency"):
-            return Channel(k[1]).label + (" frequency" if k[0] == "frequency" else "")
-        if k[0] == "grant":
-            return f"{DataCategory(k[1]).label} for {in_sentence(Purpose(k[2]).label)}"
-        if k[0] == "topic":
-            topic = str(k[1])
+
+        def topic_label(topic: str) -> str:
             return f"Topic '{(topics or {}).get(topic) or topic_words(topic)}'"
-        return "Quiet hours"
+
+        return self._words(in_sentence, topic_label, "Quiet hours")
 
     @property
     def journal_words(self) -> str:
         """The field as the journal window tells it ("Email", "SMS frequency", "Contact for
         marketing", "topic offers", "quiet hours")."""
+        return self._words(str.lower, "topic {}".format, "quiet hours")
+
+    def _words(self, purpose: Callable[[str], str], topic: Callable[[str], str], quiet: str) -> str:
         k: tuple[Any, ...] = self.key
         if k[0] in ("channel", "frequency"):
             return Channel(k[1]).label + (" frequency" if k[0] == "frequency" else "")
         if k[0] == "grant":
-            return f"{DataCategory(k[1]).label} for {Purpose(k[2]).label.lower()}"
+            return f"{DataCategory(k[1]).label} for {purpose(Purpose(k[2]).label)}"
         if k[0] == "topic":
-            return f"topic {k[1]}"
-        return "quiet hours"
+            return topic(str(k[1]))
+        return quiet
 
     # --- values -----------------------------------------------------------------------
 
@@ -138,41 +137,49 @@ class Field:
     @classmethod
     def from_journal_name(cls, name: str) -> Field:
         """The field a journal name stands for. Raises :class:`DomainError`."""
-        kind, _, rest = name.partition(".")
-        try:
-            if kind in ("channel", "frequency") and rest:
-                return cls(cast(FieldKey, (kind, parse(Channel, rest))))
-            if kind == "topic" and rest:
-                return cls(("topic", check_topic_id(rest)))
-            if kind == "grant" and rest.count(".") == 1:
-                category, purpose = rest.split(".")
-                return cls(("grant", parse(DataCategory, category), parse(Purpose, purpose)))
-            if name == "quiet_hours":
-                return cls(("quiet_hours",))
-        except DomainError as exc:
-            raise DomainError(f"not a preference field: {name!r} ({exc})") from None
-        raise DomainError(f"not a preference field: {name!r}")
+        kind, dot, rest = name.partition(".")
+        parts = (rest.split(".") if kind == "grant" else [rest]) if dot else []
+        return cls._of(kind, parts, name)
 
     @classmethod
     def from_wire_path(cls, path: str) -> Field:
         """The field a plugin API path stands for. Raises :class:`DomainError`."""
-        member, _, rest = path.partition(".")
+        member, dot, rest = path.partition(".")
+        parts = (rest.split(":") if member == "grants" else [rest]) if dot else []
+        kind = _KIND_OF_MEMBER.get(member, "")
+        if kind == "channel" and parts:
+            # channels.email is the channel, channels.email.frequency its frequency.
+            channel, dot, tail = parts[0].partition(".")
+            if dot:
+                kind = "frequency" if tail == "frequency" else ""
+            parts = [channel]
+        return cls._of(kind, parts, path)
+
+    @classmethod
+    def _of(cls, kind: str, parts: list[str], spelling: str) -> Field:
+        """The field of ``kind`` named by the ids ``parts``, read from ``spelling``."""
         try:
-            if member == "channels" and rest:
-                channel, _, tail = rest.partition(".")
-                if tail in ("", "frequency"):
-                    kind = "frequency" if tail else "channel"
-                    return cls(cast(FieldKey, (kind, parse(Channel, channel))))
-            if member == "topics" and rest:
-                return cls(("topic", check_topic_id(rest)))
-            if member == "grants" and rest.count(":") == 1:
-                category, purpose = rest.split(":")
-                return cls(("grant", parse(DataCategory, category), parse(Purpose, purpose)))
-            if path == "quiet_hours":
+            if kind in ("channel", "frequency") and len(parts) == 1:
+                return cls(cast(FieldKey, (kind, parse(Channel, parts[0]))))
+            if kind == "topic" and len(parts) == 1:
+                return cls(("topic", check_topic_id(parts[0])))
+            if kind == "grant" and len(parts) == 2:
+                category, purpose = parse(DataCategory, parts[0]), parse(Purpose, parts[1])
+                return cls(("grant", category, purpose))
+            if kind == "quiet_hours" and not parts:
                 return cls(("quiet_hours",))
         except DomainError as exc:
-            raise DomainError(f"not a preference field: {path!r} ({exc})") from None
-        raise DomainError(f"not a preference field: {path!r}")
+            raise DomainError(f"not a preference field: {spelling!r} ({exc})") from None
+        raise DomainError(f"not a preference field: {spelling!r}")
+
+
+#: The kind of field each member of the wire's ``preferences`` object holds.
+_KIND_OF_MEMBER = {
+    "channels": "channel",
+    "topics": "topic",
+    "grants": "grant",
+    "quiet_hours": "quiet_hours",
+}
 
 
 def format_value(value: FieldValue) -> str:

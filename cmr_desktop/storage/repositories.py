@@ -10,7 +10,7 @@ import functools
 import hashlib
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,8 +49,11 @@ def _sorted_tags(text: str | None) -> list[str]:
 
 
 #: How a stored column of each kind becomes a Brand's value and back, and a BrandRecord's.
-_READ = {BrandFieldKind.STATUS: RelationshipStatus, BrandFieldKind.SETTINGS: json.loads}
-_WRITE: dict[BrandFieldKind, Any] = {
+_READ: dict[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.STATUS: RelationshipStatus,
+    BrandFieldKind.SETTINGS: json.loads,
+}
+_WRITE: dict[BrandFieldKind, Callable[[Any], Any]] = {
     BrandFieldKind.STATUS: lambda status: status.value,
     BrandFieldKind.SETTINGS: _dumps,
 }
@@ -62,10 +65,12 @@ _READ_STAMPS = (
 )
 _WRITE_COLUMNS = tuple((n, _WRITE[_KINDS[n]]) for n in _COLUMNS if _KINDS[n] in _WRITE)
 #: (place in a BrandRecord, how to read it) of the fields a record does not keep as stored.
+_READ_IN_RECORD: dict[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.TAGS: _sorted_tags,
+    BrandFieldKind.SETTINGS: json.loads,
+}
 _READ_RECORD = tuple(
-    (i, {BrandFieldKind.TAGS: _sorted_tags, BrandFieldKind.SETTINGS: json.loads}[f.kind])
-    for i, f in enumerate(BRAND_FIELDS)
-    if f.kind in (BrandFieldKind.TAGS, BrandFieldKind.SETTINGS)
+    (i, _READ_IN_RECORD[f.kind]) for i, f in enumerate(BRAND_FIELDS) if f.kind in _READ_IN_RECORD
 )
 #: The sync engine's one query per brand: its columns, decisions and tags, then its sync
 #: bookkeeping (plain SQL: see SyncRepository).
