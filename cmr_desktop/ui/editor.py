@@ -45,7 +45,9 @@ from PySide6.QtWidgets import (
 )
 
 from cmr_desktop.connectors.api import Catalog, Topic
+from cmr_desktop.domain.brand import FORM_FIELDS
 from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.fields import Field
 from cmr_desktop.domain.preferences import (
     FieldKey,
     FieldValue,
@@ -63,7 +65,7 @@ from cmr_desktop.domain.vocabulary import (
     Purpose,
     RelationshipStatus,
 )
-from cmr_desktop.domain.words import in_sentence, topic_words
+from cmr_desktop.domain.words import topic_words
 from cmr_desktop.services import BrandView, Services
 from cmr_desktop.ui.palette import dimmed_text
 from cmr_desktop.ui.runner import Runner
@@ -83,15 +85,9 @@ _UNDECIDED = "(undecided)"
 _NO_END = "No end"
 _UNTIL = "Until…"
 _STATE = {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}
-#: Relationship details the editor changes (the services' editable fields).
-DETAILS = ("category", "website", "account_id", "privacy_contact", "notes")
-_DETAIL_LABELS = {
-    "category": "Category",
-    "website": "Website",
-    "account_id": "Account",
-    "privacy_contact": "Privacy contact",
-    "notes": "Notes",
-}
+#: Relationship details the editor changes, in its form's order (``domain.brand.FORM_FIELDS``).
+DETAILS = tuple(f.name for f in FORM_FIELDS)
+_DETAIL_LABELS = {f.name: f.label for f in FORM_FIELDS}
 
 
 class SetField(SaveCommand):
@@ -154,19 +150,7 @@ def brand_details(view: BrandView) -> dict[str, Any]:
 def field_label(key: FieldKey, topics: Mapping[str, str] | None = None) -> str:
     """A field in the customer's words ("Email frequency", "Contact for marketing",
     "Topic 'Order updates'" ...). ``topics``: the vendor's topic labels by id, where known."""
-    if key[0] in ("channel", "frequency"):
-        channel = key[1]
-        assert isinstance(channel, Channel)
-        return channel.label + (" frequency" if key[0] == "frequency" else "")
-    if key[0] == "grant":
-        category, purpose = key[1], key[2]
-        assert isinstance(category, DataCategory)
-        assert isinstance(purpose, Purpose)
-        return f"{category.label} for {in_sentence(purpose.label)}"
-    if key[0] == "topic":
-        topic = str(key[1])
-        return f"Topic '{(topics or {}).get(topic) or topic_words(topic)}'"
-    return "Quiet hours"
+    return Field(key).label(topics)
 
 
 def _hand_wheel_on(widget: QWidget, event: QWheelEvent) -> bool:

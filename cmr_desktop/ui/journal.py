@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.vocabulary import Channel, DataCategory, Purpose
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.fields import Field
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
@@ -58,21 +59,12 @@ KINDS = {
 
 
 def field_words(name: str) -> str:
-    """A journal field name (``grant.contact.marketing``) in the customer's words."""
-    parts = name.split(".")
+    """A journal field name (``grant.contact.marketing``) in the customer's words; a name
+    that is no preference field is shown as it is."""
     try:
-        if parts[0] in ("channel", "frequency") and len(parts) == 2:
-            label = Channel(parts[1]).label
-            return label + (" frequency" if parts[0] == "frequency" else "")
-        if parts[0] == "grant" and len(parts) == 3:
-            return f"{DataCategory(parts[1]).label} for {Purpose(parts[2]).label.lower()}"
-    except ValueError:
+        return Field.from_journal_name(name).journal_words
+    except DomainError:
         return name
-    if parts[0] == "topic" and len(parts) >= 2:
-        return f"topic {'.'.join(parts[1:])}"
-    if parts[0] == "quiet_hours":
-        return "quiet hours"
-    return name
 
 
 def value_words(value: object) -> str:
