@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.brand import Brand
-from cmr_desktop.domain.preferences import FieldKey
+from cmr_desktop.domain.brand import DETAIL_FIELDS, Brand
+from cmr_desktop.domain.fields import in_order
 from cmr_desktop.interop.directory import bundled_directory
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.interop.plan import ImportPlan
@@ -36,18 +36,7 @@ from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import describe_value, translate
 
 #: Relationship details in the customer's words (the import preview).
-_DETAILS = {
-    "name": "Name",
-    "account_id": "Account",
-    "status": "Status",
-    "category": "Category",
-    "website": "Website",
-    "privacy_contact": "Privacy contact",
-    "notes": "Notes",
-    "tags": "Tags",
-    "connector": "Connector",
-    "connector_config": "Connector settings",
-}
+_DETAILS = {f.name: f.label for f in DETAIL_FIELDS}
 
 
 def _detail_words(value: object) -> str:
@@ -67,8 +56,7 @@ def change_words(old: Brand, new: Brand) -> list[str]:
         if a != b:
             out.append(f"{label}: {_detail_words(a)} → {_detail_words(b)}")
     fa, fb = old.preferences.fields(), new.preferences.fields()
-    keys: list[FieldKey] = sorted(fa.keys() | fb.keys(), key=lambda k: tuple(map(str, k)))
-    for key in keys:
+    for key in in_order(fa.keys() | fb.keys()):
         if fa.get(key) != fb.get(key):
             was, now = describe_value(fa.get(key)), describe_value(fb.get(key))
             out.append(f"{field_label(key)}: {was} → {now}")

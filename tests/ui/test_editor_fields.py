@@ -43,7 +43,7 @@ def test_a_detail_typed_in_the_form_is_stored_under_its_declared_name(
     for f in FORM_FIELDS:
         edit = editor.detail_edits[f.name]
         edit.setText(f"my {f.name}")
-        with qtbot.waitSignal(editor.saved, timeout=5000):
+        with qtbot.waitSignal(window.writer.stored, timeout=5000):
             edit.editingFinished.emit()
     brand = window.services.get_brand("shop-000").brand
     assert {f.name: getattr(brand, f.name) for f in FORM_FIELDS} == {
