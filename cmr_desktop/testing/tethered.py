@@ -16,7 +16,6 @@ import threading
 from typing import ClassVar
 
 from cmr_desktop.testing.simulator import SimulatorProcess
-from cmr_desktop.testing.simulator import main as simulator_main
 
 
 def _stop_at_end_of_input(fd: int) -> None:
@@ -33,6 +32,8 @@ def _stop_at_end_of_input(fd: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``cmr-vendor-sim`` that stops when its standard input ends."""
+    from cmr_desktop.testing.simulator.cli import main as simulator_main
+
     fd = os.dup(sys.stdin.fileno())
     threading.Thread(
         target=_stop_at_end_of_input, args=(fd,), name="parent-watch", daemon=True

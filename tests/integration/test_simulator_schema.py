@@ -272,15 +272,18 @@ def test_the_fast_check_and_jsonschema_agree_on_every_body(sim: VendorSimulator)
     assert {fast for fast, _ in verdicts} == {True, False}  # both verdicts were reached
 
 
-def test_the_simulator_can_be_imported_without_the_schema_libraries() -> None:
-    """The demo imports the simulator on its way to a window: YAML and the validators are
-    read only when a body is checked, and jsonschema only when one is refused."""
+def test_the_demo_imports_its_simulator_client_without_the_server_or_the_schemas() -> None:
+    """The demo imports TetheredSimulator on its way to a filled window: not the HTTP server,
+    the CLI or the schema libraries (the child process needs those). The simulator reads the
+    document and compiles the fast check for the first body it checks, and imports
+    jsonschema only for the first body it refuses."""
     script = (
         "import sys, json, requests\n"
-        "import cmr_desktop.testing.tethered\n"
-        "from cmr_desktop.testing.simulator import VendorSimulator, default_vendors\n"
-        "mods = lambda: [m for m in ('yaml', 'jsonschema', 'fastjsonschema') if m in sys.modules]\n"
+        "heavy = ('yaml', 'jsonschema', 'fastjsonschema', 'http.server', 'click')\n"
+        "mods = lambda: [m for m in heavy if m in sys.modules]\n"
+        "from cmr_desktop.testing.tethered import TetheredSimulator\n"
         "print(mods())\n"
+        "from cmr_desktop.testing.simulator import VendorSimulator, default_vendors\n"
         "with VendorSimulator(default_vendors(1)) as sim:\n"
         "    url = sim.base_url('vendor-001') + '/subjects/subject-001/preferences'\n"
         "    s = sim.state('vendor-001')['subject-001']\n"
@@ -302,6 +305,6 @@ def test_the_simulator_can_be_imported_without_the_schema_libraries() -> None:
     ).stdout.splitlines()
     assert out == [
         "[]",
-        "200 ['yaml', 'fastjsonschema']",
-        "400 ['yaml', 'jsonschema', 'fastjsonschema']",
+        "200 ['yaml', 'fastjsonschema', 'http.server']",
+        "400 ['yaml', 'jsonschema', 'fastjsonschema', 'http.server']",
     ]

@@ -80,17 +80,23 @@ mutable state), :mod:`.server` (HTTP plumbing), :mod:`.protocol` (the Open Prefe
 (``SimulatorProcess``, the simulator in a child process) and :mod:`.cli` (``cmr-vendor-sim``).
 """
 
-from cmr_desktop.testing.simulator.cli import main
-from cmr_desktop.testing.simulator.inprocess import VendorSimulator
-from cmr_desktop.testing.simulator.process import SimulatorProcess
-from cmr_desktop.testing.simulator.spec import (
-    DataUse,
-    Knobs,
-    Topic,
-    VendorSpec,
-    VendorStats,
-    default_vendors,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmr_desktop.testing.simulator.cli import main
+    from cmr_desktop.testing.simulator.inprocess import VendorSimulator
+    from cmr_desktop.testing.simulator.process import SimulatorProcess
+    from cmr_desktop.testing.simulator.spec import (
+        DataUse,
+        Knobs,
+        Topic,
+        VendorSpec,
+        VendorStats,
+        default_vendors,
+    )
 
 __all__ = [
     "DataUse",
@@ -103,3 +109,30 @@ __all__ = [
     "default_vendors",
     "main",
 ]
+
+# Each name is imported from its module when first asked for: the desktop app's demo needs
+# only SimulatorProcess (its vendors run in a child process), not the HTTP server or the CLI.
+_HOME = {
+    "DataUse": "spec",
+    "Knobs": "spec",
+    "SimulatorProcess": "process",
+    "Topic": "spec",
+    "VendorSimulator": "inprocess",
+    "VendorSpec": "spec",
+    "VendorStats": "spec",
+    "default_vendors": "spec",
+    "main": "cli",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

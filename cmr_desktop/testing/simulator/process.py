@@ -8,10 +8,10 @@ import subprocess
 import sys
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Self
 
-from cmr_desktop.testing.simulator.spec import Knobs
-
 if TYPE_CHECKING:
     import requests
+
+    from cmr_desktop.testing.simulator.spec import Knobs
 
 
 class SimulatorProcess:
