@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from cmr_desktop.testing.simulator import schema
 from cmr_desktop.testing.simulator.inprocess import VendorSimulator
 from cmr_desktop.testing.simulator.server import is_loopback
 from cmr_desktop.testing.simulator.spec import RETRY_AFTER_SECONDS, Knobs, default_vendors
@@ -122,6 +123,7 @@ def _command(
             click.echo(f"{vid}  {sim.base_url(vid)}  token={spec.token}  ({spec.name})")
         click.echo("Press Ctrl-C to stop.")
         sys.stdout.flush()
+        schema.warm()  # after the lines a SimulatorProcess waits for, before the first write
         while not stop.wait(0.25):
             pass
     finally:

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from cmr_desktop.testing.simulator import admin, protocol, schema
+from cmr_desktop.testing.simulator import admin, protocol
 from cmr_desktop.testing.simulator.preferences import (
     check_subject_id,
     merge,
@@ -82,7 +82,6 @@ class VendorSimulator:
             daemon=True,
         )
         self._thread.start()
-        schema.warm()  # compile the request schemas before the first write needs them
         return self._root
 
     def stop(self, timeout: float = 1.0) -> None:

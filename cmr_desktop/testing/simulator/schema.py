@@ -17,7 +17,8 @@ last word: a body it accepts is accepted. Patterns are read as JSON Schema means
 ``re``), by both, and the ``date`` format is jsonschema's check in both, so they agree (a test
 holds them to it).
 
-Nothing is imported or read until the first check (:func:`warm` does it early, on a thread):
+Nothing is imported or read until the first check (``cmr-vendor-sim`` calls :func:`warm` once
+it has printed its start-up lines, so its first write need not wait):
 the document and fastjsonschema then, jsonschema (about 0.3 s to import) only when a body is
 first refused. The desktop app's start-up pays for none of it.
 """
