@@ -45,7 +45,7 @@ def _home(root: Path, sim: SimulatorProcess, n: int) -> Services:
     for i in range(n):
         vendor = sim.vendor_ids[i % len(sim.vendor_ids)]
         sim.add_subject(vendor, f"s-{i}")
-        services.add_brand(
+        services.brands.add_brand(
             f"Shop {i:03d}",
             category=("retail", "finance")[i % 2],
             connector="openpref",

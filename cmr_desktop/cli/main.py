@@ -164,7 +164,7 @@ def brand_add(
                     f"--secret-env {f.name}=VAR, or run interactively to be asked"
                 )
             secrets[f.name] = click.prompt(f"{f.label} for {name}", hide_input=True)
-    added = ctx.services.add_brand(
+    added = ctx.services.brands.add_brand(
         name,
         slug=slug,
         status=_status(status),
@@ -216,7 +216,7 @@ def brand_list(
     ctx: Ctx, as_json: bool, category: str | None, tag: str | None, pending: bool
 ) -> None:
     """List brands, sorted by name."""
-    items = ctx.services.brand_records()
+    items = ctx.services.brands.brand_records()
     if category is not None:
         items = [b for b in items if b.category.casefold() == category.casefold()]
     if tag is not None:
@@ -235,7 +235,9 @@ def brand_list(
     out = io.StringIO()
     width = min(max(len(b.slug) for b in items), 40)
     # One status vocabulary with the window (domain.summary.Status).
-    statuses = {r.slug: s.status for r, s in ctx.services.brand_summaries([b.slug for b in items])}
+    statuses = {
+        r.slug: s.status for r, s in ctx.services.brands.brand_summaries([b.slug for b in items])
+    }
     for b in items:
         channels = b.preferences["channels"]
         on = ",".join(ch for ch, entry in channels.items() if entry.get("enabled")) or "-"
@@ -254,7 +256,7 @@ def brand_list(
 @pass_ctx
 def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     """Show one brand (by id or exact name) and what it may do."""
-    view = ctx.services.get_brand(ref)
+    view = ctx.services.brands.get_brand(ref)
     if as_json:
         emit_json(_view_dict(view))
         return
@@ -275,7 +277,7 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
 def _print_brand(ctx: Ctx, b: Brand, today: dt.date | None = None) -> None:
     click.echo(f"{b.name} ({b.slug})")
     how = "by hand" if b.is_manual else f"connector {b.connector}"
-    found = ctx.services.brand_summaries([b.slug])
+    found = ctx.services.brands.brand_summaries([b.slug])
     state = found[0][1].status.description.rstrip(".") if found else ""
     click.echo(f"  {b.status.value} · {b.category or 'no category'} · {how} · {state}")
     for label, value in (
@@ -319,11 +321,11 @@ def brand_edit(
     if status is not None:
         changes["status"] = _status(status)
     if add_tag or remove_tag:
-        current = ctx.services.get_brand(ref).brand.tags
+        current = ctx.services.brands.get_brand(ref).brand.tags
         changes["tags"] = tuple((set(current) | set(add_tag)) - set(remove_tag))
     if not changes:
         raise InputError("nothing to change (see cmr brand edit --help)")
-    updated = ctx.services.edit_brand(ref, **changes)
+    updated = ctx.services.brands.edit_brand(ref, **changes)
     click.echo(f"Updated {updated.name} ({updated.slug}).")
 
 
@@ -333,12 +335,12 @@ def brand_edit(
 @pass_ctx
 def brand_remove(ctx: Ctx, ref: str, yes: bool) -> None:
     """Remove a brand and everything recorded about it."""
-    view = ctx.services.get_brand(ref)
+    view = ctx.services.brands.get_brand(ref)
     if not yes:
         if not sys.stdin.isatty():
             raise InputError(f"removing {view.brand.slug!r} needs --yes when not run interactively")
         click.confirm(f"Remove {view.brand.name} and all your choices for it?", abort=True)
-    removed = ctx.services.remove_brand(view.brand.slug)
+    removed = ctx.services.brands.remove_brand(view.brand.slug)
     click.echo(f"Removed {removed.name} ({removed.slug}).")
 
 

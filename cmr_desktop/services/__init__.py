@@ -1,16 +1,21 @@
 """Use cases shared by the CLI and the desktop app."""
 
+from cmr_desktop.services.base import BrandView
+from cmr_desktop.services.brands import RemovedBrand
 from cmr_desktop.services.core import (
-    BrandView,
     DirectoryImportResult,
     DriftItem,
     ImportResult,
     PolicyChange,
-    RemovedBrand,
     Services,
+)
+from cmr_desktop.services.errors import (
+    BrandNotFound,
+    ConnectionFailed,
+    InputError,
+    ServiceError,
     SettingRefused,
 )
-from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError, ServiceError
 from cmr_desktop.storage import StoreError
 
 __all__ = [

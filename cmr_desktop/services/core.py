@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
-import gc
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,16 +22,15 @@ from cmr_desktop.connectors.api import (
     ConnectorContext,
     ConnectorError,
 )
-from cmr_desktop.connectors.http import REDACTOR, ConnectorSession, make_session
-from cmr_desktop.connectors.registry import ConnectorEntry, Registry, UnknownConnector
-from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand, check_slug, slugify
-from cmr_desktop.domain.clock import Clock, SystemClock
-from cmr_desktop.domain.clock import today as clock_today
+from cmr_desktop.connectors.http import REDACTOR, ConnectorSession
+from cmr_desktop.connectors.registry import ConnectorEntry, Registry
+from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand
+from cmr_desktop.domain.clock import Clock
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms, Violation
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, PreferenceSet
-from cmr_desktop.domain.summary import BrandSummary, active_uses, ending_within, judge_terms
+from cmr_desktop.domain.summary import active_uses, ending_within, judge_terms
 from cmr_desktop.interop import (
     ImportPlan,
     build_document,
@@ -46,11 +42,22 @@ from cmr_desktop.interop.directory import bundled_directory, read_directory
 from cmr_desktop.interop.document import dump_document, record_json, record_to_dict
 from cmr_desktop.interop.receipts import brand_receipts, confirmed_decisions
 from cmr_desktop.secrets import SecretStore
-from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError
+from cmr_desktop.services.base import (
+    BrandView,
+    Context,
+    bulk_work,
+    check_connector_settings,
+    connector_class,
+    connector_for,
+    forget_secret,
+    records_by_name,
+    resolve,
+    secret_names,
+)
+from cmr_desktop.services.brands import BrandService
+from cmr_desktop.services.errors import ConnectionFailed, InputError, SettingRefused
 from cmr_desktop.storage import (
-    AlreadyExists,
     BrandRecord,
-    BrandSnapshot,
     JournalEntry,
     Store,
     UnitOfWork,
@@ -69,17 +76,6 @@ _EDITABLE = (
     "tags",
     "connector",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BrandView:
-    """A brand as the CLI and UI show it: the customer's decisions (``brand.preferences``),
-    whether the vendor has yet to confirm them, and what the vendor last reported (its own
-    state, shown as the vendor's: never the customer's decisions)."""
-
-    brand: Brand
-    pending: bool
-    vendor: PreferenceSet | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,39 +116,6 @@ class ImportResult:
     applied: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RemovedBrand:
-    """What removing a brand took away, for an undo to put back (:meth:`Services.restore_brands`).
-
-    ``secrets`` are the brand's secrets as the keyring held them before they were deleted:
-    kept in this object only (in memory, for the undo), never stored, printed or logged.
-    """
-
-    snapshot: BrandSnapshot
-    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
-    #: Secret names the keyring could not read: left in it (not deleted), and an undo
-    #: cannot vouch for them (sign in again).
-    unread: tuple[str, ...] = ()
-    #: Secret names the keyring would not delete: they are still in it.
-    kept: tuple[str, ...] = ()
-
-    @property
-    def slug(self) -> str:
-        return self.snapshot.brand.slug
-
-    @property
-    def name(self) -> str:
-        return self.snapshot.brand.name
-
-
-class SettingRefused(InputError):
-    """A connector setting was refused; ``field`` names it (its id, ``label`` its words)."""
-
-    def __init__(self, field: str, label: str, problem: str) -> None:
-        super().__init__(f"{label}: {problem}")
-        self.field, self.label = field, label
-
-
 def _fmt_value(value: FieldValue) -> str:
     """A field's value as the journal writes it ("on", "off", "weekly", "default" ...)."""
     if value is None:
@@ -181,38 +144,8 @@ class _GivenSecrets:
         return self._values.get(field) or None
 
 
-class _BrandSecrets:
-    """One brand's secrets, as a connector sees them (read-only)."""
-
-    def __init__(self, store: SecretStore, slug: str) -> None:
-        self._store, self._slug = store, slug
-
-    def get(self, field: str) -> str | None:
-        value = self._store.get(self._slug, field)
-        if value:
-            REDACTOR.add_secret(value)  # never in a log line, whatever logs it
-        return value
-
-
 def _first_secret(connector: Connector) -> str:
     return next((f.name for f in connector.config_fields if f.secret), "token")
-
-
-@contextlib.contextmanager
-def bulk_work() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector during bulk work.
-
-    Reading or importing 10,000 brands allocates millions of small objects, and the
-    collector rescans the growing heap again and again: about 30% of an import's time.
-    Nothing here makes reference cycles that must be freed early; it runs again afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def journal_terms(
@@ -235,15 +168,8 @@ def _text(value: FieldValue) -> str:
     return str(value)
 
 
-class Services:
-    """Entry point for every use case.
-
-    Args:
-        store: the home's database.
-        secrets: where brand secrets are kept.
-        clock: tells the time (injected so expiry can be tested).
-        app_version: written into exports.
-    """
+class Services(Context):
+    """Entry point for every use case."""
 
     def __init__(
         self,
@@ -254,166 +180,22 @@ class Services:
         registry: Registry | None = None,
         session_factory: Callable[[], ConnectorSession] | None = None,
     ) -> None:
-        self.store = store
-        self.secrets = secrets
-        self.clock = clock or SystemClock()
-        self.app_version = app_version
-        self._registry = registry
-        self._session_factory = session_factory or make_session
-        self._sessions = threading.local()
-
-    def _session(self) -> ConnectorSession:
-        """One HTTP session per thread, reused across brands: its connection pools save a
-        TCP (and TLS) handshake per brand. A Session must not be shared between threads."""
-        session: ConnectorSession | None = getattr(self._sessions, "session", None)
-        if session is None:
-            session = self._session_factory()
-            self._sessions.session = session
-        return session
-
-    @property
-    def registry(self) -> Registry:
-        """The installed connectors (discovered on first use)."""
-        if self._registry is None:
-            self._registry = Registry.discover()
-        return self._registry
-
-    def now(self) -> dt.datetime:
-        return self.clock.now()
-
-    def today(self) -> dt.date:
-        """The customer's date (``domain.clock.today``: their time zone, not UTC)."""
-        return clock_today(self.clock)
-
-    # --- brands -------------------------------------------------------------------------
-
-    def _resolve(self, uow: UnitOfWork, ref: str) -> Brand:
-        brand: Brand | None = uow.brands.find(ref)
-        if brand is not None:
-            return brand
-        wanted = ref.strip().casefold()
-        matches = [b for b in uow.brands.all() if b.name.casefold() == wanted]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise InputError(
-                f"brand name {ref!r} is ambiguous; use its id: "
-                + ", ".join(b.slug for b in matches)
-            )
-        slugs = sorted(uow.brands.slugs())
-        raise BrandNotFound(ref, difflib.get_close_matches(ref.lower(), slugs, n=3))
-
-    def add_brand(
-        self,
-        name: str,
-        *,
-        slug: str | None = None,
-        connector: str = MANUAL_CONNECTOR,
-        connector_config: Mapping[str, str] | None = None,
-        secrets: Mapping[str, str] | None = None,
-        **fields: Any,
-    ) -> Brand:
-        """Add a brand, handled by ``connector`` (``manual``: by hand).
-
-        Args:
-            name: the brand's name.
-            slug: its id (made from the name when not given).
-            connector: the connector id.
-            connector_config: the connector's non-secret settings.
-            secrets: the connector's secret settings; stored in the system keyring.
-            **fields: relationship fields of :class:`Brand` (category, website, tags ...).
-
-        Everything is checked first; the brand is stored only if the secrets could be kept.
-        """
-        config = dict(connector_config or {})
-        secret_values = dict(secrets or {})
-        try:
-            slug = check_slug(slug) if slug is not None else slugify(name)
-            self._check_connector_settings(connector, config, secret_values)
-            brand = Brand(
-                slug=slug,
-                name=name.strip(),
-                connector=connector,
-                connector_config=config,
-                **fields,
-            )
-        except (DomainError, TypeError) as exc:
-            raise InputError(str(exc)) from None
-        with self.store.write() as uow:
-            try:
-                added = uow.brands.add(brand, now=self.now())
-            except AlreadyExists:
-                raise InputError(
-                    f"{brand.name} exists already (as {slug!r}); give the new one another "
-                    "name (or, in the command line, another id with --slug)"
-                ) from None
-            # Still inside the transaction: if the keyring refuses, the brand is not stored.
-            self._store_secrets(slug, secret_values)
-        return added
-
-    def _store_secrets(self, slug: str, values: Mapping[str, str]) -> None:
-        stored: list[str] = []
-        try:
-            for field, value in values.items():
-                self.secrets.set(slug, field, value)
-                stored.append(field)
-        except BaseException:
-            for field in stored:
-                self._forget_secret(slug, field)
-            raise
+        super().__init__(store, secrets, clock, app_version, registry, session_factory)
+        self.brands = BrandService(self)
 
     def connector_class(self, connector: str) -> type[Connector]:
-        try:
-            return self.registry.get(connector)
-        except UnknownConnector as exc:
-            raise InputError(str(exc)) from None
+        return connector_class(self, connector)
 
-    def _check_connector(self, connector: str) -> None:
-        self.connector_class(connector)
+    def connector_for(self, brand: Brand) -> Connector:
+        return connector_for(self, brand)
 
-    def _check_connector_settings(
-        self, connector: str, config: Mapping[str, str], secrets: Mapping[str, str]
-    ) -> None:
-        cls = self.connector_class(connector)
-        fields = {f.name: f for f in cls.config_fields}
-        names = ", ".join(fields) or "none"
-        for key in (*config, *secrets):
-            if key not in fields:
-                raise InputError(
-                    f"connector {connector!r} has no setting {key!r} (its settings: {names})"
-                )
-        for key in config:
-            if fields[key].secret:
-                raise InputError(
-                    f"{key!r} is a secret: give it at the prompt or with --secret-env {key}=VAR, "
-                    "never on the command line"
-                )
-        for key in secrets:
-            if not fields[key].secret:
-                raise InputError(f"{key!r} is not a secret; give it with --set {key}=VALUE")
-        for f in fields.values():
-            if f.required and f.default is None and f.name not in config and f.name not in secrets:
-                how = f"--secret-env {f.name}=VAR" if f.secret else f"--set {f.name}=VALUE"
-                raise InputError(f"connector {connector!r} needs {f.label!r} ({how})")
-        problems = cls.config_problems({**cls.config_defaults(), **config})
-        if problems:
-            raise InputError(f"connector {connector!r}: {problems[0]}")
+    def resolve_slugs(self, refs: Sequence[str]) -> list[str]:
+        with self.store.read() as uow:
+            return [resolve(uow, r).slug for r in refs]
 
     def connector_entries(self) -> list[ConnectorEntry]:
         """Every discovered connector with its status (ok, incompatible, broken, invalid)."""
         return self.registry.entries()
-
-    def connector_for(self, brand: Brand) -> Connector:
-        """A connector instance for ``brand``, wired with its settings, secrets and a session."""
-        cls = self.connector_class(brand.connector)
-        context = ConnectorContext(
-            config={**cls.config_defaults(), **brand.connector_config},
-            secrets=_BrandSecrets(self.secrets, brand.slug),
-            session=self._session(),
-            clock=self.clock,
-            log=logging.getLogger(f"cmr_desktop.connector.{brand.connector}.{brand.slug}"),
-        )
-        return cls(context)
 
     # --- sync and journal -----------------------------------------------------------------
 
@@ -445,7 +227,7 @@ class Services:
             InputError: the brand has a connector (its vendor is synced, not done by hand).
         """
         with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
             if brand.connector != MANUAL_CONNECTOR:
                 raise InputError(
                     f"{brand.name} is synced through connector {brand.connector!r}; "
@@ -468,10 +250,6 @@ class Services:
             uow.journal.append(at=now, brand=brand.slug, kind="by_hand", detail={"done": done})
         return done
 
-    def resolve_slugs(self, refs: Sequence[str]) -> list[str]:
-        with self.store.read() as uow:
-            return [self._resolve(uow, r).slug for r in refs]
-
     def journal(self, ref: str | None = None) -> list[JournalEntry]:
         """Journal entries, oldest first (of one brand, or all)."""
         with self.store.read() as uow:
@@ -492,7 +270,7 @@ class Services:
         Raises:
             ConnectionFailed: the check failed; the message names the brand and the fix.
         """
-        brand = self.get_brand(ref).brand
+        brand = self.brands.get_brand(ref).brand
         connector = self.connector_for(brand)
         try:
             return connector.check()
@@ -523,12 +301,12 @@ class Services:
             ConnectionFailed: the check failed (the message says why).
             InputError: the settings are incomplete or the connector is unknown.
         """
-        self._check_connector_settings(connector, dict(config), dict(secrets))
+        check_connector_settings(self, connector, dict(config), dict(secrets))
         cls = self.connector_class(connector)
         context = ConnectorContext(
             config={**cls.config_defaults(), **config},
             secrets=_GivenSecrets(secrets),
-            session=self._session(),
+            session=self.session(),
             clock=self.clock,
             log=logging.getLogger(f"cmr_desktop.connector.{connector}.trial"),
         )
@@ -544,119 +322,6 @@ class Services:
                 "please report it to the connector's author"
             ) from None
 
-    def list_brands(self) -> list[BrandView]:
-        with self.store.read() as uow:
-            pending = uow.brands.pending_slugs()
-            return [BrandView(b, b.slug in pending) for b in uow.brands.all()]
-
-    def get_brand(self, ref: str) -> BrandView:
-        with self.store.read() as uow:
-            brand = self._resolve(uow, ref)
-            return BrandView(
-                brand, uow.brands.is_pending(brand.slug), uow.brands.vendor_state(brand.slug)
-            )
-
-    def edit_brand(self, ref: str, **changes: Any) -> Brand:
-        """Change relationship fields (name, category, tags ...) of a brand."""
-        unknown = set(changes) - set(_EDITABLE)
-        if unknown:
-            raise InputError(f"cannot edit {', '.join(sorted(unknown))}")
-        if "connector" in changes:
-            self._check_connector(changes["connector"])
-        with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
-            try:
-                updated = replace(brand, **changes)
-            except DomainError as exc:
-                raise InputError(str(exc)) from None
-            return uow.brands.update(updated, now=self.now())
-
-    def remove_brand(self, ref: str) -> Brand:
-        """Remove a brand: its decisions, details, the vendor's state and its secrets.
-        Its journal entries stay (with a ``removed`` entry)."""
-        return self.remove_brands([ref])[0].snapshot.brand
-
-    def remove_brands(self, refs: Sequence[str]) -> list[RemovedBrand]:
-        """Remove brands in one transaction, each journaled as ``removed``; their secrets
-        are deleted from the keyring once the removal is stored. The journal keeps every
-        entry of a removed brand.
-
-        Returns what was removed, with the secrets as they were (in memory only), so that
-        an undo can put everything back with :meth:`restore_brands`.
-        """
-        taken: list[tuple[BrandSnapshot, dict[str, str], list[str], list[str]]] = []
-        with self.store.write() as uow:
-            brands = {b.slug: b for b in (self._resolve(uow, r) for r in refs)}
-            now = self.now()
-            for slug, brand in brands.items():
-                snapshot = uow.brands.snapshot(slug)
-                secrets: dict[str, str] = {}
-                read: list[str] = []
-                unread: list[str] = []
-                for name in self._secret_names(brand.connector):
-                    try:
-                        value = self.secrets.get(slug, name)
-                    except Exception:
-                        unread.append(name)  # not deleted either: it cannot be put back
-                        continue
-                    read.append(name)
-                    if value:
-                        REDACTOR.add_secret(value)
-                        secrets[name] = value
-                uow.brands.remove(slug)
-                uow.journal.append(at=now, brand=slug, kind="removed", detail={"name": brand.name})
-                taken.append((snapshot, secrets, read, unread))
-        removed = []
-        for snapshot, secrets, read, unread in taken:
-            kept = []
-            for name in read:
-                try:
-                    self.secrets.delete(snapshot.brand.slug, name)
-                except Exception:
-                    kept.append(name)
-            removed.append(RemovedBrand(snapshot, secrets, tuple(unread), tuple(kept)))
-        return removed
-
-    def restore_brands(self, removed: Sequence[RemovedBrand]) -> list[str]:
-        """Put removed brands back as they were (the undo of :meth:`remove_brands`), in one
-        transaction, each journaled as ``restored``; then their secrets go back to the
-        keyring.
-
-        Returns the names of the brands whose secrets the keyring would not take back
-        (sign in again for them); the brands are restored either way.
-
-        Raises:
-            InputError: a brand with the same id was added meanwhile (nothing restored).
-        """
-        with self.store.write() as uow:
-            now = self.now()
-            for item in removed:
-                try:
-                    uow.brands.restore(item.snapshot, now=now)
-                except AlreadyExists:
-                    raise InputError(
-                        f"{item.name} cannot be put back: a brand with id {item.slug!r} was "
-                        "added since"
-                    ) from None
-                uow.journal.append(
-                    at=now, brand=item.slug, kind="restored", detail={"name": item.name}
-                )
-        refused = []
-        for item in removed:
-            try:
-                self._store_secrets(item.slug, item.secrets)
-            except Exception:
-                refused.append(item.name)
-                continue
-            if item.unread:
-                refused.append(item.name)  # its secrets were never read: cannot vouch for them
-        return refused
-
-    def _secret_names(self, connector: str) -> list[str]:
-        with contextlib.suppress(UnknownConnector):
-            return [f.name for f in self.registry.get(connector).config_fields if f.secret]
-        return []
-
     def _held_secret(self, slug: str, field: str) -> str | None:
         try:
             value = self.secrets.get(slug, field)
@@ -670,9 +335,9 @@ class Services:
         """A brand's connector, its non-secret settings as stored, and for each secret
         setting whether the keyring holds a value (the value itself is never returned)."""
         with self.store.read() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
         held = {}
-        for name in self._secret_names(brand.connector):
+        for name in secret_names(self, brand.connector):
             try:
                 held[name] = bool(self.secrets.get(brand.slug, name))
             except Exception:
@@ -694,7 +359,7 @@ class Services:
         config = {k: v.strip() for k, v in config.items() if v.strip()}
         given = {k: v for k, v in (secrets or {}).items() if v}
         with self.store.read() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
         cls = self.connector_class(brand.connector)
         fields = {f.name: f for f in cls.config_fields}
         for key, secret in (*((k, False) for k in config), *((k, True) for k in given)):
@@ -715,7 +380,7 @@ class Services:
         before = {key: self._held_secret(brand.slug, key) for key in given}
         try:
             with self.store.write() as uow:
-                current = self._resolve(uow, brand.slug)
+                current = resolve(uow, brand.slug)
                 updated = uow.brands.update(
                     replace(current, connector_config=config), now=self.now()
                 )
@@ -725,7 +390,7 @@ class Services:
             for key, old in before.items():
                 with contextlib.suppress(Exception):
                     if old is None:
-                        self._forget_secret(brand.slug, key)
+                        forget_secret(self, brand.slug, key)
                     else:
                         self.secrets.set(brand.slug, key, old)
             raise
@@ -758,15 +423,10 @@ class Services:
             problem = problem[len(culprit) + 1 :]
         return SettingRefused(culprit, fields[culprit].label, problem)
 
-    def _forget_secret(self, slug: str, field: str) -> None:
-        # Forgetting is best effort: the brand is gone either way.
-        with contextlib.suppress(Exception):
-            self.secrets.delete(slug, field)
-
     def set_secret(self, ref: str, field: str, value: str) -> None:
         """Keep a secret (API token, password) for a brand in the OS keyring."""
         with self.store.read() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
         secret_names = [
             f.name for f in self.connector_class(brand.connector).config_fields if f.secret
         ]
@@ -788,7 +448,7 @@ class Services:
         The edit and the outbox marker are written in one transaction.
         """
         with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
             try:
                 prefs: PreferenceSet = edit(brand.preferences)
             except DomainError as exc:
@@ -815,7 +475,7 @@ class Services:
         with self.store.read() as uow:
             terms = uow.settings.policy()
             if refs:
-                slugs = [self._resolve(uow, r).slug for r in refs]
+                slugs = [resolve(uow, r).slug for r in refs]
                 records = [r for slug in slugs for r in uow.brands.records(slug=slug)]
             else:
                 records = uow.brands.records(order="slug")
@@ -859,26 +519,11 @@ class Services:
         an ended permission is a refusal and never listed (domain.summary)."""
         today = self.today()
         out = []
-        for r in self.brand_records():
+        for r in records_by_name(self):
             for use in ending_within(active_uses(r.preferences, today), today, days):
                 assert use.expires is not None
                 out.append((r.slug, r.name, use.words, use.expires))
         return sorted(out, key=lambda e: (e[3], e[1].casefold()))
-
-    def brand_summaries(
-        self, slugs: Sequence[str] | None = None
-    ) -> list[tuple[BrandRecord, BrandSummary]]:
-        """Brands as stored with their :class:`BrandSummary` (the one read model of their
-        preferences and status), sorted by name; only ``slugs`` when given (gone ones are
-        left out). One read transaction; an edit re-reads only the brand it touched."""
-        with bulk_work(), self.store.read() as uow:
-            terms = uow.settings.policy()
-            if slugs is None:
-                records = uow.brands.records(order="name")
-            else:
-                records = [r for slug in slugs for r in uow.brands.records(slug=slug)]
-        today = self.today()
-        return [(r, BrandSummary.of_record(r, today, terms)) for r in records]
 
     def apply_policy(self, refs: Sequence[str] = ()) -> list[str]:
         """Change brands so they keep My Terms; returns the ids of the brands changed. With
@@ -890,7 +535,7 @@ class Services:
             terms = uow.settings.policy()
             today, now = self.today(), self.now()
             if refs:
-                brands = [self._resolve(uow, r) for r in refs]
+                brands = [resolve(uow, r) for r in refs]
             else:
                 breaking = {
                     r.slug
@@ -914,7 +559,7 @@ class Services:
         with self.store.read() as uow:
             terms = uow.settings.policy()
             if refs:
-                brands = [self._resolve(uow, r) for r in refs]
+                brands = [resolve(uow, r) for r in refs]
                 breaking = {b.slug for b in brands}
             else:
                 brands = uow.brands.all()
@@ -998,7 +643,7 @@ class Services:
             InputError: a key is not one the vendor had changed.
         """
         with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
             items = {item.key: item for item in self._drift_items(uow, brand)}
             if values is not None:
                 items = {
@@ -1060,7 +705,7 @@ class Services:
         Raises:
             ConnectorError: the vendor could not be asked (the message says why).
         """
-        brand = self.get_brand(ref).brand
+        brand = self.brands.get_brand(ref).brand
         connector = self.connector_for(brand)
         if not connector.remote:
             return None
@@ -1070,13 +715,13 @@ class Services:
         """What the vendor had loosened at the last sync, field by field (empty when the
         brand is not in drift). The customer's value was sent again at that sync."""
         with self.store.read() as uow:
-            return self._drift_items(uow, self._resolve(uow, ref))
+            return self._drift_items(uow, resolve(uow, ref))
 
     def keep_own_after_drift(self, ref: str) -> None:
         """The customer keeps their own values after drift: clear the drift status (their
         values were already re-asserted) and journal the decision."""
         with self.store.write() as uow:
-            brand = self._resolve(uow, ref)
+            brand = resolve(uow, ref)
             if uow.sync.state(brand.slug).status != "drift":
                 return
             uow.sync.set_status(brand.slug, "ok", "")
@@ -1122,18 +767,6 @@ class Services:
         with self.store.read() as uow:
             return uow.directory.count()
 
-    def brand_records(self) -> list[BrandRecord]:
-        """Every brand as stored, sorted by name: a fast read-out for listings (no domain
-        objects are built). Turn one into export-shaped data with ``interop.record_json``."""
-        with bulk_work(), self.store.read() as uow:
-            return uow.brands.records(order="name")
-
-    def brand_record(self, slug: str) -> BrandRecord | None:
-        """One brand as stored (the fast read-out), or None if it is gone."""
-        with self.store.read() as uow:
-            found = uow.brands.records(slug=slug)
-        return found[0] if found else None
-
     def _export_parts(self) -> tuple[list[BrandRecord], dict[str, Any]]:
         with bulk_work(), self.store.read() as uow:
             records, terms = uow.brands.records(order="slug"), uow.settings.policy()
@@ -1167,7 +800,7 @@ class Services:
 
     def _receipts(self, refs: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
         with self.store.read() as uow:
-            brands = [self._resolve(uow, r) for r in refs] if refs else uow.brands.all()
+            brands = [resolve(uow, r) for r in refs] if refs else uow.brands.all()
             pending = uow.brands.pending_slugs()
             entries = uow.journal.entries(brands[0].slug if len(brands) == 1 else None)
         confirmed: dict[str, list[tuple[dt.datetime, str, PreferenceSet]]] = {}

@@ -76,7 +76,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     services.import_file(resources_dir() / "demo" / "brands.json")
     # Standing terms (for the My Terms window): the customer applied them as they went.
     services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
-    manual = [r.slug for r in services.brand_records()]
+    manual = [r.slug for r in services.brands.brand_records()]
     categories = ("retail", "finance", "travel", "telecom", "media", "food")
     names = (
         "Northwind Outfitters",
@@ -99,7 +99,7 @@ def build_demo(services: Services, simulator: Any) -> None:
         vendor = simulator.vendor_ids[index]
         subject = f"demo-{i:02d}"
         simulator.add_subject(vendor, subject)
-        slug = services.add_brand(
+        slug = services.brands.add_brand(
             name,
             category=categories[i % len(categories)],
             connector="openpref",

@@ -54,7 +54,7 @@ def removal_candidates(services: Services, slugs: Sequence[str]) -> list[Removal
     """What the confirmation needs to know (reads the store: off the GUI thread)."""
     out = []
     for slug in slugs:
-        record = services.brand_record(slug)
+        record = services.brands.brand_record(slug)
         if record is None:
             continue  # removed meanwhile
         labels: tuple[str, ...] = ()
@@ -318,7 +318,7 @@ class BrandActions(QObject):
                 )
 
         self.runner.run(
-            lambda: services.remove_brands(slugs),
+            lambda: services.brands.remove_brands(slugs),
             done,
             lambda error: self.message.emit(f"Not removed: {error}"),
             write=True,
@@ -338,7 +338,7 @@ class BrandActions(QObject):
         services = self.services
 
         def run() -> list[str]:
-            command.removed = services.remove_brands(command.slugs)
+            command.removed = services.brands.remove_brands(command.slugs)
             return [r.slug for r in command.removed]
 
         def done(slugs: list[str]) -> None:
@@ -360,7 +360,7 @@ class BrandActions(QObject):
         services = self.services
 
         def run() -> list[str]:
-            return services.restore_brands(command.removed)
+            return services.brands.restore_brands(command.removed)
 
         def done(refused: list[str]) -> None:
             text = f"Put back {self._words(command.names)}."
@@ -407,7 +407,7 @@ class _Loaded:
 
 def _load_settings(services: Services, slug: str) -> _Loaded:
     """A brand's connector fields and settings (imports its plugin: off the GUI thread)."""
-    view = services.get_brand(slug)
+    view = services.brands.get_brand(slug)
     connector, config, held = services.connector_settings(slug)
     fields = tuple(services.connector_class(connector).config_fields)
     return _Loaded(view.brand.name, connector, fields, config, held)

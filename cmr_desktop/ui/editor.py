@@ -667,7 +667,7 @@ class BrandEditor(QWidget):
         services = self.services
 
         def load() -> tuple[str, str, PreferenceSet, dict[str, Any], PreferenceSet | None]:
-            view = services.get_brand(slug)
+            view = services.brands.get_brand(slug)
             brand = view.brand
             details = {name: getattr(brand, name) for name in DETAILS}
             details["status"] = brand.status.value
@@ -1008,7 +1008,7 @@ class BrandEditor(QWidget):
 
         def save() -> str:
             stored = RelationshipStatus(value) if name == "status" else value
-            services.edit_brand(slug, **{name: stored})
+            services.brands.edit_brand(slug, **{name: stored})
             return slug
 
         def failed(error: Exception) -> None:

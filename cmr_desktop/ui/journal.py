@@ -265,7 +265,7 @@ class JournalWindow(QWidget):
         services = self.services
 
         def read() -> tuple[list[JournalEntry], int | None, dict[str, str]]:
-            names = {r.slug: r.name for r in services.brand_records()}
+            names = {r.slug: r.name for r in services.brands.brand_records()}
             return services.journal(), services.verify_journal(), names
 
         self.runner.run(

@@ -444,7 +444,7 @@ class AddBrandWizard(QWizard):
         apply_terms = self.check.apply_terms.isChecked()
 
         def store() -> tuple[str, str]:
-            brand = services.add_brand(
+            brand = services.brands.add_brand(
                 name, connector=connector, connector_config=config, secrets=secrets, **fields
             )
             problem = ""
@@ -505,7 +505,7 @@ class SignInDialog(QDialog):
         self.heading = _plain("New secrets (kept in the system keyring):", self)
         layout.addWidget(self.heading)
         runner.run(
-            lambda: services.get_brand(slug).brand.name,
+            lambda: services.brands.get_brand(slug).brand.name,
             self._show_name,
             lambda _error: None,
         )

@@ -25,8 +25,8 @@ ARABIC_INDIC_08 = "0\u0668:00"  # "0٨:00"
 
 
 def _export(services: Services, tmp_path: Path) -> dict[str, Any]:
-    services.add_brand("Acme")
-    services.add_brand("Beta")
+    services.brands.add_brand("Acme")
+    services.brands.add_brand("Beta")
     doc = services.export_document()
     return json.loads(json.dumps(doc))
 
@@ -145,7 +145,7 @@ def test_a_surrogate_pair_written_as_escapes_is_a_valid_character(
     path = tmp_path / "import.json"
     path.write_text(json.dumps(doc), encoding="ascii")  # "\ud83d\ude00"
     services.import_file(path)
-    assert services.get_brand("acme").brand.notes == "\U0001f600"
+    assert services.brands.get_brand("acme").brand.notes == "\U0001f600"
 
 
 def _poison(cmr: Any) -> None:

@@ -61,7 +61,7 @@ def test_round_trip_of_1000_brands(services: Services, tmp_path: Path) -> None:
 
 def test_secrets_never_reach_the_database_or_an_export(services: Services, tmp_path: Path) -> None:
     secret = "tok_LIVE_5ecr3t_value_1234567890"
-    services.add_brand(
+    services.brands.add_brand(
         "Acme",
         connector="openpref",
         connector_config={"base_url": "https://prefs.acme.example/v1", "subject": "me"},
@@ -155,7 +155,7 @@ def broken_documents(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
 def test_broken_import_documents_give_a_clear_error_and_change_nothing(tmp_path: Path) -> None:
     source = open_services(tmp_path / "source")
     _fill(source, 3)
-    source.add_brand("Acme")
+    source.brands.add_brand("Acme")
     source.update_preferences("acme", lambda p: p.with_quiet_hours(None).with_topic("offers", True))
     base = source.export_document()
     source.store.close()

@@ -30,7 +30,7 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
     with VendorSimulator(default_vendors(1), seed=3) as sim:
         vendor = sim.vendor_ids[0]
         sim.add_subject(vendor, "me")
-        services.add_brand(
+        services.brands.add_brand(
             "Acme",
             account_id="me@mail.example",
             privacy_contact="privacy@acme.example",
@@ -100,7 +100,7 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
     with VendorSimulator(default_vendors(1), seed=3) as sim:
         vendor = sim.vendor_ids[0]
         sim.add_subject(vendor, "me")  # the vendor's defaults: every data use allowed
-        services.add_brand(
+        services.brands.add_brand(
             "Acme",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": "me"},
@@ -111,7 +111,7 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
         )
         assert services.sync_engine(jobs=2).run().ok
-        assert len(services.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
+        assert len(services.brands.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
     receipts = services.consent_receipts(["acme"])
     _valid(receipts)
     purposes = [p for r in receipts for p in r["services"][0]["purposes"]]
@@ -134,7 +134,7 @@ def test_a_brand_with_nothing_consented_gets_no_receipt_and_the_export_says_so(
 def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -> None:
     from cmr_desktop.domain.policy import GrantMaxMonths, MyTerms
 
-    services.add_brand("Acme")
+    services.brands.add_brand("Acme")
     services.update_preferences(
         "acme",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW)),

@@ -44,7 +44,7 @@ def test_a_secret_the_keyring_would_not_delete_is_reported_as_still_there(
 ) -> None:  # fmt: skip
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     monkeypatch.setattr(svc.secrets, "delete", _failing)
-    [removed] = svc.remove_brands([slug])
+    [removed] = svc.brands.remove_brands([slug])
     assert removed.kept == ("token",)
     assert svc.secrets.get(slug, "token") is not None  # indeed still there
 
@@ -57,11 +57,11 @@ def test_a_secret_the_keyring_could_not_read_is_left_and_the_undo_asks_to_sign_i
     token = svc.secrets.get(slug, "token")
     with monkeypatch.context() as m:
         m.setattr(svc.secrets, "get", _failing)
-        [removed] = svc.remove_brands([slug])
+        [removed] = svc.brands.remove_brands([slug])
     assert removed.unread == ("token",)
     assert removed.secrets == {}
     assert svc.secrets.get(slug, "token") == token  # not deleted: it could not be put back
-    assert svc.restore_brands([removed]) == ["Contoso Bank"]  # sign in again for it
+    assert svc.brands.restore_brands([removed]) == ["Contoso Bank"]  # sign in again for it
 
 
 def test_connector_settings_refuse_a_secret_among_the_settings(
@@ -72,7 +72,7 @@ def test_connector_settings_refuse_a_secret_among_the_settings(
     with pytest.raises(SettingRefused) as refused:
         svc.set_connector_settings(slug, {**config, "token": "TOPSECRET"}, {"token": "TOPSECRET"})
     assert refused.value.field == "token"
-    (record,) = svc.brand_records()
+    (record,) = svc.brands.brand_records()
     assert "token" not in record.connector_config
     assert "TOPSECRET" not in str(record.connector_config)
 

@@ -41,7 +41,7 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     report = engine(svc, lambda b: {"read": read_then_customer_edits}).run(verify=True)
     (outcome,) = report.outcomes
     assert outcome.result in (Result.SYNCED, Result.UNCHANGED)
-    prefs = svc.get_brand(slug).brand.preferences
+    prefs = svc.brands.get_brand(slug).brand.preferences
     assert prefs.channels[Channel.SMS] is False
     taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
     if "took 1 stricter vendor setting" in outcome.detail or taken:  # what the app says ...
@@ -50,7 +50,7 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     # The next sync (pending for the SMS edit) must not undo the customer's unsubscribe.
     assert svc.sync_engine().run().ok
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
 def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
@@ -86,7 +86,7 @@ def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
         assert not worker.is_alive()
     # What happened must be what the app said: nothing sent after the cancel, still pending.
     assert sim.stats("shop").writes_applied == 0
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
 
 def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vendor_tightening(
@@ -196,7 +196,7 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     report = svc.sync_engine().run()
     assert report.ok, report.outcomes
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
 def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run(
@@ -219,4 +219,4 @@ def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run
     (outcome,) = engine(svc, lambda b: {"write": write_then_lose}).run().outcomes
     assert outcome.result is Result.SYNCED
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False

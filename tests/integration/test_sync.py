@@ -18,6 +18,7 @@ from cmr_desktop.services import Services
 from cmr_desktop.sync.engine import Result, SyncEngine
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
 from tests.conftest import NOW, open_services
+from tests.reads import list_brands
 
 VENDORS = ("vendor-001", "vendor-002", "vendor-003")
 CONTACT_MARKETING = (DataCategory.CONTACT, Purpose.MARKETING)
@@ -42,7 +43,7 @@ def connect(svc: Services, sim: VendorSimulator, n: int) -> list[str]:
     for i in range(n):
         vendor = VENDORS[i % len(VENDORS)]
         sim.add_subject(vendor, f"sub-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"Brand {i}",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
@@ -72,8 +73,8 @@ def test_pending_choices_reach_every_vendor_once_and_are_journaled(
     assert {o.result for o in report.outcomes} == {Result.SYNCED}
     assert all(remote_email(sim, i) is False for i in range(9))
     assert sum(sim.stats(v).writes_applied for v in VENDORS) == 9
-    assert [b.slug for b in (v.brand for v in svc.list_brands()) if False] == []
-    assert not any(v.pending for v in svc.list_brands())
+    assert [b.slug for b in (v.brand for v in list_brands(svc)) if False] == []
+    assert not any(v.pending for v in list_brands(svc))
     kinds = [e.kind for e in svc.journal(slugs[0])]
     assert "push" in kinds
     assert "answer" in kinds
@@ -109,7 +110,7 @@ def test_a_vendor_tightening_is_taken_over_without_a_push(
     sim.tamper("vendor-001", "sub-0", {"channels": {"email": {"enabled": False}}})
     (outcome,) = svc.sync_engine().run(verify=True).outcomes
     assert outcome.result is Result.SYNCED
-    assert svc.get_brand("brand-0").brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand("brand-0").brand.preferences.channels[Channel.EMAIL] is False
     assert sim.stats("vendor-001").writes_applied == writes
 
 
@@ -135,7 +136,7 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
 
 
 def test_manual_brands_are_reported_with_what_to_do_until_done(svc: Services) -> None:
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
     (outcome,) = svc.sync_engine().run().outcomes
     assert outcome.result is Result.MANUAL
@@ -160,7 +161,7 @@ def test_a_refused_token_marks_the_brand_and_others_go_on(
     assert by_slug["brand-0"].result is Result.SYNCED
     assert by_slug["brand-2"].result is Result.SYNCED
     assert not report.ok
-    assert [v.brand.slug for v in svc.list_brands() if v.pending] == ["brand-1"]
+    assert [v.brand.slug for v in list_brands(svc) if v.pending] == ["brand-1"]
 
 
 def _engine_without_waiting(svc: Services, **options: Any) -> tuple[SyncEngine, list[float]]:
@@ -204,7 +205,7 @@ def test_flaky_vendors_converge_and_nothing_is_applied_twice(
     assert all(remote_email(sim, i) is False for i in range(30))
     applied = sum(sim.stats(v).writes_applied for v in VENDORS)
     assert applied == 30  # garbage answers to applied writes were replayed, not re-applied
-    assert not any(v.pending for v in svc.list_brands())
+    assert not any(v.pending for v in list_brands(svc))
     assert svc.verify_journal() is None
 
 

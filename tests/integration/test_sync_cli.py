@@ -20,6 +20,7 @@ from cmr_desktop.services import Services
 from cmr_desktop.testing.keyring import InMemoryKeyring
 from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
 from tests.conftest import BIN, open_services
+from tests.reads import list_brands
 
 VENDORS = ("vendor-001", "vendor-002", "vendor-003")
 
@@ -37,7 +38,7 @@ def _brands(svc: Services, sim: VendorSimulator, n: int) -> None:
     for i in range(n):
         vendor = VENDORS[i % 3]
         sim.add_subject(vendor, f"sub-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"Brand {i}",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
@@ -76,7 +77,7 @@ def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: Vendor
     home = tmp_path / "home"
     svc = open_services(home)
     _brands(svc, sim, 4)
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
     svc.set_secret("brand-3", "token", "wrong")
     svc.store.close()
@@ -115,7 +116,7 @@ def _held_brand(svc: Services, sim: VendorSimulator, *, hang_seconds: float) -> 
     timeout_rate=0.0)`` lets it through."""
     sim.set_knobs(HELD, timeout_rate=1.0, hang_seconds=hang_seconds)
     sim.add_subject(HELD, "sub-held")
-    svc.add_brand(
+    svc.brands.add_brand(
         "Held Brand",
         connector="openpref",
         connector_config={"base_url": sim.base_url(HELD), "subject": "sub-held"},
@@ -185,7 +186,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
             assert start == {"event": "start", "total": pending}
             assert {b["result"] for b in brands} == {"synced"}, brands
             interrupted = open_services(home)
-            left = [v.brand.slug for v in interrupted.list_brands() if v.pending]
+            left = [v.brand.slug for v in list_brands(interrupted) if v.pending]
             interrupted.store.close()
             # Every brand reported done is done, so each run got fewer left; the held one
             # is never done.
@@ -200,7 +201,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
 
         svc = open_services(home)
         try:
-            views = svc.list_brands()
+            views = list_brands(svc)
             assert not [v.brand.slug for v in views if v.pending]
             for v in views:  # every local edit survived
                 assert v.brand.preferences.channels[Channel.EMAIL] is False
@@ -234,12 +235,12 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
         results = {str(o.result) for o in report.outcomes}
         assert "cancelled" in results
         assert len([o for o in report.outcomes if str(o.result) == "synced"]) < 30
-        pending = {v.brand.slug for v in svc.list_brands() if v.pending}
+        pending = {v.brand.slug for v in list_brands(svc) if v.pending}
         synced = {o.slug for o in report.outcomes if str(o.result) == "synced"}
         assert pending.isdisjoint(synced)
         assert len(pending) + len(synced) == 30
         assert svc.sync_engine().run().ok  # the rest goes through next time
-        assert not any(v.pending for v in svc.list_brands())
+        assert not any(v.pending for v in list_brands(svc))
         svc.store.close()
 
 
@@ -250,7 +251,7 @@ def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyrin
 
     home = tmp_path / "home"
     svc = open_services(home)
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     with FileLock(home / "sync.lock", timeout=0):
         (home / "sync.owner").write_text("pid 4242", encoding="utf-8")
         with pytest.raises(SyncBusy, match=r"already running \(pid 4242\)"):

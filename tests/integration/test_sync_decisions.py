@@ -74,7 +74,7 @@ def connect(svc: Services, sim: VendorSimulator, vendor: str, n: int, start: int
     slugs = []
     for i in range(start, start + n):
         sim.add_subject(vendor, f"sub-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"{vendor} {i}",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
@@ -132,13 +132,13 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    decided = svc.get_brand(slug).brand.preferences
+    decided = svc.brands.get_brand(slug).brand.preferences
 
     report = svc.sync_engine().run()
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
     assert "had not decided" not in report.outcomes[0].detail
 
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.brand.preferences == decided  # "identifiers for sale" is still undecided
     assert not view.pending
     assert view.vendor is not None  # ... and the vendor's own setting is kept as the vendor's
@@ -151,7 +151,7 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     # A verify run finds nothing to decide and nothing to push.
     again = svc.sync_engine().run(verify=True)
     assert [o.result for o in again.outcomes] == [Result.UNCHANGED]
-    assert svc.get_brand(slug).brand.preferences == decided
+    assert svc.brands.get_brand(slug).brand.preferences == decided
 
 
 def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
@@ -163,7 +163,7 @@ def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
     report = svc.sync_engine().run(verify=True)
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
     taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
     assert taken
     assert taken[-1].detail["fields"][0]["field"] == "channel.email"
@@ -186,7 +186,7 @@ def test_a_vendor_that_answers_200_but_keeps_a_looser_value_is_drift(
     (outcome,) = report.outcomes
     assert outcome.result is Result.DRIFT
     assert "vendor answered but kept on" in outcome.detail
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.pending  # not "up to date": the vendor does not hold the decision
     assert view.brand.preferences.channels[Channel.EMAIL] is False
     assert [e for e in svc.journal(slug) if e.kind == "drift"]
@@ -236,9 +236,11 @@ def test_an_empty_frequency_list_means_no_frequency_is_sent(
     assert outcome.result is Result.SYNCED, outcome
     assert "offers no choice of how often" in outcome.detail
     assert held(sim, "plain", 0)["channels"]["sms"]["enabled"] is False  # the rest is pushed
-    assert not svc.get_brand(slug).pending
+    assert not svc.brands.get_brand(slug).pending
     # The decision itself is kept as the customer made it.
-    assert svc.get_brand(slug).brand.preferences.frequencies[Channel.EMAIL] is Frequency.WEEKLY
+    assert (
+        svc.brands.get_brand(slug).brand.preferences.frequencies[Channel.EMAIL] is Frequency.WEEKLY
+    )
 
 
 def test_a_frequency_the_vendor_does_not_offer_is_reported_and_the_nearest_sent(
@@ -249,7 +251,7 @@ def test_a_frequency_the_vendor_does_not_offer_is_reported_and_the_nearest_sent(
     (outcome,) = svc.sync_engine().run().outcomes
     assert "shop 0 does not offer quarterly; nearest it offers: monthly" in outcome.detail
     assert held(sim, "shop", 0)["channels"]["email"]["frequency"] == "monthly"  # not "weekly"
-    prefs = svc.get_brand(slug).brand.preferences
+    prefs = svc.brands.get_brand(slug).brand.preferences
     assert prefs.frequencies[Channel.EMAIL] is Frequency.QUARTERLY
 
 
@@ -276,7 +278,7 @@ def test_one_unresponsive_vendor_does_not_stall_the_sync(
     assert all(by[s].result is not Result.FAILED for s in fine)
     # A few timeouts open the breaker; the rest of the vendor's brands are not even tried.
     assert reads["n"] <= BREAKER_TIMEOUTS + 2
-    assert all(v.pending for v in map(svc.get_brand, hanging))
+    assert all(v.pending for v in map(svc.brands.get_brand, hanging))
 
 
 def test_a_long_retry_after_is_reported_and_not_waited_for(
@@ -297,7 +299,7 @@ def test_a_long_retry_after_is_reported_and_not_waited_for(
     assert outcome.result is Result.FAILED
     assert "vendor asked to wait until" in outcome.detail
     assert waits == []
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
 
 def test_a_short_retry_after_is_waited_for_as_the_vendor_says(
@@ -367,7 +369,7 @@ def test_a_cancel_stops_new_work_at_once_and_reports_brands_in_flight(
     for t in threading.enumerate():
         if t.name.startswith("cmr-sync-"):
             t.join(30)
-    assert all(v.pending for v in map(svc.get_brand, slugs[2:]))
+    assert all(v.pending for v in map(svc.brands.get_brand, slugs[2:]))
 
 
 # --- 8. a crash never costs an edit -----------------------------------------------------------
@@ -393,9 +395,9 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
     svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     report = svc.sync_engine().run()
     assert report.ok, report.outcomes
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
-    assert not svc.get_brand(slug).pending
+    assert not svc.brands.get_brand(slug).pending
 
 
 def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
@@ -458,7 +460,7 @@ def test_a_push_about_something_else_keeps_the_vendors_quiet_hours(
     vendor = held(sim, "shop", 0)
     assert vendor["quiet_hours"] == {"start": "22:00", "end": "07:00"}  # not erased
     assert vendor["channels"]["sms"]["enabled"] is False
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.brand.preferences.quiet_hours is None  # the vendor's window is not the customer's
     assert view.vendor is not None
     assert str(view.vendor.quiet_hours) == "22:00-07:00"
@@ -512,12 +514,12 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
         proc.wait(30)
     sim.set_knobs("shop", hold_after_apply=False)
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # applied, unrecorded
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
     svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))  # mind changed
     report = svc.sync_engine().run()
     assert report.ok, report.outcomes
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
     assert svc.verify_journal() is None
     svc.store.close()
@@ -550,6 +552,6 @@ def test_a_database_held_by_another_program_is_said_once_and_leaves_brands_pendi
     assert {o.slug for o in report.outcomes} == set(slugs)
     assert all(BUSY in o.detail for o in report.outcomes)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-    assert all(v.pending for v in map(svc.get_brand, slugs))
+    assert all(v.pending for v in map(svc.brands.get_brand, slugs))
     assert svc.sync_engine().run().ok  # free again: everything goes through
     svc.store.close()

@@ -35,7 +35,7 @@ def _home(tmp_path: Path, n: int) -> Services:
     svc = open_services(tmp_path / f"home-{n}")
     svc.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
     for i in range(n):
-        svc.add_brand(f"Shop {i:03d}")
+        svc.brands.add_brand(f"Shop {i:03d}")
     return svc
 
 

@@ -18,6 +18,7 @@ from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulat
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import NOW, open_services
+from tests.reads import list_brands
 from tests.ui.conftest import connect_brands
 
 MARKETING = (DataCategory.CONTACT, Purpose.MARKETING)
@@ -75,7 +76,7 @@ def test_an_undecided_field_says_so_with_the_vendors_setting_and_is_refused_in_o
     assert email.text() == "undecided — their setting: allowed"
     assert editor.use_notes[MARKETING].text() == "undecided — their setting: allowed"
     # Still undecided: the vendor's value was shown, never written as a decision.
-    prefs = window.services.get_brand("shop-000").brand.preferences
+    prefs = window.services.brands.get_brand("shop-000").brand.preferences
     assert Channel.EMAIL not in prefs.channels
     assert MARKETING not in prefs.grants
     assert email.refuse.isVisibleTo(editor)
@@ -83,7 +84,7 @@ def test_an_undecided_field_says_so_with_the_vendors_setting_and_is_refused_in_o
     editor.use_notes[MARKETING].refuse.click()
 
     def decided() -> tuple[Any, Any]:
-        p = window.services.get_brand("shop-000").brand.preferences
+        p = window.services.brands.get_brand("shop-000").brand.preferences
         return p.channels.get(Channel.EMAIL), p.grants.get(MARKETING)
 
     qtbot.waitUntil(lambda: decided() == (False, Grant(Decision.DENY)), timeout=5000)
@@ -181,7 +182,7 @@ def test_cancel_mid_run_stops_at_once_and_says_how_many_are_left(
         assert left >= 1
         assert done + left == 48
         win.runner.wait()
-        assert sum(b.pending for b in svc.list_brands()) == left
+        assert sum(b.pending for b in list_brands(svc)) == left
         svc.store.close()
 
 
@@ -195,7 +196,7 @@ def test_a_cancel_before_the_sync_process_runs_is_not_lost(qtbot: Any, tmp_path:
         qtbot.waitUntil(lambda: not win.is_syncing(), timeout=30_000)
         assert win.statusBar().currentMessage() == "Sync cancelled: 0 done, 12 left pending"
         win.runner.wait()
-        assert all(b.pending for b in svc.list_brands())
+        assert all(b.pending for b in list_brands(svc))
         svc.store.close()
 
 
@@ -218,11 +219,12 @@ def test_accepting_theirs_is_journaled_and_the_counts_follow_at_once(
     entry = window.services.journal("shop-000")[-1]
     assert entry.kind == "accepted_theirs"
     assert entry.detail["fields"] == [{"field": "channel.email", "vendor": "on", "yours": "off"}]
-    assert window.services.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
+    assert window.services.brands.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
     window.undo_stack.undo()
     qtbot.waitUntil(
         lambda: (
-            window.services.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL] is False
+            window.services.brands.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
+            is False
         ),
         timeout=5000,
     )
@@ -239,10 +241,10 @@ def test_undoing_my_terms_leaves_no_brand_pending_that_the_vendor_already_holds(
     changes = svc.preview_policy([f"shop-{i:03d}" for i in range(12)])
     assert len(changes) == 12
     terms.apply(changes)
-    qtbot.waitUntil(lambda: sum(b.pending for b in svc.list_brands()) == 13, timeout=5000)
+    qtbot.waitUntil(lambda: sum(b.pending for b in list_brands(svc)) == 13, timeout=5000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: sum(b.pending for b in svc.list_brands()) == 1, timeout=5000)
-    assert [b.brand.slug for b in svc.list_brands() if b.pending] == ["corner-shop"]
+    qtbot.waitUntil(lambda: sum(b.pending for b in list_brands(svc)) == 1, timeout=5000)
+    assert [b.brand.slug for b in list_brands(svc) if b.pending] == ["corner-shop"]
     qtbot.waitUntil(
         lambda: {_row(window, f"shop-{i:03d}").status for i in range(12)} == {"in_sync"},
         timeout=5000,

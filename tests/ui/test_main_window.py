@@ -82,7 +82,7 @@ def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_pa
         connect_brands(svc, sim, 200)  # on vendors 1-3
         sim.set_knobs(held, timeout_rate=1.0, hang_seconds=2.0)
         sim.add_subject(held, "s-held")
-        svc.add_brand(
+        svc.brands.add_brand(
             "Held Shop",
             connector="openpref",
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
@@ -169,13 +169,15 @@ def test_editing_saves_at_once_and_undo_redo_work(qtbot: Any, window: MainWindow
     assert not email.isChecked()  # the fixture turned email off
 
     def stored() -> Any:
-        return window.services.get_brand("shop-002").brand.preferences.channels.get(Channel.EMAIL)
+        return window.services.brands.get_brand("shop-002").brand.preferences.channels.get(
+            Channel.EMAIL
+        )
 
     email.click()  # on
     qtbot.waitUntil(lambda: stored() is True, timeout=10_000)
     # the table row shows the change too (updated in place)
     qtbot.waitUntil(lambda: "email" in window.model.row_at(row).channels, timeout=10_000)
-    assert window.services.get_brand("shop-002").pending
+    assert window.services.brands.get_brand("shop-002").pending
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: stored() is False, timeout=10_000)
     assert not window.editor.switches[Channel.EMAIL].isChecked()
@@ -229,7 +231,7 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
         connect_brands(svc, sim, 60)  # on vendors 1-3
         sim.set_knobs(held, timeout_rate=1.0, hang_seconds=600)
         sim.add_subject(held, "s-held")
-        svc.add_brand(
+        svc.brands.add_brand(
             "Held Shop",
             connector="openpref",
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
@@ -253,7 +255,7 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
             sim.set_knobs(held, timeout_rate=0.0)
         assert "cancelled" in win.statusBar().currentMessage()
         qtbot.waitUntil(lambda: "pending" in win.summary.text(), timeout=10_000)
-        assert svc.get_brand("held-shop").pending
+        assert svc.brands.get_brand("held-shop").pending
         assert not any(e["brand"] == "held-shop" and e["result"] == "synced" for e in win.last_sync)
         assert win.sync_all.isEnabled()
         assert not win.progress.isVisible()
@@ -265,7 +267,7 @@ def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
     qtbot: Any, tmp_path: Path
 ) -> None:
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     win = MainWindow(
         svc,
         Runner(),
@@ -286,7 +288,7 @@ def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
 
 def test_a_sync_process_that_dies_is_reported(qtbot: Any, tmp_path: Path) -> None:
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     script = "import sys; sys.stderr.write('boom: the connector exploded\\n'); sys.exit(3)"
     win = MainWindow(
         svc,

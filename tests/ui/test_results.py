@@ -25,7 +25,7 @@ def _item(window: MainWindow, slug: str) -> Any:
 
 
 def _email(window: MainWindow, slug: str) -> bool | None:
-    value: bool | None = window.services.get_brand(slug).brand.preferences.channels.get(
+    value: bool | None = window.services.brands.get_brand(slug).brand.preferences.channels.get(
         Channel.EMAIL
     )
     return value
@@ -53,7 +53,7 @@ def test_drift_can_be_accepted_and_the_acceptance_undone(
     assert window.results.accept_theirs.isEnabled()
     window.results.accept_theirs.click()
     qtbot.waitUntil(lambda: _email(window, "shop-000") is True, timeout=3000)
-    assert window.services.get_brand("shop-000").pending  # sent at the next sync
+    assert window.services.brands.get_brand("shop-000").pending  # sent at the next sync
     assert not window.results.undecided("shop-000")
     assert not window.results.accept_theirs.isEnabled()
     window.undo_stack.undo()

@@ -97,7 +97,7 @@ def test_an_open_data_map_reads_the_brands_again_after_an_import(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
     other = open_services(tmp_path / "other")
-    other.add_brand("Imported Bank", category="finance")
+    other.brands.add_brand("Imported Bank", category="finance")
     other.update_preferences(
         "imported-bank",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),

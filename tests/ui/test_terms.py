@@ -16,6 +16,7 @@ from cmr_desktop.domain.policy import (
 from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.terms import TermsWindow
+from tests.reads import list_brands
 
 
 def _open(qtbot: Any, window: MainWindow) -> TermsWindow:
@@ -78,17 +79,17 @@ def test_apply_to_all_previews_then_applies_in_one_undoable_step(
     assert len(preview.changes) == 13
     line = preview.tree.topLevelItem(0).child(0)
     assert (line.text(0), line.text(1), line.text(2)) == ("SMS", "their default", "refused")
-    before = {b.brand.slug: b.brand.preferences for b in window.services.list_brands()}
-    assert all(window.services.get_brand(s).brand.preferences == p for s, p in before.items())
+    before = {b.brand.slug: b.brand.preferences for b in list_brands(window.services)}
+    assert all(
+        window.services.brands.get_brand(s).brand.preferences == p for s, p in before.items()
+    )
     preview.apply_button.click()
 
     def sms_refused() -> set[bool | None]:
-        return {
-            b.brand.preferences.channels.get(Channel.SMS) for b in window.services.list_brands()
-        }
+        return {b.brand.preferences.channels.get(Channel.SMS) for b in list_brands(window.services)}
 
     qtbot.waitUntil(lambda: sms_refused() == {False}, timeout=10_000)
-    assert all(b.pending for b in window.services.list_brands())
+    assert all(b.pending for b in list_brands(window.services))
     qtbot.waitUntil(lambda: terms.status.text() == "Every brand keeps your terms.", timeout=10_000)
     window.undo_stack.undo()  # the whole application, in one step
     qtbot.waitUntil(lambda: sms_refused() == {None}, timeout=10_000)
@@ -109,7 +110,9 @@ def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) ->
     assert terms.preview is not None
     assert [c.slug for c in terms.preview.changes] == [slug]
     terms.preview.reject()  # cancel: nothing written
-    assert window.services.get_brand(slug).brand.preferences.channels.get(Channel.PHONE) is None
+    assert (
+        window.services.brands.get_brand(slug).brand.preferences.channels.get(Channel.PHONE) is None
+    )
 
 
 def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: MainWindow) -> None:
@@ -124,10 +127,10 @@ def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: Main
     terms.preview.apply_button.click()
     qtbot.waitUntil(lambda: "left alone" in window.statusBar().currentMessage(), timeout=10_000)
     assert "shop-005" in window.statusBar().currentMessage()
-    edited = window.services.get_brand("shop-005").brand.preferences
+    edited = window.services.brands.get_brand("shop-005").brand.preferences
     assert edited.channels.get(Channel.PHONE) is False  # the edit survived
     assert edited.channels.get(Channel.SMS) is None  # and was not overwritten
-    other = window.services.get_brand("shop-006").brand.preferences
+    other = window.services.brands.get_brand("shop-006").brand.preferences
     assert other.channels.get(Channel.SMS) is False
 
 

@@ -47,7 +47,7 @@ def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: Ma
     assert wizard.check.apply_terms.isChecked()
     wizard.button(QWizard.WizardButton.FinishButton).click()
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=5000)
-    brand = window.services.get_brand("deutsche-bahn-ag").brand
+    brand = window.services.brands.get_brand("deutsche-bahn-ag").brand
     assert brand.privacy_contact == "konzerndatenschutz@deutschebahn.com"
     assert brand.preferences.channels.get(Channel.SMS) is False  # My Terms applied
     qtbot.waitUntil(
@@ -84,7 +84,7 @@ def test_a_brand_with_a_connector_tested_before_it_is_stored(
     assert "The vendor offers:" in check.result.text()
     wizard.button(QWizard.WizardButton.FinishButton).click()
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=5000)
-    brand = window.services.get_brand("fresh-vendor").brand
+    brand = window.services.brands.get_brand("fresh-vendor").brand
     assert brand.connector == "openpref"
     assert "token" not in brand.connector_config
     assert window.services.secrets.get("fresh-vendor", "token") == sim.token(vendor)
