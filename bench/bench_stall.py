@@ -52,7 +52,9 @@ def _home(root: Path, sim: SimulatorProcess, n: int) -> Services:
             connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        services.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+        services.preferences.update_preferences(
+            f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
     return services
 
 

@@ -269,7 +269,7 @@ def brand_show(ctx: Ctx, ref: str, as_json: bool) -> None:
             )
             for line in theirs:
                 click.echo(f"    undecided — their setting: {line}")
-    violations = ctx.services.check_policy([view.brand.slug]).get(view.brand.slug, [])
+    violations = ctx.services.preferences.check_policy([view.brand.slug]).get(view.brand.slug, [])
     for v in violations:
         click.echo(f"  ! breaks My Terms ({v.rule}): {v.message}")
 
@@ -661,7 +661,7 @@ def prefs_set(
     )
     if not edits:
         raise InputError("nothing to change (see cmr prefs set --help)")
-    view = ctx.services.update_preferences(ref, compose(edits))
+    view = ctx.services.preferences.update_preferences(ref, compose(edits))
     if as_json:
         emit_json(_view_dict(view))
         return
@@ -681,7 +681,7 @@ def policy() -> None:
 @pass_ctx
 def policy_show(ctx: Ctx, as_json: bool) -> None:
     """Show My Terms."""
-    terms = ctx.services.policy()
+    terms = ctx.services.preferences.policy()
     if as_json:
         emit_json(terms.to_dict())
         return
@@ -748,7 +748,7 @@ def policy_set(
     if rules and clear:
         raise InputError("--clear removes every rule; give it alone")
     terms = MyTerms.of(rules)
-    ctx.services.set_policy(terms)
+    ctx.services.preferences.set_policy(terms)
     click.echo("My Terms: " + ("; ".join(terms.describe()) or "no rules"))
 
 
@@ -758,7 +758,7 @@ def policy_set(
 @pass_ctx
 def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
     """List brands whose choices break My Terms (exit 1 if any do)."""
-    found = ctx.services.check_policy(refs)
+    found = ctx.services.preferences.check_policy(refs)
     if as_json:
         emit_json(
             {
@@ -783,7 +783,7 @@ def policy_check(ctx: Ctx, refs: tuple[str, ...], as_json: bool) -> int:
 @pass_ctx
 def policy_apply(ctx: Ctx, refs: tuple[str, ...]) -> None:
     """Change brands' choices so they keep My Terms (never loosens anything)."""
-    changed = ctx.services.apply_policy(refs)
+    changed = ctx.services.preferences.apply_policy(refs)
     click.echo(
         f"Changed {plural(len(changed), 'brand')}" + (": " + ", ".join(changed) if changed else ".")
     )

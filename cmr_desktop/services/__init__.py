@@ -4,9 +4,7 @@ from cmr_desktop.services.base import BrandView
 from cmr_desktop.services.brands import RemovedBrand
 from cmr_desktop.services.core import (
     DirectoryImportResult,
-    DriftItem,
     ImportResult,
-    PolicyChange,
     Services,
 )
 from cmr_desktop.services.errors import (
@@ -16,6 +14,7 @@ from cmr_desktop.services.errors import (
     ServiceError,
     SettingRefused,
 )
+from cmr_desktop.services.preferences import DriftItem, PolicyChange
 from cmr_desktop.storage import StoreError
 
 __all__ = [

@@ -75,7 +75,9 @@ def build_demo(services: Services, simulator: Any) -> None:
 
     services.import_file(resources_dir() / "demo" / "brands.json")
     # Standing terms (for the My Terms window): the customer applied them as they went.
-    services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
+    services.preferences.set_policy(
+        MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)])
+    )
     manual = [r.slug for r in services.brands.brand_records()]
     categories = ("retail", "finance", "travel", "telecom", "media", "food")
     names = (
@@ -119,19 +121,23 @@ def build_demo(services: Services, simulator: Any) -> None:
                 Grant(Decision.ALLOW, until) if i % 2 else Grant(Decision.DENY),
             )
 
-        services.update_preferences(slug, edit)
+        services.preferences.update_preferences(slug, edit)
         if what != "undecided":
             with_terms.append(slug)
-    services.apply_policy(with_terms)  # journaled as the customer's (as the wizard does)
+    services.preferences.apply_policy(
+        with_terms
+    )  # journaled as the customer's (as the wizard does)
     # The customer's own choices against their terms, made after applying them.
-    services.update_preferences(story["allows SMS"], lambda p: p.with_channel(Channel.SMS, True))
-    services.update_preferences(
+    services.preferences.update_preferences(
+        story["allows SMS"], lambda p: p.with_channel(Channel.SMS, True)
+    )
+    services.preferences.update_preferences(
         story["allows sale"],
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW)),
     )
     # A permission that ends soon (for the notices).
     soon = dt.date.today() + dt.timedelta(days=5)
-    services.update_preferences(
+    services.preferences.update_preferences(
         "contoso-bank",
         lambda p: p.with_grant(
             DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, soon)

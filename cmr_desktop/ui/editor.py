@@ -993,7 +993,7 @@ class BrandEditor(QWidget):
         services = self.services
 
         def save() -> str:
-            services.update_preferences(slug, lambda p: p.replace_field(key, value))
+            services.preferences.update_preferences(slug, lambda p: p.replace_field(key, value))
             return slug
 
         self.runner.run(save, self.saved.emit, self._on_failed, write=True)

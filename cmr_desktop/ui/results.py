@@ -152,7 +152,7 @@ class SyncResults(QWidget):
     def _load_drift(self, slug: str) -> None:
         services = self.services
         self.runner.run(
-            lambda: (slug, services.drift(slug)),
+            lambda: (slug, services.preferences.drift(slug)),
             self._drift_loaded,
             lambda exc: self._set_note(slug, f"Could not read the drift: {exc}"),
             latest=f"drift:{slug}",
@@ -235,7 +235,7 @@ class SyncResults(QWidget):
         values = None if first else {i.key: i.vendor for i in items}
 
         def accept() -> str:
-            services.accept_theirs(slug, keys, values)
+            services.preferences.accept_theirs(slug, keys, values)
             return slug
 
         self.runner.run(
@@ -252,7 +252,7 @@ class SyncResults(QWidget):
             return prefs
 
         def save() -> str:
-            services.update_preferences(slug, restore)
+            services.preferences.update_preferences(slug, restore)
             return slug
 
         self.runner.run(save, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)
@@ -270,7 +270,7 @@ class SyncResults(QWidget):
         services = self.services
 
         def keep() -> str:
-            services.keep_own_after_drift(slug)
+            services.preferences.keep_own_after_drift(slug)
             return slug
 
         self.runner.run(keep, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)

@@ -278,12 +278,17 @@ class TermsWindow(QWidget):
                 self._show_terms(terms)
             self.form.setEnabled(True)
 
-        self.runner.run(services.policy, show, self._failed, write=True)  # after pending writes
+        self.runner.run(
+            services.preferences.policy, show, self._failed, write=True
+        )  # after pending writes
         self.check()
 
     def check(self) -> None:
         self.runner.run(
-            self.services.policy_report, self._show_violations, self._failed, latest="terms"
+            self.services.preferences.policy_report,
+            self._show_violations,
+            self._failed,
+            latest="terms",
         )
 
     def _failed(self, error: Exception) -> None:
@@ -372,7 +377,7 @@ class TermsWindow(QWidget):
         services = self.services
 
         def save() -> None:
-            services.set_policy(terms)
+            services.preferences.set_policy(terms)
 
         def saved(_: object) -> None:
             self.check()
@@ -400,7 +405,9 @@ class TermsWindow(QWidget):
     def ask_apply(self, slugs: Sequence[str]) -> None:
         """Preview applying My Terms to ``slugs`` (empty: every brand), then apply on OK."""
         services, wanted = self.services, list(slugs)
-        self.runner.run(lambda: services.preview_policy(wanted), self._show_preview, self._failed)
+        self.runner.run(
+            lambda: services.preferences.preview_policy(wanted), self._show_preview, self._failed
+        )
 
     def _show_preview(self, changes: list[PolicyChange]) -> None:
         dialog = PreviewDialog(changes, self)
@@ -419,7 +426,7 @@ class TermsWindow(QWidget):
         services = self.services
 
         def save() -> tuple[list[str], list[str]]:
-            return services.set_preferences_many(values, expected)
+            return services.preferences.set_preferences_many(values, expected)
 
         def saved(result: tuple[list[str], list[str]]) -> None:
             changed, skipped = result

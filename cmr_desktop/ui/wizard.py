@@ -450,7 +450,7 @@ class AddBrandWizard(QWizard):
             problem = ""
             if apply_terms:
                 try:
-                    services.apply_policy([brand.slug])
+                    services.preferences.apply_policy([brand.slug])
                 except Exception as exc:  # the brand is stored; say what is missing
                     problem = f"My Terms could not be applied to it ({exc}); apply them later."
             return brand.slug, problem

@@ -41,7 +41,7 @@ def connect(svc: Services, sim: VendorSimulator, name: str, subject: str) -> str
         connector_config={"base_url": sim.base_url(vendor), "subject": subject},
         secrets={"token": sim.token(vendor)},
     )
-    svc.update_preferences(brand.slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(brand.slug, lambda p: p.with_channel(Channel.EMAIL, False))
     return brand.slug
 
 
@@ -76,7 +76,9 @@ def test_restore_puts_back_decisions_details_connector_settings_sync_state_and_s
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     assert svc.sync_engine(jobs=1).run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))  # pending again
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_channel(Channel.SMS, False)
+    )  # pending again
     token = svc.secrets.get(slug, "token")
     snapshot = stored(svc, slug)
     record = svc.brands.brand_record(slug)

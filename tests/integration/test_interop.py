@@ -31,11 +31,11 @@ def _fill(services: Services, n: int) -> None:
 
 def test_round_trip_of_1000_brands(services: Services, tmp_path: Path) -> None:
     _fill(services, 1000)
-    services.apply_policy()  # no rules: must change nothing
+    services.preferences.apply_policy()  # no rules: must change nothing
     from cmr_desktop.domain.policy import MyTerms, NeverPurpose
     from cmr_desktop.domain.vocabulary import Purpose
 
-    services.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
+    services.preferences.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
     out = tmp_path / "export.json"
     with out.open("w") as fh:
         assert services.export_json(fh) == 1000
@@ -156,7 +156,9 @@ def test_broken_import_documents_give_a_clear_error_and_change_nothing(tmp_path:
     source = open_services(tmp_path / "source")
     _fill(source, 3)
     source.brands.add_brand("Acme")
-    source.update_preferences("acme", lambda p: p.with_quiet_hours(None).with_topic("offers", True))
+    source.preferences.update_preferences(
+        "acme", lambda p: p.with_quiet_hours(None).with_topic("offers", True)
+    )
     base = source.export_document()
     source.store.close()
 
@@ -230,7 +232,7 @@ def test_fast_read_outs_match_the_domain_objects(services: Services) -> None:
     from cmr_desktop.interop.document import brand_to_dict, record_json, record_to_dict
 
     _fill(services, 50)
-    services.update_preferences("brand-000003", lambda p: p.with_topic("zz-new", True))
+    services.preferences.update_preferences("brand-000003", lambda p: p.with_topic("zz-new", True))
     with services.store.read() as uow:
         brands = {b.slug: b for b in uow.brands.all()}
         records = uow.brands.records(order="slug")

@@ -40,7 +40,7 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
             secrets={"token": sim.token(vendor)},
         )
         until = dt.date(2027, 6, 30)
-        services.update_preferences(
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(
                 DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
@@ -53,7 +53,7 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
         assert recorded[0]["collectionMethod"].startswith("recorded by the customer")
         services.sync_engine(jobs=2).run()
         first = services.consent_receipts(["acme"])
-        services.update_preferences(
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.DENY)),
         )
@@ -106,7 +106,7 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
             connector_config={"base_url": sim.base_url(vendor), "subject": "me"},
             secrets={"token": sim.token(vendor)},
         )
-        services.update_preferences(
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
         )
@@ -135,12 +135,12 @@ def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -
     from cmr_desktop.domain.policy import GrantMaxMonths, MyTerms
 
     services.brands.add_brand("Acme")
-    services.update_preferences(
+    services.preferences.update_preferences(
         "acme",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW)),
     )
-    services.set_policy(MyTerms((GrantMaxMonths(12),)))
-    assert services.apply_policy() == ["acme"]
+    services.preferences.set_policy(MyTerms((GrantMaxMonths(12),)))
+    assert services.preferences.apply_policy() == ["acme"]
     terms = [e for e in services.journal("acme") if e.kind == "terms"]
     assert [f["field"] for f in terms[-1].detail["fields"]] == ["grant.contact.marketing"]
     (receipt,) = services.consent_receipts(["acme"])

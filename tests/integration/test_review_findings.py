@@ -28,14 +28,14 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
 
     def read_then_customer_edits(inner: Connector) -> RemoteState:
         remote = inner.read()
         # Meanwhile, in the window, the customer turns SMS off (another field).
-        svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+        svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
         return remote
 
     report = engine(svc, lambda b: {"read": read_then_customer_edits}).run(verify=True)
@@ -57,7 +57,7 @@ def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     started = threading.Event()
     release = threading.Event()
     workers: list[threading.Thread] = []
@@ -159,9 +159,9 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applies "e-mail off" ...
@@ -181,10 +181,12 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))  # and an edit
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_channel(Channel.SMS, False)
+    )  # and an edit
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applies e-mail off (its own) and SMS off ...
@@ -203,10 +205,10 @@ def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     lost = {"left": 1}
 
     def write_then_lose(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:

@@ -50,7 +50,7 @@ def connect(svc: Services, sim: VendorSimulator, n: int) -> list[str]:
             secrets={"token": sim.token(vendor)},
         )
         slug = f"brand-{i}"
-        svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
         slugs.append(slug)
     return slugs
 
@@ -104,7 +104,7 @@ def test_a_vendor_tightening_is_taken_over_without_a_push(
     svc: Services, sim: VendorSimulator
 ) -> None:
     connect(svc, sim, 1)
-    svc.update_preferences("brand-0", lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences("brand-0", lambda p: p.with_channel(Channel.EMAIL, True))
     svc.sync_engine().run()
     writes = sim.stats("vendor-001").writes_applied
     sim.tamper("vendor-001", "sub-0", {"channels": {"email": {"enabled": False}}})
@@ -119,7 +119,7 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
 ) -> None:
     connect(svc, sim, 1)
     until = NOW.date() + dt.timedelta(days=10)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "brand-0", lambda p: p.with_grant(*CONTACT_MARKETING, Grant(Decision.ALLOW, until))
     )
     svc.sync_engine().run()
@@ -137,7 +137,7 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
 
 def test_manual_brands_are_reported_with_what_to_do_until_done(svc: Services) -> None:
     svc.brands.add_brand("Corner Shop")
-    svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
     (outcome,) = svc.sync_engine().run().outcomes
     assert outcome.result is Result.MANUAL
     assert "channel.sms: default -> off" in outcome.detail

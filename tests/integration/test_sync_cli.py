@@ -44,7 +44,9 @@ def _brands(svc: Services, sim: VendorSimulator, n: int) -> None:
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        svc.update_preferences(f"brand-{i}", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            f"brand-{i}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
 
 
 def _cmr_env(home: Path, keyring_file: Path) -> dict[str, str]:
@@ -78,7 +80,7 @@ def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: Vendor
     svc = open_services(home)
     _brands(svc, sim, 4)
     svc.brands.add_brand("Corner Shop")
-    svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
     svc.set_secret("brand-3", "token", "wrong")
     svc.store.close()
 
@@ -122,7 +124,7 @@ def _held_brand(svc: Services, sim: VendorSimulator, *, hang_seconds: float) -> 
         connector_config={"base_url": sim.base_url(HELD), "subject": "sub-held"},
         secrets={"token": sim.token(HELD)},
     )
-    svc.update_preferences("held-brand", lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences("held-brand", lambda p: p.with_channel(Channel.EMAIL, False))
 
 
 def _sync_until_killed(env: dict[str, str], pick_k: Callable[[int], int]) -> list[dict[str, Any]]:

@@ -131,7 +131,7 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     decided = svc.brands.get_brand(slug).brand.preferences
 
     report = svc.sync_engine().run()
@@ -158,7 +158,7 @@ def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
     report = svc.sync_engine().run(verify=True)
@@ -176,7 +176,7 @@ def test_a_vendor_that_answers_200_but_keeps_a_looser_value_is_drift(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def lax_write(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         answer = inner.write(desired, **kw)
@@ -196,7 +196,7 @@ def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     assert svc.sync_engine().run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened
     lost = {"left": 1}
@@ -223,7 +223,7 @@ def test_an_empty_frequency_list_means_no_frequency_is_sent(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "plain", 1)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         slug,
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -247,7 +247,9 @@ def test_a_frequency_the_vendor_does_not_offer_is_reported_and_the_nearest_sent(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_frequency(Channel.EMAIL, Frequency.QUARTERLY))
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_frequency(Channel.EMAIL, Frequency.QUARTERLY)
+    )
     (outcome,) = svc.sync_engine().run().outcomes
     assert "shop 0 does not offer quarterly; nearest it offers: monthly" in outcome.detail
     assert held(sim, "shop", 0)["channels"]["email"]["frequency"] == "monthly"  # not "weekly"
@@ -379,9 +381,9 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_died(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applied "off" ...
@@ -392,7 +394,7 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
 
     # The customer changes their mind: e-mail back on.
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     report = svc.sync_engine().run()
     assert report.ok, report.outcomes
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
@@ -404,7 +406,7 @@ def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)
@@ -425,7 +427,7 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
     svc: Services, sim: VendorSimulator, cmr: Any, tmp_path: Path
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     assert svc.sync_engine().run().ok
     res = cmr("brand", "show", slug, home_dir=tmp_path / "home")
     assert res.code == 0, res
@@ -444,7 +446,7 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
 def test_quiet_hours_reach_the_vendor(svc: Services, sim: VendorSimulator) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     window = QuietHours.parse("21:00-08:00")
-    svc.update_preferences(slug, lambda p: p.with_quiet_hours(window))
+    svc.preferences.update_preferences(slug, lambda p: p.with_quiet_hours(window))
     (outcome,) = svc.sync_engine().run().outcomes
     assert outcome.result is Result.SYNCED, outcome
     assert held(sim, "shop", 0)["quiet_hours"] == {"start": "21:00", "end": "08:00"}
@@ -455,7 +457,7 @@ def test_a_push_about_something_else_keeps_the_vendors_quiet_hours(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     sim.tamper("shop", "sub-0", {"quiet_hours": {"start": "22:00", "end": "07:00"}})
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     assert svc.sync_engine().run().ok
     vendor = held(sim, "shop", 0)
     assert vendor["quiet_hours"] == {"start": "22:00", "end": "07:00"}  # not erased
@@ -490,9 +492,9 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     home = tmp_path / "home"
     svc = open_services(home)
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
     assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     applied = sim.stats("shop").writes_applied
     sim.set_knobs("shop", hold_after_apply=True)
     env = {
@@ -516,7 +518,9 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # applied, unrecorded
     assert svc.brands.get_brand(slug).pending
 
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))  # mind changed
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_channel(Channel.EMAIL, True)
+    )  # mind changed
     report = svc.sync_engine().run()
     assert report.ok, report.outcomes
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True

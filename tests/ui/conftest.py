@@ -56,7 +56,9 @@ def connect_brands(svc: Services, sim: VendorSimulator | SimulatorProcess, n: in
             connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        svc.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
 
 
 @pytest.fixture

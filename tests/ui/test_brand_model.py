@@ -20,7 +20,7 @@ def _rows(tmp_path: Path, n: int = 40) -> list[BrandRow]:
     svc = open_services(tmp_path / "home")
     with svc.store.write() as uow:
         uow.brands.add_many(sample_brands(n), now=NOW)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "brand-000001",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -130,7 +130,7 @@ def test_an_ended_permission_is_not_counted_as_a_data_use(tmp_path: Path) -> Non
     svc = open_services(tmp_path / "home")
     svc.brands.add_brand("Acme")
     ended = NOW.date() - dt.timedelta(days=1)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "acme",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW, ended)

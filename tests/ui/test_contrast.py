@@ -205,7 +205,7 @@ def _icon_contrast(window: MainWindow, row: int, column: Column) -> float:
 
 def _prepare(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-001",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -214,7 +214,7 @@ def _prepare(qtbot: Any, window: MainWindow) -> None:
             .with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW))
         ),
     )
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-002",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)

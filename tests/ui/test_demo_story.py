@@ -75,7 +75,7 @@ def test_the_demo_starts_with_a_few_brands_to_fix_and_no_sms_break_where_no_sms_
 
         win.sync_all.trigger()
         qtbot.waitUntil(lambda: not win.is_syncing(), timeout=60_000)
-        report = {name: found for _, name, found in svc.policy_report()}
+        report = {name: found for _, name, found in svc.preferences.policy_report()}
         # Every synced brand's row re-read (they arrive in batches after the sync's lines).
         qtbot.waitUntil(lambda: _sidebar(win).get("terms") == len(report), timeout=10_000)
         qtbot.waitUntil(lambda: "status:new" not in _sidebar(win), timeout=10_000)

@@ -53,7 +53,9 @@ def _vendor_opens_email_and_marketing(qtbot: Any, window: MainWindow, sim: Vendo
             "quiet_hours": None,
         },
     )
-    window.services.update_preferences("shop-000", lambda p: p.with_channel(Channel.EMAIL, None))
+    window.services.preferences.update_preferences(
+        "shop-000", lambda p: p.with_channel(Channel.EMAIL, None)
+    )
     _sync(qtbot, window)
     qtbot.waitUntil(lambda: _row(window, "shop-000").status == "in_sync", timeout=5000)
 
@@ -98,7 +100,9 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     _vendor_opens_email_and_marketing(qtbot, window, sim)
     label = "Vendor allows, undecided  1"
     assert label not in _labels(window)  # no terms: nothing objects
-    window.services.set_policy(MyTerms.of([NoChannel(Channel.EMAIL)]))  # the others said no
+    window.services.preferences.set_policy(
+        MyTerms.of([NoChannel(Channel.EMAIL)])
+    )  # the others said no
     window.reload()
     qtbot.waitUntil(lambda: label in _labels(window), timeout=5000)
     window.sidebar.setCurrentRow(_labels(window).index(label))
@@ -107,7 +111,9 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     item = window.sidebar.currentItem()
     assert item.toolTip().startswith("Vendor allows what you haven't decided")
     # Deciding it (refusing) takes the brand off the list at once.
-    window.services.update_preferences("shop-000", lambda p: p.with_channel(Channel.EMAIL, False))
+    window.services.preferences.update_preferences(
+        "shop-000", lambda p: p.with_channel(Channel.EMAIL, False)
+    )
     window._refresh_brand("shop-000")
     qtbot.waitUntil(
         lambda: not any(t.startswith("Vendor allows") for t in _labels(window)), timeout=5000
@@ -121,13 +127,13 @@ def _attention(window: MainWindow) -> int:
 
 def test_the_status_bar_and_sidebar_count_the_same_brands(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     window.reload()
     qtbot.waitUntil(lambda: _attention(window) == 13, timeout=5000)
     assert "Needs attention 13" in window.summary.text()
     assert "All in order" not in window.summary.text()
     # An edit changes both at once, without a reload.
-    svc.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
     window._refresh_brand("shop-003")
     qtbot.waitUntil(lambda: _attention(window) == 12, timeout=5000)
     assert "Needs attention 12" in window.summary.text()
@@ -137,7 +143,7 @@ def test_the_status_bar_and_sidebar_count_the_same_brands(qtbot: Any, window: Ma
 def test_an_ended_permission_counts_nowhere(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
     ended = NOW.date() - dt.timedelta(days=3)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-002",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
@@ -149,7 +155,7 @@ def test_an_ended_permission_counts_nowhere(qtbot: Any, window: MainWindow) -> N
     qtbot.waitUntil(lambda: data_map.model.rowCount() == 1, timeout=5000)
     row = data_map.model.rows[0]
     assert sum(len(v) for v in row.uses.values()) == 1
-    assert svc.expiring_grants(30) == []
+    assert svc.preferences.expiring_grants(30) == []
     data_map.close()
 
 
@@ -236,9 +242,9 @@ def test_undoing_my_terms_leaves_no_brand_pending_that_the_vendor_already_holds(
     _sync(qtbot, window)
     qtbot.waitUntil(lambda: window.summary.text() == "Needs attention 1", timeout=5000)  # by hand
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     terms = window.show_terms()
-    changes = svc.preview_policy([f"shop-{i:03d}" for i in range(12)])
+    changes = svc.preferences.preview_policy([f"shop-{i:03d}" for i in range(12)])
     assert len(changes) == 12
     terms.apply(changes)
     qtbot.waitUntil(lambda: sum(b.pending for b in list_brands(svc)) == 13, timeout=5000)

@@ -88,7 +88,9 @@ def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_pa
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
             secrets={"token": sim.token(held)},
         )
-        svc.update_preferences("held-shop", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            "held-shop", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
@@ -237,7 +239,9 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
             secrets={"token": sim.token(held)},
         )
-        svc.update_preferences("held-shop", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            "held-shop", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
@@ -317,10 +321,10 @@ def test_needs_attention_lists_brands_breaking_my_terms_and_ending_permissions(
     from tests.conftest import NOW
 
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
-    svc.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
     ends = NOW.date() + dt.timedelta(days=20)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-004",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, ends)

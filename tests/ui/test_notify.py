@@ -13,7 +13,7 @@ from tests.conftest import NOW
 
 def test_permissions_ending_within_seven_days_are_told_once(qtbot: Any, window: MainWindow) -> None:
     soon, later = NOW.date() + dt.timedelta(days=3), NOW.date() + dt.timedelta(days=40)
-    window.services.update_preferences(
+    window.services.preferences.update_preferences(
         "shop-004",
         lambda p: p.with_grant(
             DataCategory.LOCATION, Purpose.ADVERTISING, Grant(Decision.ALLOW, soon)

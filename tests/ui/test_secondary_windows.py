@@ -98,7 +98,7 @@ def test_an_open_data_map_reads_the_brands_again_after_an_import(
 ) -> None:
     other = open_services(tmp_path / "other")
     other.brands.add_brand("Imported Bank", category="finance")
-    other.update_preferences(
+    other.preferences.update_preferences(
         "imported-bank",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
     )

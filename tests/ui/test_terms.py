@@ -38,7 +38,8 @@ def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> N
     assert terms.status.text() == "Every brand keeps your terms."
     terms.never_channel[Channel.SMS].click()
     qtbot.waitUntil(
-        lambda: window.services.policy().rules == (NoChannel(Channel.SMS),), timeout=3000
+        lambda: window.services.preferences.policy().rules == (NoChannel(Channel.SMS),),
+        timeout=3000,
     )
     qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 13, timeout=10_000)
     assert terms.status.text() == "13 brands break your terms."
@@ -58,10 +59,10 @@ def test_terms_are_saved_at_once_and_undone(qtbot: Any, window: MainWindow) -> N
         GrantMaxMonths(12),
         QuietHoursRule(window_),
     )
-    qtbot.waitUntil(lambda: window.services.policy().rules == expected, timeout=3000)
+    qtbot.waitUntil(lambda: window.services.preferences.policy().rules == expected, timeout=3000)
     for _ in range(4):
         window.undo_stack.undo()
-    qtbot.waitUntil(lambda: window.services.policy().rules == (), timeout=3000)
+    qtbot.waitUntil(lambda: window.services.preferences.policy().rules == (), timeout=3000)
     qtbot.waitUntil(lambda: not terms.never_channel[Channel.SMS].isChecked(), timeout=3000)
     qtbot.waitUntil(lambda: terms.tree.topLevelItemCount() == 0, timeout=10_000)
 
@@ -93,7 +94,7 @@ def test_apply_to_all_previews_then_applies_in_one_undoable_step(
     qtbot.waitUntil(lambda: terms.status.text() == "Every brand keeps your terms.", timeout=10_000)
     window.undo_stack.undo()  # the whole application, in one step
     qtbot.waitUntil(lambda: sms_refused() == {None}, timeout=10_000)
-    assert window.services.policy().rules == (NoChannel(Channel.SMS),)  # terms stay
+    assert window.services.preferences.policy().rules == (NoChannel(Channel.SMS),)  # terms stay
 
 
 def test_apply_to_selected_changes_only_those(qtbot: Any, window: MainWindow) -> None:
@@ -122,7 +123,9 @@ def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: Main
     terms.apply_all.click()
     qtbot.waitUntil(lambda: terms.preview is not None and terms.preview.isVisible(), timeout=10_000)
     # Meanwhile the customer edits one brand in the editor.
-    window.services.update_preferences("shop-005", lambda p: p.with_channel(Channel.PHONE, False))
+    window.services.preferences.update_preferences(
+        "shop-005", lambda p: p.with_channel(Channel.PHONE, False)
+    )
     assert terms.preview is not None
     terms.preview.apply_button.click()
     qtbot.waitUntil(lambda: "left alone" in window.statusBar().currentMessage(), timeout=10_000)
@@ -135,7 +138,7 @@ def test_a_brand_edited_after_the_preview_is_left_alone(qtbot: Any, window: Main
 
 
 def test_the_form_waits_for_the_stored_terms(qtbot: Any, window: MainWindow) -> None:
-    window.services.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
+    window.services.preferences.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
     window.terms_action.trigger()
     terms = window.terms_window
     assert terms is not None
@@ -143,4 +146,4 @@ def test_the_form_waits_for_the_stored_terms(qtbot: Any, window: MainWindow) -> 
     assert terms.never_purpose[Purpose.SALE].isChecked()
     terms.never_channel[Channel.SMS].click()
     expected = (NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE))
-    qtbot.waitUntil(lambda: window.services.policy().rules == expected, timeout=3000)
+    qtbot.waitUntil(lambda: window.services.preferences.policy().rules == expected, timeout=3000)

@@ -43,7 +43,9 @@ def test_the_windows_own_writes_are_not_taken_for_someone_elses(services: Any) -
     log = watch_changes(services)
     assert log.poll() is False
     services.brands.add_brand("Own Shop")
-    services.update_preferences("own-shop", lambda p: p.with_channel(Channel.SMS, False))
+    services.preferences.update_preferences(
+        "own-shop", lambda p: p.with_channel(Channel.SMS, False)
+    )
     assert log.poll() is False  # only this process wrote
     other = open_services(services.store.home)  # another connection pool, as another process
     try:

@@ -25,7 +25,7 @@ def _open(qtbot: Any, window: MainWindow) -> Any:
 
 def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: MainWindow) -> None:
     window.services.import_directory(real_directory())
-    window.services.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    window.services.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     wizard = _open(qtbot, window)
     who = wizard.who
     assert not who.isComplete()

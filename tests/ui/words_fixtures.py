@@ -29,7 +29,7 @@ def small_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
     svc.brands.add_brand("Contoso Bank", category="finance")
     svc.brands.add_brand("Deutsche Bahn AG", category="travel")
     ended = svc.today() - dt.timedelta(days=30)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "contoso-bank",
         lambda p: p.with_grant(*PAIR, Grant(Decision.ALLOW)).with_grant(
             *ENDED, Grant(Decision.ALLOW, ended)

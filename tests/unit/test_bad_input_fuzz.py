@@ -62,7 +62,7 @@ def _base_document(tmp_path: Path) -> dict[str, Any]:
     source = open_services(tmp_path / "fuzz-source")
     with source.store.write() as uow:
         uow.brands.add_many(sample_brands(3, seed=11), now=NOW)
-    source.set_policy(
+    source.preferences.set_policy(
         MyTerms.of(
             [
                 NoChannel(Channel.SMS),
