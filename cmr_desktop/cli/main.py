@@ -156,7 +156,7 @@ def brand_add(
     fields["tags"] = tuple(fields["tags"])
     config = dict(_pairs("--set", settings))
     secrets = {key: _from_env(key, var) for key, var in _pairs("--secret-env", secret_env)}
-    for f in ctx.services.connector_class(connector).config_fields:
+    for f in ctx.services.connections.connector_class(connector).config_fields:
         if f.secret and f.required and f.name not in secrets and f.name not in config:
             if not sys.stdin.isatty():
                 raise InputError(
@@ -349,7 +349,7 @@ def brand_remove(ctx: Ctx, ref: str, yes: bool) -> None:
 @pass_ctx
 def brand_check(ctx: Ctx, ref: str) -> None:
     """Check that BRAND's connector can reach the vendor (exit 1 if not)."""
-    click.echo(ctx.services.check_connection(ref))
+    click.echo(ctx.services.connections.check_connection(ref))
 
 
 @brand.command("done")
@@ -375,7 +375,7 @@ def brand_set_secret(ctx: Ctx, ref: str, field: str) -> None:
         value = click.prompt(f"{field}", hide_input=True)
     else:
         value = sys.stdin.readline().rstrip("\r\n")
-    ctx.services.set_secret(ref, field, value)
+    ctx.services.connections.set_secret(ref, field, value)
     click.echo(f"Stored {field} for {ref} in the system keyring.")
 
 
@@ -587,7 +587,7 @@ def log_cmd(ctx: Ctx, ref: str | None, as_json: bool, verify: bool) -> int:
 @pass_ctx
 def connectors_cmd(ctx: Ctx, as_json: bool) -> None:
     """List installed connectors: id, name, version, package and status."""
-    entries = ctx.services.connector_entries()
+    entries = ctx.services.connections.connector_entries()
     if as_json:
         items = []
         for e in entries:

@@ -61,7 +61,7 @@ def removal_candidates(services: Services, slugs: Sequence[str]) -> list[Removal
         with contextlib.suppress(Exception):  # a connector that is not installed
             labels = tuple(
                 f.label
-                for f in services.connector_class(record.connector).config_fields
+                for f in services.connections.connector_class(record.connector).config_fields
                 if f.secret
             )
         out.append(RemovalCandidate(slug, record.name, labels, record.pending))
@@ -408,8 +408,8 @@ class _Loaded:
 def _load_settings(services: Services, slug: str) -> _Loaded:
     """A brand's connector fields and settings (imports its plugin: off the GUI thread)."""
     view = services.brands.get_brand(slug)
-    connector, config, held = services.connector_settings(slug)
-    fields = tuple(services.connector_class(connector).config_fields)
+    connector, config, held = services.connections.connector_settings(slug)
+    fields = tuple(services.connections.connector_class(connector).config_fields)
     return _Loaded(view.brand.name, connector, fields, config, held)
 
 
@@ -528,7 +528,7 @@ class ConnectorSettingsDialog(QDialog):
                     edit.selectAll()
 
         self.runner.run(
-            lambda: services.set_connector_settings(slug, config, secrets),
+            lambda: services.connections.set_connector_settings(slug, config, secrets),
             stored,
             failed,
             write=True,

@@ -680,7 +680,7 @@ class BrandEditor(QWidget):
         else:
             self.catalog, self.catalog_known = None, False
             self.runner.run(
-                lambda: (slug, services.catalog(slug)),
+                lambda: (slug, services.connections.catalog(slug)),
                 self._catalog_loaded,
                 lambda exc: self._catalog_failed(slug, exc),
             )

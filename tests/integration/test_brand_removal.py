@@ -144,7 +144,7 @@ def test_connector_settings_are_shown_without_secret_values(
     svc: Services, sim: VendorSimulator
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
-    connector, config, held = svc.connector_settings(slug)
+    connector, config, held = svc.connections.connector_settings(slug)
     assert connector == "openpref"
     assert config == {"base_url": sim.base_url(sim.vendor_ids[0]), "subject": "s-1"}
     assert held == {"token": True}
@@ -156,7 +156,7 @@ def test_connector_settings_are_saved_and_a_new_secret_kept(
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     other = sim.vendor_ids[1]
     sim.add_subject(other, "s-9")
-    svc.set_connector_settings(
+    svc.connections.set_connector_settings(
         slug, {"base_url": sim.base_url(other), "subject": "s-9"}, {"token": sim.token(other)}
     )
     assert svc.brands.get_brand(slug).brand.connector_config == {
@@ -164,13 +164,13 @@ def test_connector_settings_are_saved_and_a_new_secret_kept(
         "subject": "s-9",
     }
     assert svc.secrets.get(slug, "token") == sim.token(other)
-    svc.check_connection(slug)  # the new settings and secret reach the vendor
+    svc.connections.check_connection(slug)  # the new settings and secret reach the vendor
 
 
 def test_a_secret_left_empty_stays_as_it_was(svc: Services, sim: VendorSimulator) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     token = svc.secrets.get(slug, "token")
-    svc.set_connector_settings(
+    svc.connections.set_connector_settings(
         slug, {"base_url": sim.base_url(sim.vendor_ids[0]), "subject": "s-2"}, {"token": ""}
     )
     assert svc.secrets.get(slug, "token") == token
@@ -191,7 +191,7 @@ def test_a_bad_setting_is_refused_naming_the_field_and_nothing_changes(
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     before = svc.brands.get_brand(slug).brand.connector_config
     with pytest.raises(SettingRefused) as refused:
-        svc.set_connector_settings(slug, config)
+        svc.connections.set_connector_settings(slug, config)
     assert refused.value.field == field
     assert words in str(refused.value)
     assert svc.brands.get_brand(slug).brand.connector_config == before
@@ -200,6 +200,6 @@ def test_a_bad_setting_is_refused_naming_the_field_and_nothing_changes(
 def test_a_secret_given_as_a_setting_is_refused(svc: Services, sim: VendorSimulator) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     with pytest.raises(SettingRefused, match="Access token: is a secret"):
-        svc.set_connector_settings(
+        svc.connections.set_connector_settings(
             slug, {"base_url": "https://example.org/v1", "subject": "s", "token": "t"}
         )

@@ -68,7 +68,7 @@ def test_secrets_never_reach_the_database_or_an_export(services: Services, tmp_p
         secrets={"token": secret},
     )
     assert services.secrets.get("acme", "token") == secret
-    services.set_secret("acme", "token", secret + "-2")
+    services.connections.set_secret("acme", "token", secret + "-2")
     assert services.secrets.get("acme", "token") == secret + "-2"
     out = tmp_path / "export.json"
     with out.open("w") as fh:

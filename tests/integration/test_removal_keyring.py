@@ -68,9 +68,11 @@ def test_connector_settings_refuse_a_secret_among_the_settings(
     svc: Services, sim: VendorSimulator, memory_keyring: InMemoryKeyring
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
-    _, config, _ = svc.connector_settings(slug)
+    _, config, _ = svc.connections.connector_settings(slug)
     with pytest.raises(SettingRefused) as refused:
-        svc.set_connector_settings(slug, {**config, "token": "TOPSECRET"}, {"token": "TOPSECRET"})
+        svc.connections.set_connector_settings(
+            slug, {**config, "token": "TOPSECRET"}, {"token": "TOPSECRET"}
+        )
     assert refused.value.field == "token"
     (record,) = svc.brands.brand_records()
     assert "token" not in record.connector_config
@@ -83,7 +85,7 @@ def test_a_refused_connector_settings_change_leaves_the_keyring_as_it_was(
 ) -> None:  # fmt: skip
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     token = svc.secrets.get(slug, "token")
-    _, config, _ = svc.connector_settings(slug)
+    _, config, _ = svc.connections.connector_settings(slug)
 
     write = type(svc.store).write
 
@@ -96,7 +98,7 @@ def test_a_refused_connector_settings_change_leaves_the_keyring_as_it_was(
     with monkeypatch.context() as m:
         m.setattr(type(svc.store), "write", refused_at_commit)
         with pytest.raises(RuntimeError):
-            svc.set_connector_settings(slug, config, {"token": "a-new-token"})
+            svc.connections.set_connector_settings(slug, config, {"token": "a-new-token"})
     assert svc.secrets.get(slug, "token") == token
 
 

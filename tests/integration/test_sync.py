@@ -153,7 +153,7 @@ def test_a_refused_token_marks_the_brand_and_others_go_on(
     svc: Services, sim: VendorSimulator
 ) -> None:
     connect(svc, sim, 3)
-    svc.set_secret("brand-1", "token", "wrong-token")
+    svc.connections.set_secret("brand-1", "token", "wrong-token")
     report = svc.sync_engine().run()
     by_slug = {o.slug: o for o in report.outcomes}
     assert by_slug["brand-1"].result is Result.FAILED
@@ -172,7 +172,9 @@ def _engine_without_waiting(svc: Services, **options: Any) -> tuple[SyncEngine, 
         delays.append(delay)
         return False  # never cancelled in these tests
 
-    engine = SyncEngine(svc.store, svc.connector_for, svc.clock, wait=no_wait, **options)
+    engine = SyncEngine(
+        svc.store, svc.connections.connector_for, svc.clock, wait=no_wait, **options
+    )
     return engine, delays
 
 
@@ -232,7 +234,7 @@ def test_a_slow_vendor_delays_only_itself(svc: Services, sim: VendorSimulator) -
     inside = [0, 0]  # reads of vendor-001 held now, most held at once
 
     def connector_for(brand: Brand) -> Connector:
-        connector = svc.connector_for(brand)
+        connector = svc.connections.connector_for(brand)
         if brand.connector_config.get("base_url") != slow_url:
             return connector
         real_read = connector.read

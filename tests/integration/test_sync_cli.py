@@ -81,7 +81,7 @@ def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: Vendor
     _brands(svc, sim, 4)
     svc.brands.add_brand("Corner Shop")
     svc.preferences.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
-    svc.set_secret("brand-3", "token", "wrong")
+    svc.connections.set_secret("brand-3", "token", "wrong")
     svc.store.close()
 
     res = _run(home, shared_keyring, "sync", "--json")

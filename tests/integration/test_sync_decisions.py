@@ -117,7 +117,7 @@ def engine(
     **kw: Any,
 ) -> SyncEngine:
     def factory(brand: Brand) -> Any:
-        inner = svc.connector_for(brand)
+        inner = svc.connections.connector_for(brand)
         return Wrapped(inner, hooks(brand)) if hooks else inner
 
     kw.setdefault("wait", lambda delay: False)  # retries cost no real time

@@ -290,7 +290,9 @@ def test_a_bad_connector_setting_is_refused_with_a_message_naming_the_field(
     assert not dialog.save_button.isEnabled()
     # What only the services can refuse is named too, and nothing is saved.
     with pytest.raises(SettingRefused) as refused:
-        window.services.set_connector_settings("shop-002", {**before, "base_url": "ftp://x/v1"})
+        window.services.connections.set_connector_settings(
+            "shop-002", {**before, "base_url": "ftp://x/v1"}
+        )
     assert "API address" in str(refused.value)
     assert window.services.brands.get_brand("shop-002").brand.connector_config == before
     url.clear()

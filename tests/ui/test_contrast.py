@@ -256,7 +256,7 @@ def test_every_windows_text_reads_in_both_palettes(
     qtbot: Any, window: MainWindow, palette: QPalette
 ) -> None:
     _prepare(qtbot, window)
-    window.services.set_secret("shop-003", "token", "wrong-token")  # a failure to list
+    window.services.connections.set_secret("shop-003", "token", "wrong-token")  # a failure to list
     window.start_sync()
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=30_000)
     qtbot.waitUntil(window.results_dock.isVisible, timeout=5000)

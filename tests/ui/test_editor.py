@@ -40,7 +40,7 @@ def _prefs(window: MainWindow, slug: str) -> Any:
 def test_only_what_the_vendor_offers_can_be_chosen(qtbot: Any, window: MainWindow) -> None:
     _select(qtbot, window, "shop-000")
     editor = window.editor
-    catalog = window.services.catalog("shop-000")
+    catalog = window.services.connections.catalog("shop-000")
     assert catalog is not None
     assert editor.catalog == catalog
     assert "Only what this vendor offers" in editor.catalog_note.text()

@@ -100,7 +100,7 @@ def test_the_results_dock_takes_at_most_a_third_of_900x600_after_a_sync(
 ) -> None:
     window.resize(900, 600)
     for i in range(0, 12, 2):  # six failures: more lines than a third of the window holds
-        window.services.set_secret(f"shop-{i:03d}", "token", "wrong-token")
+        window.services.connections.set_secret(f"shop-{i:03d}", "token", "wrong-token")
     window.start_sync()
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=30_000)
     dock = window.results_dock

@@ -82,7 +82,7 @@ def test_keeping_your_own_value_clears_the_drift(
 def test_failures_are_listed_with_the_reason(
     qtbot: Any, window: MainWindow, sim: VendorSimulator
 ) -> None:
-    window.services.set_secret("shop-002", "token", "wrong-token")
+    window.services.connections.set_secret("shop-002", "token", "wrong-token")
     _sync(qtbot, window)
     assert window.results_dock.isVisible()
     item = _item(window, "shop-002")

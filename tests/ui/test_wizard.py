@@ -95,7 +95,7 @@ def test_a_brand_with_a_connector_tested_before_it_is_stored(
 def test_signing_in_again_stores_the_new_token(
     qtbot: Any, window: MainWindow, sim: VendorSimulator
 ) -> None:
-    window.services.set_secret("shop-002", "token", "expired")
+    window.services.connections.set_secret("shop-002", "token", "expired")
     window.select_brand("shop-002")
     window.sign_in_action.trigger()
     qtbot.waitUntil(lambda: window.sign_in is not None, timeout=3000)
