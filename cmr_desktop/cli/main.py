@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the work ran but some of it failed (or a check found pr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -39,8 +40,19 @@ from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import brand_to_dict, join_array, record_json
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.secrets import SecretsUnavailable
-from cmr_desktop.services import BrandView, InputError, ServiceError, Services, StoreError
-from cmr_desktop.sync.engine import BUSY, Result, SyncBusy
+from cmr_desktop.services import (
+    BUSY,
+    BrandOutcome,
+    BrandView,
+    InputError,
+    Result,
+    ServiceError,
+    Services,
+    StoreError,
+    SyncBusy,
+    SyncCancel,
+)
+from cmr_desktop.sync.events import BrandSynced, SyncEnded, SyncEvent, SyncFailed, SyncStarted
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -357,7 +369,7 @@ def brand_check(ctx: Ctx, ref: str) -> None:
 @pass_ctx
 def brand_done(ctx: Ctx, ref: str) -> None:
     """Record that you carried out a manual brand's choices yourself (clears pending)."""
-    done = ctx.services.confirm_done_by_hand(ref)
+    done = ctx.services.sync.confirm_done_by_hand(ref)
     click.echo(f"Recorded as done by hand: {'; '.join(done) if done else 'nothing had changed'}.")
 
 
@@ -411,28 +423,29 @@ def sync_cmd(
 
     Exit status 1 if any brand failed (the summary says why).
     """
-    slugs = ctx.services.resolve_slugs(refs)
     if jsonl:
-        return _sync_jsonl(ctx.services, slugs, verify, jobs)
-    engine = ctx.services.sync_engine(jobs=jobs)
-    total = len(engine.targets(slugs, verify=verify))
+        return _sync_jsonl(ctx.services, refs, verify, jobs)
     tty = sys.stderr.isatty() and not as_json
-    bar: Any = click.progressbar(length=total, label="Syncing", file=sys.stderr) if tty else None
+    bars = contextlib.ExitStack()
+    shown: list[Any] = []  # the progress bar, once the number of brands is known
 
-    def progress(outcome: Any, done: int, count: int) -> None:
-        if bar is not None:
-            bar.update(1)
+    def start(total: int) -> None:
+        if tty:
+            bar = click.progressbar(length=total, label="Syncing", file=sys.stderr)
+            shown.append(bars.enter_context(bar))
+
+    def progress(outcome: BrandOutcome, done: int, count: int) -> None:
+        if shown:
+            shown[0].update(1)
         elif not as_json:
             click.echo(f"[{done}/{count}] {outcome.slug}: {outcome.result}", err=True)
 
     try:
-        if bar is not None:
-            with bar:
-                report = engine.run(slugs, verify=verify, progress=progress)
-        else:
-            report = engine.run(slugs, verify=verify, progress=progress)
+        with bars:
+            report = ctx.services.sync.run(
+                refs, verify=verify, jobs=jobs, on_start=start, on_progress=progress
+            )
     except KeyboardInterrupt:
-        engine.cancel()
         click.echo("Cancelled: brands not finished stay pending.", err=True)
         return 1
     except SyncBusy as exc:
@@ -479,63 +492,50 @@ def _outcome_json(o: Any) -> dict[str, Any]:
 JSONL_CANCEL_GRACE = 1.0
 
 
-def _sync_jsonl(services: Any, slugs: list[str], verify: bool, jobs: int) -> int:
+def _sync_jsonl(services: Services, refs: Sequence[str], verify: bool, jobs: int) -> int:
     """``cmr sync --jsonl``: the line protocol between the desktop app and its sync process.
 
-    Lines (one JSON object each, flushed at once): ``{"event": "start", "total": N}``, then
-    ``{"event": "brand", "done": i, "total": N, "brand": ..., "result": ..., ...}`` per
-    brand, then ``{"event": "end", "ok": bool, "counts": {result: n}, "cancelled": n}``
-    (``cancelled``: how many brands were left pending by a cancel) or
-    ``{"event": "error", "message": ...}``. Reading ``cancel`` on stdin cancels the sync, at
-    any time: a cancel that arrives before the run starts leaves every brand pending, and
-    brands still talking to their vendor are waited for at most ``JSONL_CANCEL_GRACE`` s.
+    Lines (one JSON object each, flushed at once; the events of ``cmr_desktop.sync.events``):
+    :class:`SyncStarted`, then :class:`BrandSynced` per brand, then :class:`SyncEnded` (its
+    ``cancelled``: how many brands were left pending by a cancel) or :class:`SyncFailed`.
+    Reading ``cancel`` on stdin cancels the sync, at any time: a cancel that arrives before
+    the run starts leaves every brand pending, and brands still talking to their vendor are
+    waited for at most ``JSONL_CANCEL_GRACE`` s.
     """
-    engine = services.sync_engine(jobs=jobs, cancel_grace=JSONL_CANCEL_GRACE)
+    cancel = SyncCancel()
     lock = threading.Lock()
 
-    def send(obj: dict[str, Any]) -> None:
-        line = json.dumps(obj, ensure_ascii=False) + "\n"
+    def send(event: SyncEvent) -> None:
+        line = event.to_json() + "\n"
         with lock:
             try:
                 sys.stdout.write(line)
                 sys.stdout.flush()
             except (BrokenPipeError, OSError, ValueError):
-                engine.cancel()  # nobody is listening any more: stop starting work
+                cancel.cancel()  # nobody is listening any more: stop starting work
 
     def listen() -> None:
         for line in sys.stdin:
             if line.strip() == "cancel":
-                engine.cancel()
+                cancel.cancel()
                 return
 
     # Listening starts before anything else, so an early cancel is never missed.
     threading.Thread(target=listen, name="cmr-sync-stdin", daemon=True).start()
     try:
-        total = len(engine.targets(slugs, verify=verify))
-        send({"event": "start", "total": total})
-        if engine.cancelled:  # cancelled before the run began: nothing is started
-            send(
-                {
-                    "event": "end",
-                    "ok": total == 0,
-                    "counts": {str(Result.CANCELLED): total} if total else {},
-                    "cancelled": total,
-                }
-            )
-            return 0 if total == 0 else 1
-        report = engine.run(
-            slugs,
+        report = services.sync.run(
+            refs,
             verify=verify,
-            progress=lambda o, done, total: send(
-                {"event": "brand", "done": done, "total": total, **_outcome_json(o)}
-            ),
+            jobs=jobs,
+            on_start=lambda total: send(SyncStarted(total)),
+            on_progress=lambda o, done, total: send(BrandSynced.of(o, done, total)),
+            cancel=cancel,
+            cancel_grace=JSONL_CANCEL_GRACE,
         )
     except SyncBusy as exc:
-        send({"event": "error", "message": str(exc)})
+        send(SyncFailed(str(exc)))
         return 1
-    counts = {str(r): report.count(r) for r in Result if report.count(r)}
-    cancelled = report.count(Result.CANCELLED)
-    send({"event": "end", "ok": report.ok, "counts": counts, "cancelled": cancelled})
+    send(SyncEnded.of(report))
     return 0 if report.ok else 1
 
 

@@ -15,10 +15,20 @@ from cmr_desktop.services.errors import (
     SettingRefused,
 )
 from cmr_desktop.services.preferences import DriftItem, PolicyChange
+from cmr_desktop.services.sync import (
+    BUSY,
+    BrandOutcome,
+    Result,
+    SyncBusy,
+    SyncCancel,
+    SyncReport,
+)
 from cmr_desktop.storage import StoreError
 
 __all__ = [
+    "BUSY",
     "BrandNotFound",
+    "BrandOutcome",
     "BrandView",
     "ConnectionFailed",
     "DirectoryImportResult",
@@ -27,8 +37,12 @@ __all__ = [
     "InputError",
     "PolicyChange",
     "RemovedBrand",
+    "Result",
     "ServiceError",
     "Services",
     "SettingRefused",
     "StoreError",
+    "SyncBusy",
+    "SyncCancel",
+    "SyncReport",
 ]

@@ -10,13 +10,11 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from cmr_desktop.connectors.http import ConnectorSession
 from cmr_desktop.connectors.registry import Registry
-from cmr_desktop.domain.brand import MANUAL_CONNECTOR
 from cmr_desktop.domain.clock import Clock
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.preferences import PreferenceSet
@@ -34,20 +32,18 @@ from cmr_desktop.secrets import SecretStore
 from cmr_desktop.services.base import (
     Context,
     bulk_work,
-    connector_for,
     resolve,
 )
 from cmr_desktop.services.brands import BrandService
 from cmr_desktop.services.connections import ConnectionService
-from cmr_desktop.services.errors import InputError
 from cmr_desktop.services.preferences import PreferenceService
+from cmr_desktop.services.sync import SyncService
 from cmr_desktop.storage import (
     BrandRecord,
     JournalEntry,
     Store,
 )
-from cmr_desktop.sync import SyncEngine
-from cmr_desktop.sync.engine import differences, field_name
+from cmr_desktop.sync.engine import field_name
 
 _EDITABLE = (
     "name",
@@ -95,63 +91,9 @@ class Services(Context):
         self.brands = BrandService(self)
         self.preferences = PreferenceService(self)
         self.connections = ConnectionService(self)
-
-    def resolve_slugs(self, refs: Sequence[str]) -> list[str]:
-        with self.store.read() as uow:
-            return [resolve(uow, r).slug for r in refs]
+        self.sync = SyncService(self)
 
     # --- sync and journal -----------------------------------------------------------------
-
-    def sync_engine(
-        self, *, jobs: int = 32, seed: int | None = None, cancel_grace: float | None = None
-    ) -> SyncEngine:
-        """An engine that pushes pending choices to every vendor (see cmr_desktop.sync).
-
-        Args:
-            cancel_grace: after a cancel, how long (seconds) the run waits for brands still
-                talking to their vendor before reporting them cancelled (they stay pending).
-                None: wait for them.
-        """
-        return SyncEngine(
-            self.store,
-            partial(connector_for, self),
-            self.clock,
-            jobs=jobs,
-            seed=seed,
-            cancel_grace=cancel_grace,
-        )
-
-    def confirm_done_by_hand(self, ref: str) -> list[str]:
-        """The customer carried out a manual brand's choices themselves: record it.
-
-        Returns what was done (the changes since the last confirmation), also journaled.
-
-        Raises:
-            InputError: the brand has a connector (its vendor is synced, not done by hand).
-        """
-        with self.store.write() as uow:
-            brand = resolve(uow, ref)
-            if brand.connector != MANUAL_CONNECTOR:
-                raise InputError(
-                    f"{brand.name} is synced through connector {brand.connector!r}; "
-                    "use cmr sync instead"
-                )
-            inp = uow.sync.load(brand.slug)
-            done = differences(inp.base or PreferenceSet(), brand.preferences)
-            now = self.now()
-            uow.sync.confirmed(
-                brand.slug,
-                revision=inp.revision,
-                base=brand.preferences,
-                vendor=brand.preferences,
-                remote_version="by hand",
-                decisions=None,
-                status="ok",
-                detail="done by hand",
-                now=now,
-            )
-            uow.journal.append(at=now, brand=brand.slug, kind="by_hand", detail={"done": done})
-        return done
 
     def journal(self, ref: str | None = None) -> list[JournalEntry]:
         """Journal entries, oldest first (of one brand, or all)."""

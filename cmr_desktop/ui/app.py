@@ -146,7 +146,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     # Brands handled by hand: carried out already, but for one.
     for slug in manual:
         if slug != DEMO_BY_HAND:
-            services.confirm_done_by_hand(slug)
+            services.sync.confirm_done_by_hand(slug)
     simulator.set_knobs(
         simulator.vendor_ids[DEMO_DOWN_VENDOR],
         error_rate=1.0,

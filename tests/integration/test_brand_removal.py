@@ -54,7 +54,7 @@ def test_removal_deletes_decisions_and_secret_and_journals_it_keeping_the_old_en
     svc: Services, sim: VendorSimulator, memory_keyring: InMemoryKeyring
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
-    assert svc.sync_engine(jobs=1).run().ok
+    assert svc.sync.run(jobs=1).ok
     before = [e.kind for e in svc.journal(slug)]
     assert svc.secrets.get(slug, "token") is not None
 
@@ -75,7 +75,7 @@ def test_restore_puts_back_decisions_details_connector_settings_sync_state_and_s
     svc: Services, sim: VendorSimulator
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
-    assert svc.sync_engine(jobs=1).run().ok
+    assert svc.sync.run(jobs=1).ok
     svc.preferences.update_preferences(
         slug, lambda p: p.with_channel(Channel.SMS, False)
     )  # pending again
@@ -92,7 +92,7 @@ def test_restore_puts_back_decisions_details_connector_settings_sync_state_and_s
     assert [e.kind for e in svc.journal(slug)][-2:] == ["removed", "restored"]
     assert svc.verify_journal() is None
     # The restored brand syncs as before: its secret works and its pending edit goes out.
-    report = svc.sync_engine(jobs=1).run()
+    report = svc.sync.run(jobs=1)
     assert report.ok
     assert not svc.brands.get_brand(slug).pending
 

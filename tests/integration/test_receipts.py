@@ -51,13 +51,13 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
         mine = {p["purpose"]: p for p in recorded[0]["services"][0]["purposes"]}
         assert mine["Marketing"]["termination"].startswith("ends on 2027-06-30")
         assert recorded[0]["collectionMethod"].startswith("recorded by the customer")
-        services.sync_engine(jobs=2).run()
+        services.sync.run(jobs=2)
         first = services.consent_receipts(["acme"])
         services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.DENY)),
         )
-        services.sync_engine(jobs=2).run()
+        services.sync.run(jobs=2)
     receipts = services.consent_receipts(["acme"])
     _valid(receipts)
     assert len(first) == 1
@@ -110,7 +110,7 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
         )
-        assert services.sync_engine(jobs=2).run().ok
+        assert services.sync.run(jobs=2).ok
         assert len(services.brands.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
     receipts = services.consent_receipts(["acme"])
     _valid(receipts)

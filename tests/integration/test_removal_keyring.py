@@ -110,7 +110,7 @@ def test_applying_my_terms_to_all_changes_only_the_brands_that_break_them(
     slug = connect(svc, sim, "No Texts Ltd", "s-1")  # vendor-001 offers no SMS
     assert "sms" not in default_vendors(3)[0].channels
     svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
-    assert svc.sync_engine(jobs=1).run().ok
+    assert svc.sync.run(jobs=1).ok
     assert svc.preferences.check_policy() == {}
     assert [c.slug for c in svc.preferences.preview_policy()] == []
     assert svc.preferences.apply_policy() == []

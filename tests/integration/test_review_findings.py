@@ -29,7 +29,7 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
 
     def read_then_customer_edits(inner: Connector) -> RemoteState:
@@ -48,7 +48,7 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
         # ... must be what happened (today: the decision still says e-mail on).
         assert prefs.channels[Channel.EMAIL] is False, "the tightening journaled as taken is lost"
     # The next sync (pending for the SMS edit) must not undo the customer's unsubscribe.
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
@@ -160,7 +160,7 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
@@ -171,7 +171,7 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened again
 
-    (outcome,) = svc.sync_engine().run().outcomes
+    (outcome,) = svc.sync.run().outcomes
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # re-asserted
     assert outcome.result is Result.DRIFT, outcome
     assert "channel.email: vendor had on, you chose off" in outcome.detail
@@ -182,7 +182,7 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
     svc.preferences.update_preferences(
         slug, lambda p: p.with_channel(Channel.SMS, False)
@@ -195,7 +195,7 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
 
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert report.ok, report.outcomes
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
@@ -206,7 +206,7 @@ def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     lost = {"left": 1}

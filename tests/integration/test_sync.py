@@ -68,7 +68,7 @@ def test_pending_choices_reach_every_vendor_once_and_are_journaled(
     svc: Services, sim: VendorSimulator
 ) -> None:
     slugs = connect(svc, sim, 9)
-    report = svc.sync_engine(jobs=4).run()
+    report = svc.sync.run(jobs=4)
     assert report.ok
     assert {o.result for o in report.outcomes} == {Result.SYNCED}
     assert all(remote_email(sim, i) is False for i in range(9))
@@ -80,17 +80,17 @@ def test_pending_choices_reach_every_vendor_once_and_are_journaled(
     assert "answer" in kinds
     assert svc.verify_journal() is None
     # Nothing pending: a plain run does nothing; a verify run re-reads and finds all in order.
-    assert svc.sync_engine().run().outcomes == []
-    again = svc.sync_engine().run(verify=True)
+    assert svc.sync.run().outcomes == []
+    again = svc.sync.run(verify=True)
     assert {o.result for o in again.outcomes} == {Result.UNCHANGED}
     assert sum(sim.stats(v).writes_applied for v in VENDORS) == 9
 
 
 def test_drift_is_detected_reasserted_and_journaled(svc: Services, sim: VendorSimulator) -> None:
     connect(svc, sim, 1)
-    svc.sync_engine().run()
+    svc.sync.run()
     sim.tamper("vendor-001", "sub-0", {"channels": {"email": {"enabled": True}}})
-    report = svc.sync_engine().run(verify=True)
+    report = svc.sync.run(verify=True)
     (outcome,) = report.outcomes
     assert outcome.result is Result.DRIFT
     assert "channel.email: vendor had on, you chose off" in outcome.detail
@@ -105,10 +105,10 @@ def test_a_vendor_tightening_is_taken_over_without_a_push(
 ) -> None:
     connect(svc, sim, 1)
     svc.preferences.update_preferences("brand-0", lambda p: p.with_channel(Channel.EMAIL, True))
-    svc.sync_engine().run()
+    svc.sync.run()
     writes = sim.stats("vendor-001").writes_applied
     sim.tamper("vendor-001", "sub-0", {"channels": {"email": {"enabled": False}}})
-    (outcome,) = svc.sync_engine().run(verify=True).outcomes
+    (outcome,) = svc.sync.run(verify=True).outcomes
     assert outcome.result is Result.SYNCED
     assert svc.brands.get_brand("brand-0").brand.preferences.channels[Channel.EMAIL] is False
     assert sim.stats("vendor-001").writes_applied == writes
@@ -122,7 +122,7 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
     svc.preferences.update_preferences(
         "brand-0", lambda p: p.with_grant(*CONTACT_MARKETING, Grant(Decision.ALLOW, until))
     )
-    svc.sync_engine().run()
+    svc.sync.run()
 
     def grant() -> Any:
         grants = sim.state("vendor-001")["sub-0"]["preferences"]["grants"]
@@ -130,7 +130,7 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
 
     assert grant()["decision"] == "allow"
     clock.advance(dt.timedelta(days=11))
-    (outcome,) = svc.sync_engine().run(verify=True).outcomes
+    (outcome,) = svc.sync.run(verify=True).outcomes
     assert outcome.result is Result.SYNCED
     assert grant()["decision"] == "deny"
 
@@ -138,14 +138,14 @@ def test_an_expired_grant_is_revoked_at_the_vendor(
 def test_manual_brands_are_reported_with_what_to_do_until_done(svc: Services) -> None:
     svc.brands.add_brand("Corner Shop")
     svc.preferences.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
-    (outcome,) = svc.sync_engine().run().outcomes
+    (outcome,) = svc.sync.run().outcomes
     assert outcome.result is Result.MANUAL
     assert "channel.sms: default -> off" in outcome.detail
     assert "cmr brand done corner-shop" in outcome.detail
-    assert svc.sync_engine().run().outcomes  # still pending: nobody did it yet
-    done = svc.confirm_done_by_hand("Corner Shop")
+    assert svc.sync.run().outcomes  # still pending: nobody did it yet
+    done = svc.sync.confirm_done_by_hand("Corner Shop")
     assert done == ["channel.sms: default -> off"]
-    assert svc.sync_engine().run().outcomes == []  # nothing pending any more
+    assert svc.sync.run().outcomes == []  # nothing pending any more
     assert [e.kind for e in svc.journal("corner-shop")] == ["by_hand"]
 
 
@@ -154,7 +154,7 @@ def test_a_refused_token_marks_the_brand_and_others_go_on(
 ) -> None:
     connect(svc, sim, 3)
     svc.connections.set_secret("brand-1", "token", "wrong-token")
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     by_slug = {o.slug: o for o in report.outcomes}
     assert by_slug["brand-1"].result is Result.FAILED
     assert "needs re-authentication" in by_slug["brand-1"].detail
@@ -203,7 +203,7 @@ def test_flaky_vendors_converge_and_nothing_is_applied_twice(
     assert all(d > 0 for d in delays)
     for vendor in VENDORS:
         sim.set_knobs(vendor, error_rate=0, timeout_rate=0, garbage_rate=0, rate_limit=0)
-    svc.sync_engine().run()  # whatever failed converges once the vendors behave
+    svc.sync.run()  # whatever failed converges once the vendors behave
     assert all(remote_email(sim, i) is False for i in range(30))
     applied = sum(sim.stats(v).writes_applied for v in VENDORS)
     assert applied == 30  # garbage answers to applied writes were replayed, not re-applied
@@ -213,7 +213,7 @@ def test_flaky_vendors_converge_and_nothing_is_applied_twice(
 
 def test_a_changed_journal_entry_is_found(svc: Services, sim: VendorSimulator) -> None:
     connect(svc, sim, 2)
-    svc.sync_engine().run()
+    svc.sync.run()
     entries = svc.journal()
     assert len(entries) >= 4
     con = sqlite3.connect(svc.store.path)

@@ -16,7 +16,7 @@ import keyring
 import pytest
 
 from cmr_desktop.domain import Channel
-from cmr_desktop.services import Services
+from cmr_desktop.services import Services, SyncCancel
 from cmr_desktop.testing.keyring import InMemoryKeyring
 from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
 from tests.conftest import BIN, open_services
@@ -225,15 +225,15 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
     with VendorSimulator(default_vendors(3), seed=2, knobs=Knobs(latency_ms=50)) as sim:
         svc = open_services(tmp_path / "home")
         _brands(svc, sim, 30)
-        engine = svc.sync_engine(jobs=2)
+        cancel = SyncCancel()
         seen: list[Any] = []
 
         def progress(outcome: Any, done: int, total: int) -> None:
             seen.append(outcome)
             if done == 3:
-                engine.cancel()
+                cancel.cancel()
 
-        report = engine.run(progress=progress)
+        report = svc.sync.run(jobs=2, on_progress=progress, cancel=cancel)
         results = {str(o.result) for o in report.outcomes}
         assert "cancelled" in results
         assert len([o for o in report.outcomes if str(o.result) == "synced"]) < 30
@@ -241,7 +241,7 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
         synced = {o.slug for o in report.outcomes if str(o.result) == "synced"}
         assert pending.isdisjoint(synced)
         assert len(pending) + len(synced) == 30
-        assert svc.sync_engine().run().ok  # the rest goes through next time
+        assert svc.sync.run().ok  # the rest goes through next time
         assert not any(v.pending for v in list_brands(svc))
         svc.store.close()
 
@@ -257,11 +257,11 @@ def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyrin
     with FileLock(home / "sync.lock", timeout=0):
         (home / "sync.owner").write_text("pid 4242", encoding="utf-8")
         with pytest.raises(SyncBusy, match=r"already running \(pid 4242\)"):
-            svc.sync_engine().run()
+            svc.sync.run()
         res = _run(home, shared_keyring, "sync")
         assert res.returncode == 1
         assert "a sync of this home is already running" in res.stderr
-    assert svc.sync_engine().run().ok  # free again
+    assert svc.sync.run().ok  # free again
     svc.store.close()
 
 

@@ -25,7 +25,7 @@ from cmr_desktop.connectors.api import (
 )
 from cmr_desktop.domain import Channel, DataCategory, FixedClock, Frequency, Purpose, QuietHours
 from cmr_desktop.domain.brand import Brand
-from cmr_desktop.services import Services
+from cmr_desktop.services import Services, SyncCancel
 from cmr_desktop.sync.engine import BREAKER_TIMEOUTS, Result, SyncEngine
 from cmr_desktop.testing.simulator import (
     DataUse,
@@ -134,7 +134,7 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     decided = svc.brands.get_brand(slug).brand.preferences
 
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
     assert "had not decided" not in report.outcomes[0].detail
 
@@ -149,7 +149,7 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     assert vendor["topics"]["offers"] is True  # the vendor's value, sent back unchanged
     assert "accepted" not in [e.kind for e in svc.journal(slug)]
     # A verify run finds nothing to decide and nothing to push.
-    again = svc.sync_engine().run(verify=True)
+    again = svc.sync.run(verify=True)
     assert [o.result for o in again.outcomes] == [Result.UNCHANGED]
     assert svc.brands.get_brand(slug).brand.preferences == decided
 
@@ -159,9 +159,9 @@ def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    report = svc.sync_engine().run(verify=True)
+    report = svc.sync.run(verify=True)
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
     taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
@@ -197,7 +197,7 @@ def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened
     lost = {"left": 1}
 
@@ -231,7 +231,7 @@ def test_an_empty_frequency_list_means_no_frequency_is_sent(
             .with_channel(Channel.SMS, False)
         ),
     )
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     (outcome,) = report.outcomes
     assert outcome.result is Result.SYNCED, outcome
     assert "offers no choice of how often" in outcome.detail
@@ -250,7 +250,7 @@ def test_a_frequency_the_vendor_does_not_offer_is_reported_and_the_nearest_sent(
     svc.preferences.update_preferences(
         slug, lambda p: p.with_frequency(Channel.EMAIL, Frequency.QUARTERLY)
     )
-    (outcome,) = svc.sync_engine().run().outcomes
+    (outcome,) = svc.sync.run().outcomes
     assert "shop 0 does not offer quarterly; nearest it offers: monthly" in outcome.detail
     assert held(sim, "shop", 0)["channels"]["email"]["frequency"] == "monthly"  # not "weekly"
     prefs = svc.brands.get_brand(slug).brand.preferences
@@ -334,9 +334,9 @@ def test_a_cancel_before_the_run_starts_cancels_every_brand(
     svc: Services, sim: VendorSimulator
 ) -> None:
     connect(svc, sim, "shop", 3)
-    eng = svc.sync_engine()
-    eng.cancel()
-    report = eng.run()
+    cancel = SyncCancel()
+    cancel.cancel()
+    report = svc.sync.run(cancel=cancel)
     assert {o.result for o in report.outcomes} == {Result.CANCELLED}
     assert sim.stats("shop").writes_applied == 0
 
@@ -382,7 +382,7 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_died(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
@@ -395,7 +395,7 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
 
     # The customer changes their mind: e-mail back on.
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert report.ok, report.outcomes
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
@@ -413,7 +413,7 @@ def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
         raise TransientError("connection reset")
 
     engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     (outcome,) = report.outcomes
     assert outcome.result is Result.SYNCED
     assert "its answer was lost" in outcome.detail
@@ -428,7 +428,7 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     res = cmr("brand", "show", slug, home_dir=tmp_path / "home")
     assert res.code == 0, res
     mine, _, theirs = res.out.partition("Undecided by you")
@@ -447,7 +447,7 @@ def test_quiet_hours_reach_the_vendor(svc: Services, sim: VendorSimulator) -> No
     (slug,) = connect(svc, sim, "shop", 1)
     window = QuietHours.parse("21:00-08:00")
     svc.preferences.update_preferences(slug, lambda p: p.with_quiet_hours(window))
-    (outcome,) = svc.sync_engine().run().outcomes
+    (outcome,) = svc.sync.run().outcomes
     assert outcome.result is Result.SYNCED, outcome
     assert held(sim, "shop", 0)["quiet_hours"] == {"start": "21:00", "end": "08:00"}
 
@@ -458,7 +458,7 @@ def test_a_push_about_something_else_keeps_the_vendors_quiet_hours(
     (slug,) = connect(svc, sim, "shop", 1)
     sim.tamper("shop", "sub-0", {"quiet_hours": {"start": "22:00", "end": "07:00"}})
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     vendor = held(sim, "shop", 0)
     assert vendor["quiet_hours"] == {"start": "22:00", "end": "07:00"}  # not erased
     assert vendor["channels"]["sms"]["enabled"] is False
@@ -493,7 +493,7 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     svc = open_services(home)
     (slug,) = connect(svc, sim, "shop", 1)
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     applied = sim.stats("shop").writes_applied
     sim.set_knobs("shop", hold_after_apply=True)
@@ -521,7 +521,7 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     svc.preferences.update_preferences(
         slug, lambda p: p.with_channel(Channel.EMAIL, True)
     )  # mind changed
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert report.ok, report.outcomes
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
@@ -557,5 +557,5 @@ def test_a_database_held_by_another_program_is_said_once_and_leaves_brands_pendi
     assert all(BUSY in o.detail for o in report.outcomes)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert all(v.pending for v in map(svc.brands.get_brand, slugs))
-    assert svc.sync_engine().run().ok  # free again: everything goes through
+    assert svc.sync.run().ok  # free again: everything goes through
     svc.store.close()

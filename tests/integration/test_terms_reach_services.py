@@ -59,7 +59,7 @@ def test_after_the_first_sync_only_brands_that_can_text_break_no_sms(
     # Before the first sync nothing is known of what the vendors offer: "may".
     assert set(svc.preferences.check_policy()) == {cannot, can, theirs_off}
 
-    svc.sync_engine().run()
+    svc.sync.run()
     assert set(svc.preferences.check_policy()) == {can}
     assert [slug for slug, _, _ in svc.preferences.policy_report()] == [can]
     assert [c.slug for c in svc.preferences.preview_policy()] == [
@@ -89,7 +89,7 @@ def test_a_sync_stores_what_the_vendors_catalog_offers_beside_its_state(
     slug = _add(svc, sim, "No Texts Ltd", NO_SMS_VENDOR)
     (record,) = svc.brands.brand_records()
     assert record.offered_json is None  # never synced: unknown, so "may"
-    svc.sync_engine().run()
+    svc.sync.run()
     (record,) = svc.brands.brand_records()
     spec = default_vendors(3)[0]
     catalog = requests.get(
