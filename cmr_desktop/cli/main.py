@@ -547,13 +547,13 @@ def _sync_jsonl(services: Services, refs: Sequence[str], verify: bool, jobs: int
 def log_cmd(ctx: Ctx, ref: str | None, as_json: bool, verify: bool) -> int:
     """The audit journal: every push, drift and error, hash-chained."""
     if verify:
-        broken = ctx.services.verify_journal()
+        broken = ctx.services.journal.verify()
         if broken is None:
             click.echo("The journal is intact.")
             return 0
         click.echo(f"The journal is broken at entry {broken}: it was changed or removed.")
         return 1
-    entries = ctx.services.journal(ref)
+    entries = ctx.services.journal.entries(ref)
     if as_json:
         emit_json(
             [
@@ -821,9 +821,9 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
     if brands and fmt != "receipts":
         raise InputError("--brand goes with --format receipts")
     writer: Any = {
-        "json": ctx.services.export_json,
-        "csv": ctx.services.export_csv,
-        "receipts": lambda out: ctx.services.export_receipts(out, brands),
+        "json": ctx.services.transfer.export_json,
+        "csv": ctx.services.transfer.export_csv,
+        "receipts": lambda out: ctx.services.transfer.export_receipts(out, brands),
     }[fmt]
     if output is None:
         writer(sys.stdout)
@@ -832,7 +832,7 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
         what = plural(count, "receipt" if fmt == "receipts" else "brand")
         click.echo(f"Exported {what} to {output}.", err=True)
     if fmt == "receipts":
-        without = ctx.services.brands_without_receipts(brands)
+        without = ctx.services.transfer.brands_without_receipts(brands)
         if without:
             names = ", ".join(without[:10]) + (
                 f" and {len(without) - 10} more" if len(without) > 10 else ""
@@ -860,7 +860,7 @@ def _write_atomically(path: Path, writer: Any, newline: str | None) -> int:
 @pass_ctx
 def import_cmd(ctx: Ctx, file: str, dry_run: bool) -> None:
     """Import an export file: adds and updates brands, never deletes. All or nothing."""
-    result = ctx.services.import_file(Path(file), dry_run=dry_run)
+    result = ctx.services.transfer.import_file(Path(file), dry_run=dry_run)
     for line in result.plan.lines():
         click.echo(line)
     if dry_run:
@@ -889,7 +889,7 @@ def directory_import(ctx: Ctx, file: str | None, dry_run: bool) -> int:
 
     Exit status 1 if any record was skipped.
     """
-    result = ctx.services.import_directory(Path(file) if file else None, dry_run=dry_run)
+    result = ctx.services.directory.import_directory(Path(file) if file else None, dry_run=dry_run)
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)
     verb = "Would add" if dry_run else "Added"
@@ -908,11 +908,11 @@ def directory_import(ctx: Ctx, file: str | None, dry_run: bool) -> int:
 @pass_ctx
 def directory_search(ctx: Ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Find organisations whose name contains every word of QUERY."""
-    found = ctx.services.search_directory(" ".join(query), limit)
+    found = ctx.services.directory.search_directory(" ".join(query), limit)
     if as_json:
         emit_json([dataclasses.asdict(e) for e in found])
         return
-    if not found and not ctx.services.directory_size():
+    if not found and not ctx.services.directory.directory_size():
         click.echo("The directory is empty: run `cmr directory import` first.")
     for e in found:
         click.echo(f"{e.slug:<32} {e.name}  ({e.category or 'no category'}; {e.privacy_contact})")

@@ -1,12 +1,10 @@
-"""Use cases shared by the CLI and the desktop app."""
+"""Use cases shared by the CLI and the desktop app: :class:`Services` and what its use cases
+take and return. The CLI and the UI import them from here only (import-linter checks it)."""
 
 from cmr_desktop.services.base import BrandView
 from cmr_desktop.services.brands import RemovedBrand
-from cmr_desktop.services.core import (
-    DirectoryImportResult,
-    ImportResult,
-    Services,
-)
+from cmr_desktop.services.composition import Services
+from cmr_desktop.services.directory import DirectoryImportResult
 from cmr_desktop.services.errors import (
     BrandNotFound,
     ConnectionFailed,
@@ -23,6 +21,7 @@ from cmr_desktop.services.sync import (
     SyncCancel,
     SyncReport,
 )
+from cmr_desktop.services.transfer import ImportResult
 from cmr_desktop.storage import StoreError
 
 __all__ = [

@@ -73,7 +73,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     from cmr_desktop.domain.policy import MyTerms, NeverPurpose, NoChannel
     from cmr_desktop.paths import resources_dir
 
-    services.import_file(resources_dir() / "demo" / "brands.json")
+    services.transfer.import_file(resources_dir() / "demo" / "brands.json")
     # Standing terms (for the My Terms window): the customer applied them as they went.
     services.preferences.set_policy(
         MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)])
@@ -155,7 +155,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     )
     simulator.set_knobs(simulator.vendor_ids[DEMO_LAX_VENDOR], lax_write=True)
     # The company directory for the add-brand wizard.
-    services.import_directory()
+    services.directory.import_directory()
 
 
 def _open_home(

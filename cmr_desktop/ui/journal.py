@@ -266,7 +266,7 @@ class JournalWindow(QWidget):
 
         def read() -> tuple[list[JournalEntry], int | None, dict[str, str]]:
             names = {r.slug: r.name for r in services.brands.brand_records()}
-            return services.journal(), services.verify_journal(), names
+            return services.journal.entries(), services.journal.verify(), names
 
         self.runner.run(
             read, lambda result: self._loaded(result, brand), self._failed, latest="journal"
@@ -334,7 +334,9 @@ class JournalWindow(QWidget):
         services = self.services
 
         def write() -> int:
-            return write_atomically(path, lambda out: services.export_receipts(out, [brand]))
+            return write_atomically(
+                path, lambda out: services.transfer.export_receipts(out, [brand])
+            )
 
         self.runner.run(
             write,

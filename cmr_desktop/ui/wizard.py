@@ -191,7 +191,7 @@ class WhoPage(QWizardPage):
         if len(text) < 2:
             return
         self.wiz.runner.run(
-            lambda: services.search_directory(text, 15),
+            lambda: services.directory.search_directory(text, 15),
             self._show_found,
             lambda _: None,
             latest="directory-search",

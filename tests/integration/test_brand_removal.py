@@ -55,7 +55,7 @@ def test_removal_deletes_decisions_and_secret_and_journals_it_keeping_the_old_en
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     assert svc.sync.run(jobs=1).ok
-    before = [e.kind for e in svc.journal(slug)]
+    before = [e.kind for e in svc.journal.entries(slug)]
     assert svc.secrets.get(slug, "token") is not None
 
     removed = svc.brands.remove_brands([slug])
@@ -63,10 +63,10 @@ def test_removal_deletes_decisions_and_secret_and_journals_it_keeping_the_old_en
     assert [r.name for r in removed] == ["Contoso Bank"]
     assert [b.brand.slug for b in list_brands(svc)] == []
     assert svc.secrets.get(slug, "token") is None
-    kinds = [e.kind for e in svc.journal(slug)]
+    kinds = [e.kind for e in svc.journal.entries(slug)]
     assert kinds == [*before, "removed"]  # the journal keeps every entry of the brand
-    assert svc.journal(slug)[-1].detail == {"name": "Contoso Bank"}
-    assert svc.verify_journal() is None
+    assert svc.journal.entries(slug)[-1].detail == {"name": "Contoso Bank"}
+    assert svc.journal.verify() is None
     with pytest.raises(BrandNotFound):
         svc.brands.get_brand(slug)
 
@@ -89,8 +89,8 @@ def test_restore_puts_back_decisions_details_connector_settings_sync_state_and_s
     assert stored(svc, slug) == snapshot
     assert svc.brands.brand_record(slug) == record  # pending, vendor state, timestamps, tags
     assert svc.secrets.get(slug, "token") == token
-    assert [e.kind for e in svc.journal(slug)][-2:] == ["removed", "restored"]
-    assert svc.verify_journal() is None
+    assert [e.kind for e in svc.journal.entries(slug)][-2:] == ["removed", "restored"]
+    assert svc.journal.verify() is None
     # The restored brand syncs as before: its secret works and its pending edit goes out.
     report = svc.sync.run(jobs=1)
     assert report.ok

@@ -13,6 +13,7 @@ from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
 from cmr_desktop.paths import resources_dir
 from cmr_desktop.services import Services
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
+from tests.reads import consent_receipts
 
 SCHEMA = json.loads(
     (resources_dir() / "schemas" / "consent-receipt-v1.1.schema.json").read_text("utf-8")
@@ -46,19 +47,19 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
                 DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
             ).with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, until)),
         )
-        recorded = services.consent_receipts(["acme"])
+        recorded = consent_receipts(services, ["acme"])
         assert len(recorded) == 1  # recorded, not confirmed yet
         mine = {p["purpose"]: p for p in recorded[0]["services"][0]["purposes"]}
         assert mine["Marketing"]["termination"].startswith("ends on 2027-06-30")
         assert recorded[0]["collectionMethod"].startswith("recorded by the customer")
         services.sync.run(jobs=2)
-        first = services.consent_receipts(["acme"])
+        first = consent_receipts(services, ["acme"])
         services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.DENY)),
         )
         services.sync.run(jobs=2)
-    receipts = services.consent_receipts(["acme"])
+    receipts = consent_receipts(services, ["acme"])
     _valid(receipts)
     assert len(first) == 1
     assert len(receipts) == 2  # two confirmed states, none pending
@@ -112,7 +113,7 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
         )
         assert services.sync.run(jobs=2).ok
         assert len(services.brands.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
-    receipts = services.consent_receipts(["acme"])
+    receipts = consent_receipts(services, ["acme"])
     _valid(receipts)
     purposes = [p for r in receipts for p in r["services"][0]["purposes"]]
     assert [(p["purpose"], p["piiCategory"]) for p in purposes] == [("Service", ["Contact"])]
@@ -141,9 +142,9 @@ def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -
     )
     services.preferences.set_policy(MyTerms((GrantMaxMonths(12),)))
     assert services.preferences.apply_policy() == ["acme"]
-    terms = [e for e in services.journal("acme") if e.kind == "terms"]
+    terms = [e for e in services.journal.entries("acme") if e.kind == "terms"]
     assert [f["field"] for f in terms[-1].detail["fields"]] == ["grant.contact.marketing"]
-    (receipt,) = services.consent_receipts(["acme"])
+    (receipt,) = consent_receipts(services, ["acme"])
     _valid([receipt])
     (purpose,) = receipt["services"][0]["purposes"]
     assert purpose["decidedBy"] == "customer's My Terms"

@@ -43,7 +43,7 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     assert outcome.result in (Result.SYNCED, Result.UNCHANGED)
     prefs = svc.brands.get_brand(slug).brand.preferences
     assert prefs.channels[Channel.SMS] is False
-    taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
+    taken = [e for e in svc.journal.entries(slug) if e.kind == "accepted"]
     if "took 1 stricter vendor setting" in outcome.detail or taken:  # what the app says ...
         # ... must be what happened (today: the decision still says e-mail on).
         assert prefs.channels[Channel.EMAIL] is False, "the tightening journaled as taken is lost"

@@ -75,10 +75,10 @@ def test_pending_choices_reach_every_vendor_once_and_are_journaled(
     assert sum(sim.stats(v).writes_applied for v in VENDORS) == 9
     assert [b.slug for b in (v.brand for v in list_brands(svc)) if False] == []
     assert not any(v.pending for v in list_brands(svc))
-    kinds = [e.kind for e in svc.journal(slugs[0])]
+    kinds = [e.kind for e in svc.journal.entries(slugs[0])]
     assert "push" in kinds
     assert "answer" in kinds
-    assert svc.verify_journal() is None
+    assert svc.journal.verify() is None
     # Nothing pending: a plain run does nothing; a verify run re-reads and finds all in order.
     assert svc.sync.run().outcomes == []
     again = svc.sync.run(verify=True)
@@ -95,9 +95,9 @@ def test_drift_is_detected_reasserted_and_journaled(svc: Services, sim: VendorSi
     assert outcome.result is Result.DRIFT
     assert "channel.email: vendor had on, you chose off" in outcome.detail
     assert remote_email(sim, 0) is False  # re-asserted
-    drift = [e for e in svc.journal("brand-0") if e.kind == "drift"]
+    drift = [e for e in svc.journal.entries("brand-0") if e.kind == "drift"]
     assert drift[-1].detail["fields"][0]["field"] == "channel.email"
-    assert svc.verify_journal() is None
+    assert svc.journal.verify() is None
 
 
 def test_a_vendor_tightening_is_taken_over_without_a_push(
@@ -146,7 +146,7 @@ def test_manual_brands_are_reported_with_what_to_do_until_done(svc: Services) ->
     done = svc.sync.confirm_done_by_hand("Corner Shop")
     assert done == ["channel.sms: default -> off"]
     assert svc.sync.run().outcomes == []  # nothing pending any more
-    assert [e.kind for e in svc.journal("corner-shop")] == ["by_hand"]
+    assert [e.kind for e in svc.journal.entries("corner-shop")] == ["by_hand"]
 
 
 def test_a_refused_token_marks_the_brand_and_others_go_on(
@@ -208,19 +208,19 @@ def test_flaky_vendors_converge_and_nothing_is_applied_twice(
     applied = sum(sim.stats(v).writes_applied for v in VENDORS)
     assert applied == 30  # garbage answers to applied writes were replayed, not re-applied
     assert not any(v.pending for v in list_brands(svc))
-    assert svc.verify_journal() is None
+    assert svc.journal.verify() is None
 
 
 def test_a_changed_journal_entry_is_found(svc: Services, sim: VendorSimulator) -> None:
     connect(svc, sim, 2)
     svc.sync.run()
-    entries = svc.journal()
+    entries = svc.journal.entries()
     assert len(entries) >= 4
     con = sqlite3.connect(svc.store.path)
     con.execute("UPDATE journal SET detail = '{}' WHERE id = ?", (entries[2].id,))
     con.commit()
     con.close()
-    assert svc.verify_journal() == entries[2].id
+    assert svc.journal.verify() == entries[2].id
 
 
 def test_a_slow_vendor_delays_only_itself(svc: Services, sim: VendorSimulator) -> None:

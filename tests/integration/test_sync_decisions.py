@@ -147,7 +147,7 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     vendor = held(sim, "shop", 0)
     assert vendor["channels"]["sms"]["enabled"] is False
     assert vendor["topics"]["offers"] is True  # the vendor's value, sent back unchanged
-    assert "accepted" not in [e.kind for e in svc.journal(slug)]
+    assert "accepted" not in [e.kind for e in svc.journal.entries(slug)]
     # A verify run finds nothing to decide and nothing to push.
     again = svc.sync.run(verify=True)
     assert [o.result for o in again.outcomes] == [Result.UNCHANGED]
@@ -164,7 +164,7 @@ def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
     report = svc.sync.run(verify=True)
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
-    taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
+    taken = [e for e in svc.journal.entries(slug) if e.kind == "accepted"]
     assert taken
     assert taken[-1].detail["fields"][0]["field"] == "channel.email"
 
@@ -189,7 +189,7 @@ def test_a_vendor_that_answers_200_but_keeps_a_looser_value_is_drift(
     view = svc.brands.get_brand(slug)
     assert view.pending  # not "up to date": the vendor does not hold the decision
     assert view.brand.preferences.channels[Channel.EMAIL] is False
-    assert [e for e in svc.journal(slug) if e.kind == "drift"]
+    assert [e for e in svc.journal.entries(slug) if e.kind == "drift"]
 
 
 def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
@@ -212,7 +212,7 @@ def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
     (outcome,) = report.outcomes
     assert outcome.result is Result.DRIFT, outcome
     assert "channel.email: vendor had on, you chose off" in outcome.detail
-    drift = [e for e in svc.journal(slug) if e.kind == "drift"]
+    drift = [e for e in svc.journal.entries(slug) if e.kind == "drift"]
     assert drift
     assert drift[-1].detail["fields"][0]["field"] == "channel.email"
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
@@ -418,7 +418,7 @@ def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
     assert outcome.result is Result.SYNCED
     assert "its answer was lost" in outcome.detail
     assert sim.stats("shop").writes_applied == 1
-    answers = [e for e in svc.journal(slug) if e.kind == "answer"]
+    answers = [e for e in svc.journal.entries(slug) if e.kind == "answer"]
     assert answers
     assert answers[-1].detail.get("recovered") is True
 
@@ -525,7 +525,7 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     assert report.ok, report.outcomes
     assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
-    assert svc.verify_journal() is None
+    assert svc.journal.verify() is None
     svc.store.close()
 
 

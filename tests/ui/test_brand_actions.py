@@ -83,7 +83,7 @@ def test_remove_from_the_brands_menu_says_what_happens_then_removes_brand_and_se
     qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=5000)
     assert "shop-003" not in _slugs(window)
     assert window.services.secrets.get("shop-003", "token") is None
-    assert [e.kind for e in window.services.journal("shop-003")][-1] == "removed"
+    assert [e.kind for e in window.services.journal.entries("shop-003")][-1] == "removed"
     # The brand after it is shown, and the status bar offers the undo.
     qtbot.waitUntil(lambda: window.editor.slug == "shop-004", timeout=5000)
     assert window._current_slug() == "shop-004"
@@ -361,7 +361,7 @@ def test_brands_imported_while_a_search_hides_them_are_shown_and_the_first_selec
     other.brands.add_brand("Alpha Imported")
     path = tmp_path / "new.json"
     with path.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     window.search.setText("Shop 00")
     qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=3000)

@@ -15,6 +15,7 @@ from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import open_services
+from tests.reads import consent_receipts
 from tests.ui.conftest import settle
 
 
@@ -69,7 +70,7 @@ def test_a_first_sync_of_the_demo_keeps_undecided_fields_undecided(
             timeout=10_000,
         )
 
-        for receipt in svc.consent_receipts():
+        for receipt in consent_receipts(svc):
             brand = next(r for r in after.values() if r.name == receipt["services"][0]["service"])
             allowed = {
                 (c.label, p.label)

@@ -95,7 +95,7 @@ def test_company_directory_import_reports_skipped_records(
     assert "Added 3" in dialog.heading.text()
     assert "skipped 1" in dialog.heading.text()
     assert "record 3 ('x')" in dialog.text.toPlainText()
-    assert window.services.directory_size() == 3
+    assert window.services.directory.directory_size() == 3
 
 
 def test_an_import_stops_if_the_file_changed_since_the_preview(

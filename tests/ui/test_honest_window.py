@@ -222,7 +222,7 @@ def test_accepting_theirs_is_journaled_and_the_counts_follow_at_once(
     qtbot.waitUntil(lambda: _row(window, "shop-000").status == "pending", timeout=5000)
     assert "drift" not in window.summary.text()
     assert not any(t.startswith("Drift") for t in _labels(window))
-    entry = window.services.journal("shop-000")[-1]
+    entry = window.services.journal.entries("shop-000")[-1]
     assert entry.kind == "accepted_theirs"
     assert entry.detail["fields"] == [{"field": "channel.email", "vendor": "on", "yours": "off"}]
     assert window.services.brands.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]

@@ -75,7 +75,7 @@ def test_keeping_your_own_value_clears_the_drift(
     qtbot.waitUntil(lambda: window.model.row_at(row).status == "in_sync", timeout=5000)
     assert _email(window, "shop-001") is False
     assert window.services.preferences.drift("shop-001") == []
-    kinds = [e.kind for e in window.services.journal("shop-001")]
+    kinds = [e.kind for e in window.services.journal.entries("shop-001")]
     assert kinds[-1] == "kept"
 
 

@@ -104,7 +104,7 @@ def test_an_open_data_map_reads_the_brands_again_after_an_import(
     )
     export = tmp_path / "export.json"
     with export.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     data_map = window.show_map()
     qtbot.waitUntil(

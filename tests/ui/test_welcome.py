@@ -107,7 +107,7 @@ def test_import_a_file_asks_for_the_file_and_shows_its_preview(
     other = open_services(tmp_path / "other")
     other.brands.add_brand("Imported Shop", category="retail")
     with source.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     asked: list[str] = []
 

@@ -24,7 +24,7 @@ def _open(qtbot: Any, window: MainWindow) -> Any:
 
 
 def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: MainWindow) -> None:
-    window.services.import_directory(real_directory())
+    window.services.directory.import_directory(real_directory())
     window.services.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     wizard = _open(qtbot, window)
     who = wizard.who
@@ -116,7 +116,7 @@ def test_signing_in_again_stores_the_new_token(
 def test_retyping_the_name_drops_the_picked_organisations_details(
     qtbot: Any, window: MainWindow
 ) -> None:
-    window.services.import_directory(real_directory())
+    window.services.directory.import_directory(real_directory())
     wizard = _open(qtbot, window)
     who = wizard.who
     who.name.setFocus()
