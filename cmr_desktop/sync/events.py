@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any, ClassVar
 
 from cmr_desktop.sync.engine import BrandOutcome, Result, SyncReport
@@ -41,8 +42,11 @@ class SyncEvent:
     kind: ClassVar[str] = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as the JSON object of its line (``event`` first)."""
-        return {"event": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        """The event as the JSON object of its line (``event`` first), in plain values (a
+        result as its text)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        plain = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
+        return {"event": self.kind, **plain}
 
     def to_json(self) -> str:
         """The event's line, without the line break."""
