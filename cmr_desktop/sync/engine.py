@@ -176,11 +176,6 @@ class _Budget:
             return True
 
 
-#: The journal's name of a field, e.g. ``channel.email`` (``domain.fields.journal_name``;
-#: kept under this name for the services until they import it from the domain).
-field_name = journal_name
-
-
 def _drift_item(key: FieldKey, vendor: FieldValue, yours: FieldValue) -> dict[str, Any]:
     """A drift journal entry's line for one field (the journal's name and value texts)."""
     return {

@@ -680,7 +680,7 @@ class BrandEditor(QWidget):
         services = self.services
 
         def load() -> tuple[str, str, PreferenceSet, dict[str, Any], PreferenceSet | None]:
-            view = services.get_brand(slug)
+            view = services.brands.get_brand(slug)
             brand = view.brand
             return brand.slug, brand.name, brand.preferences, brand_details(view), view.vendor
 
@@ -691,7 +691,7 @@ class BrandEditor(QWidget):
         else:
             self.catalog, self.catalog_known = None, False
             self.runner.run(
-                lambda: (slug, services.catalog(slug)),
+                lambda: (slug, services.connections.catalog(slug)),
                 self._catalog_loaded,
                 lambda exc: self._catalog_failed(slug, exc),
             )

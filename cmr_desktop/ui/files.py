@@ -172,7 +172,7 @@ class FileActions(QObject):
     def export_to(self, path: Path, fmt: str) -> None:
         """Export every brand (and My Terms, in JSON) to ``path`` in the background."""
         services = self.services
-        write = services.export_json if fmt == "json" else services.export_csv
+        write = services.transfer.export_json if fmt == "json" else services.transfer.export_csv
         newline = "" if fmt == "csv" else None
 
         def done(count: int) -> None:
@@ -221,7 +221,7 @@ class FileActions(QObject):
             self._show(dialog)
 
         self.runner.run(
-            lambda: services.import_file(path, dry_run=True), show, self._error("Import")
+            lambda: services.transfer.import_file(path, dry_run=True), show, self._error("Import")
         )
 
     def _import(self, path: Path, previewed: list[str]) -> None:
@@ -229,13 +229,13 @@ class FileActions(QObject):
         services = self.services
 
         def run() -> Any:
-            again = list(services.import_file(path, dry_run=True).plan.lines())
+            again = list(services.transfer.import_file(path, dry_run=True).plan.lines())
             if again != previewed:
                 raise ValueError(
                     "the file or your brands changed since the preview; nothing was "
                     "imported. Open the import again to see the changes."
                 )
-            return services.import_file(path)
+            return services.transfer.import_file(path)
 
         def done(_result: Any) -> None:
             self.message.emit(f"Imported {path.name}.")
@@ -274,7 +274,7 @@ class FileActions(QObject):
                 self._show(TextDialog("Company directory", heading, text, None, self.window))
 
         self.runner.run(
-            lambda: services.import_directory(path),
+            lambda: services.directory.import_directory(path),
             done,
             self._error("Directory import"),
             write=True,

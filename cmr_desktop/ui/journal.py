@@ -257,8 +257,8 @@ class JournalWindow(QWidget):
         services = self.services
 
         def read() -> tuple[list[JournalEntry], int | None, dict[str, str]]:
-            names = {r.slug: r.name for r in services.brand_records()}
-            return services.journal(), services.verify_journal(), names
+            names = {r.slug: r.name for r in services.brands.brand_records()}
+            return services.journal.entries(), services.journal.verify(), names
 
         self.runner.run(
             read, lambda result: self._loaded(result, brand), self._failed, latest="journal"
@@ -326,7 +326,9 @@ class JournalWindow(QWidget):
         services = self.services
 
         def write() -> int:
-            return write_atomically(path, lambda out: services.export_receipts(out, [brand]))
+            return write_atomically(
+                path, lambda out: services.transfer.export_receipts(out, [brand])
+            )
 
         self.runner.run(
             write,

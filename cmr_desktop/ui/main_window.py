@@ -485,7 +485,7 @@ class MainWindow(QMainWindow):
         def load() -> list[BrandRow]:
             # Every row from the brand's summary (domain.summary): the table, sidebar and
             # status bar count the same things, My Terms and expiry included.
-            return [BrandRow.of(r, s) for r, s in self.services.brand_summaries()]
+            return [BrandRow.of(r, s) for r, s in self.services.brands.brand_summaries()]
 
         self.runner.run(load, self._on_loaded, self._on_error, latest="reload")
 
@@ -625,7 +625,7 @@ class MainWindow(QMainWindow):
         def load() -> tuple[BrandRow, str] | None:
             # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state):
             # the cost of an edit does not grow with the number of brands.
-            found = services.brand_summaries([slug])
+            found = services.brands.brand_summaries([slug])
             if not found:
                 return None
             record, summary = found[0]
@@ -645,7 +645,7 @@ class MainWindow(QMainWindow):
         services = self.services
 
         def describe() -> str:
-            found = services.brand_summaries([slug])
+            found = services.brands.brand_summaries([slug])
             if not found:
                 return ""
             return describe_brand(*found[0], services.today())
@@ -732,7 +732,7 @@ class MainWindow(QMainWindow):
         services = self.services
 
         def load() -> list[BrandRow]:
-            return [BrandRow.of(r, s) for r, s in services.brand_summaries(slugs)]
+            return [BrandRow.of(r, s) for r, s in services.brands.brand_summaries(slugs)]
 
         self.runner.run(load, self._on_rows_loaded, self._on_error)
 
@@ -780,7 +780,9 @@ class MainWindow(QMainWindow):
             self.sign_in = dialog
             dialog.show()
 
-        self.runner.run(lambda: services.get_brand(slug).brand.connector, show, self._on_error)
+        self.runner.run(
+            lambda: services.brands.get_brand(slug).brand.connector, show, self._on_error
+        )
 
     def _current_slug(self) -> str | None:
         current = self.table.currentIndex()

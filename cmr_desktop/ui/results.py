@@ -172,7 +172,7 @@ class SyncResults(QWidget):
     def _load_drift(self, slug: str) -> None:
         services = self.services
         self.runner.run(
-            lambda: (slug, services.drift(slug)),
+            lambda: (slug, services.preferences.drift(slug)),
             self._drift_loaded,
             lambda exc: self._set_note(slug, f"Could not read the drift: {exc}"),
             latest=f"drift:{slug}",

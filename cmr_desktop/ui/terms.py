@@ -310,12 +310,17 @@ class TermsWindow(QWidget):
                 self._show_terms(terms)
             self.form.setEnabled(True)
 
-        self.runner.run(services.policy, show, self._failed, write=True)  # after pending writes
+        self.runner.run(
+            services.preferences.policy, show, self._failed, write=True
+        )  # after pending writes
         self.check()
 
     def check(self) -> None:
         self.runner.run(
-            self.services.policy_report, self._show_violations, self._failed, latest="terms"
+            self.services.preferences.policy_report,
+            self._show_violations,
+            self._failed,
+            latest="terms",
         )
 
     def _failed(self, error: Exception) -> None:
@@ -447,7 +452,9 @@ class TermsWindow(QWidget):
     def ask_apply(self, slugs: Sequence[str]) -> None:
         """Preview applying My Terms to ``slugs`` (empty: every brand), then apply on OK."""
         services, wanted = self.services, list(slugs)
-        self.runner.run(lambda: services.preview_policy(wanted), self._show_preview, self._failed)
+        self.runner.run(
+            lambda: services.preferences.preview_policy(wanted), self._show_preview, self._failed
+        )
 
     def _show_preview(self, changes: list[PolicyChange]) -> None:
         dialog = PreviewDialog(changes, self)

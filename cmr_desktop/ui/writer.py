@@ -321,10 +321,10 @@ def _store(services: Services, save: Save, step: Step, what: str) -> Outcome:
     """Store ``save`` (on the write thread) and read back what the store holds."""
     try:
         if isinstance(save, TermsSave):
-            services.set_policy(save.terms)
+            services.preferences.set_policy(save.terms)
             return Outcome(save, step, what, terms=save.terms)
         if isinstance(save, ManySave):
-            changed, skipped = services.set_preferences_many(save.values, save.expected)
+            changed, skipped = services.preferences.set_preferences_many(save.values, save.expected)
             return Outcome(save, step, what, changed=tuple(changed), skipped=tuple(skipped))
         return Outcome(save, step, what, brand=_store_brand(services, save))
     except Exception as error:
@@ -340,16 +340,16 @@ def _store_brand(services: Services, save: FieldsSave | DetailSave | AcceptSave 
                 prefs = prefs.replace_field(key, value)
             return prefs
 
-        return services.update_preferences(save.slug, edit)
+        return services.preferences.update_preferences(save.slug, edit)
     if isinstance(save, AcceptSave):
         given = dict(save.values) if save.values is not None else None
-        return services.accept_theirs(save.slug, list(save.keys), given)
+        return services.preferences.accept_theirs(save.slug, list(save.keys), given)
     if isinstance(save, DetailSave):
         value = RelationshipStatus(save.value) if save.name == "status" else save.value
-        services.edit_brand(save.slug, **{save.name: value})
+        services.brands.edit_brand(save.slug, **{save.name: value})
     else:
-        services.keep_own_after_drift(save.slug)
-    return services.get_brand(save.slug)
+        services.preferences.keep_own_after_drift(save.slug)
+    return services.brands.get_brand(save.slug)
 
 
 def _refused(
@@ -362,9 +362,9 @@ def _refused(
     if services is not None:
         try:
             if slug is not None:
-                brand = services.get_brand(slug)
+                brand = services.brands.get_brand(slug)
             elif isinstance(save, TermsSave):
-                terms = services.policy()
+                terms = services.preferences.policy()
         except Exception:  # gone, or the store cannot be read: the views fall back
             pass
     problem = reason(error)

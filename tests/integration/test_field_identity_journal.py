@@ -23,13 +23,15 @@ def test_a_drift_is_journaled_by_the_declared_names_and_read_back_by_them(
     sim.tamper(vendor_of(0), "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened
     svc.sync_engine(jobs=1).run(verify=True)
 
-    drift = next(e for e in reversed(svc.journal(slug)) if e.kind == "drift")
+    drift = next(e for e in reversed(svc.journal.entries(slug)) if e.kind == "drift")
     field = Field(("channel", Channel.EMAIL))
     assert drift.detail["fields"] == [
         {"field": field.journal_name, "vendor": format_value(True), "yours": format_value(False)}
     ]
     assert Field.from_journal_name(drift.detail["fields"][0]["field"]) == field
-    assert [(item.key, item.field) for item in svc.drift(slug)] == [(field.key, field.journal_name)]
+    assert [(item.key, item.field) for item in svc.preferences.drift(slug)] == [
+        (field.key, field.journal_name)
+    ]
     assert summarize(drift) == "Email: vendor had allowed, you chose refused"
 
 

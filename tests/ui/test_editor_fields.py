@@ -45,7 +45,7 @@ def test_a_detail_typed_in_the_form_is_stored_under_its_declared_name(
         edit.setText(f"my {f.name}")
         with qtbot.waitSignal(window.writer.stored, timeout=5000):
             edit.editingFinished.emit()
-    brand = window.services.get_brand("shop-000").brand
+    brand = window.services.brands.get_brand("shop-000").brand
     assert {f.name: getattr(brand, f.name) for f in FORM_FIELDS} == {
         f.name: f"my {f.name}" for f in FORM_FIELDS
     }

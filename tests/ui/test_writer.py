@@ -61,7 +61,7 @@ def _show(qtbot: Any, window: MainWindow, slug: str) -> None:
 
 
 def _stored_sms(services: Services, slug: str) -> bool | None:
-    value: bool | None = services.get_brand(slug).brand.preferences.channels.get(Channel.SMS)
+    value: bool | None = services.brands.get_brand(slug).brand.preferences.channels.get(Channel.SMS)
     return value
 
 
@@ -117,7 +117,7 @@ def _qobjects_in(command: Any) -> list[Any]:
 
 def test_undo_commands_hold_data_and_no_widget(qtbot: Any, window: MainWindow) -> None:
     writer, svc = window.writer, window.services
-    prefs = svc.get_brand("shop-001").brand.preferences
+    prefs = svc.brands.get_brand("shop-001").brand.preferences
     change = PolicyChange("shop-001", "Shop 001", prefs, prefs.with_channel(Channel.SMS, False), ())
     commands: list[SaveCommand] = [
         SetField(writer, "shop-001", SMS, None, False, name="Shop 001"),
@@ -132,7 +132,7 @@ def test_undo_commands_hold_data_and_no_widget(qtbot: Any, window: MainWindow) -
         assert _qobjects_in(command) == [writer], type(command).__name__
     # The removal's undo (ui/brand_actions.py) holds what was removed and the brand actions
     # (a controller QObject that calls the services, like the writer), no widget either.
-    removal = RemoveCommand(window.brand_actions, svc.remove_brands(["corner-shop"]))
+    removal = RemoveCommand(window.brand_actions, svc.brands.remove_brands(["corner-shop"]))
     assert _widgets_in(removal) == []
     assert _qobjects_in(removal) == [window.brand_actions]
 
@@ -151,7 +151,9 @@ def test_undo_and_redo_across_the_editor_the_results_panel_and_my_terms_go_throu
     qtbot.waitUntil(lambda: bool(window.results.undecided("shop-000")), timeout=10_000)
 
     def email() -> bool | None:
-        value: bool | None = svc.get_brand("shop-000").brand.preferences.channels.get(Channel.EMAIL)
+        value: bool | None = svc.brands.get_brand("shop-000").brand.preferences.channels.get(
+            Channel.EMAIL
+        )
         return value
 
     # 1. The results panel: accept the vendor's e-mail "on".
@@ -172,7 +174,7 @@ def test_undo_and_redo_across_the_editor_the_results_panel_and_my_terms_go_throu
     qtbot.waitUntil(terms.form.isEnabled, timeout=10_000)
     terms.never_channel[Channel.PHONE].click()
     qtbot.waitUntil(lambda: seen.answered() == 3, timeout=10_000)
-    assert svc.policy().rules == (NoChannel(Channel.PHONE),)
+    assert svc.preferences.policy().rules == (NoChannel(Channel.PHONE),)
     assert [type(o.save) for o in seen.asked] == [AcceptSave, FieldsSave, TermsSave]
     assert stack.count() == 3
     assert [stack.text(i) for i in range(3)] == [
@@ -185,7 +187,7 @@ def test_undo_and_redo_across_the_editor_the_results_panel_and_my_terms_go_throu
     for expected in (3 + 1, 3 + 2, 3 + 3):
         stack.undo()
         qtbot.waitUntil(lambda n=expected: seen.answered() == n, timeout=10_000)
-    assert svc.policy().rules == ()
+    assert svc.preferences.policy().rules == ()
     assert not terms.never_channel[Channel.PHONE].isChecked()
     assert _stored_sms(svc, "shop-000") is None
     assert email() is False
@@ -199,7 +201,7 @@ def test_undo_and_redo_across_the_editor_the_results_panel_and_my_terms_go_throu
         qtbot.waitUntil(lambda n=expected: seen.answered() == n, timeout=10_000)
     assert email() is True
     assert _stored_sms(svc, "shop-000") is False
-    assert svc.policy().rules == (NoChannel(Channel.PHONE),)
+    assert svc.preferences.policy().rules == (NoChannel(Channel.PHONE),)
     assert terms.never_channel[Channel.PHONE].isChecked()
     qtbot.waitUntil(lambda: _state(window, Channel.EMAIL) == Qt.CheckState.Checked, timeout=5000)
     assert _state(window) == Qt.CheckState.Unchecked
@@ -217,7 +219,7 @@ def test_applying_my_terms_and_its_undo_are_saved_through_the_writer(
     seen = Outcomes(window.writer)
     terms = window.show_terms()
     qtbot.waitUntil(terms.form.isEnabled, timeout=10_000)
-    before = window.services.get_brand("shop-004").brand.preferences
+    before = window.services.brands.get_brand("shop-004").brand.preferences
     change = PolicyChange(
         "shop-004", "Shop 004", before, before.with_channel(Channel.SMS, False), ()
     )
@@ -242,7 +244,7 @@ def test_a_save_refused_because_another_program_removed_the_brand_rolls_the_edit
     assert _state(window) == Qt.CheckState.PartiallyChecked  # undecided
     other = open_services(tmp_path / "home")  # another program on the same home
     try:
-        other.remove_brands(["corner-shop"])
+        other.brands.remove_brands(["corner-shop"])
     finally:
         other.store.close()
     window.editor.switches[Channel.SMS].click()  # allow SMS
@@ -286,7 +288,7 @@ def test_a_step_refused_after_the_user_moved_on_is_dropped_without_running(
     seen = Outcomes(window.writer)
     other = open_services(tmp_path / "home")
     try:
-        other.remove_brands(["shop-003"])
+        other.brands.remove_brands(["shop-003"])
     finally:
         other.store.close()
     writer, stack = window.writer, window.undo_stack
@@ -320,8 +322,8 @@ def _quick_to_give_up(home: Path) -> Services:
 def busy_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
     home = tmp_path / "home"
     svc = _quick_to_give_up(home)
-    svc.add_brand("Corner Shop", category="food")
-    svc.add_brand("Bakery", category="food")
+    svc.brands.add_brand("Corner Shop", category="food")
+    svc.brands.add_brand("Bakery", category="food")
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     win = MainWindow(svc, Runner(), settings)
     qtbot.addWidget(win)
@@ -434,10 +436,10 @@ def test_refused_terms_show_the_stored_terms_again_and_leave_no_undo_step(
         "Not saved: My Terms: no SMS anywhere: the database is busy"
     )
     assert window.undo_stack.count() == 0
-    assert window.services.policy() == MyTerms()
+    assert window.services.preferences.policy() == MyTerms()
     terms.never_channel[Channel.SMS].click()
     qtbot.waitUntil(lambda: seen.answered() == 2, timeout=10_000)
-    assert window.services.policy().rules == (NoChannel(Channel.SMS),)
+    assert window.services.preferences.policy().rules == (NoChannel(Channel.SMS),)
     assert not terms.problem.isVisibleTo(terms)
 
 
@@ -474,7 +476,9 @@ def test_a_refused_acceptance_is_open_again_in_the_results_panel(
         assert win.undo_stack.count() == 0
         win.results.accept_theirs.click()  # and it can be accepted once the database is free
         qtbot.waitUntil(lambda: seen.answered() == 2, timeout=10_000)
-        assert svc.get_brand("shop-001").brand.preferences.channels.get(Channel.EMAIL) is True
+        assert (
+            svc.brands.get_brand("shop-001").brand.preferences.channels.get(Channel.EMAIL) is True
+        )
         assert win.undo_stack.count() == 1
     finally:
         settle(qtbot, win.runner)
