@@ -19,9 +19,9 @@ def test_a_drift_is_journaled_by_the_declared_names_and_read_back_by_them(
     from cmr_desktop.ui.journal import summarize
 
     (slug,) = connect(svc, sim, 1)  # email refused, sent to the vendor
-    assert svc.sync_engine(jobs=1).run().ok
+    assert svc.sync.run(jobs=1).ok
     sim.tamper(vendor_of(0), "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened
-    svc.sync_engine(jobs=1).run(verify=True)
+    svc.sync.run(verify=True, jobs=1)
 
     drift = next(e for e in reversed(svc.journal.entries(slug)) if e.kind == "drift")
     field = Field(("channel", Channel.EMAIL))
