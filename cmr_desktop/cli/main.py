@@ -21,7 +21,9 @@ from typing import Any
 import click
 
 from cmr_desktop import __version__
+from cmr_desktop.cli.connector_template import new_connector
 from cmr_desktop.cli.options import AsciiInt, compose, preference_edits
+from cmr_desktop.connectors.quality import quality_of
 from cmr_desktop.domain.brand import MANUAL_CONNECTOR, Brand
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import (
@@ -580,11 +582,13 @@ def log_cmd(ctx: Ctx, ref: str | None, as_json: bool, verify: bool) -> int:
 # --- connectors ---------------------------------------------------------------------------
 
 
-@cli.command("connectors", context_settings=CONTEXT)
+@cli.group("connectors", context_settings=CONTEXT, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (stable shape).")
 @pass_ctx
 def connectors_cmd(ctx: Ctx, as_json: bool) -> None:
     """List installed connectors: id, name, version, package and status."""
+    if click.get_current_context().invoked_subcommand:  # `cmr connectors new`
+        return
     entries = ctx.services.connector_entries()
     if as_json:
         items = []
@@ -595,6 +599,7 @@ def connectors_cmd(ctx: Ctx, as_json: bool) -> None:
                     {"name": f.name, "label": f.label, "required": f.required, "secret": f.secret}
                     for f in e.cls.config_fields
                 ]
+                item["quality"] = quality_of(e.cls).to_dict()
             items.append(item)
         emit_json(items)
         return
@@ -606,6 +611,11 @@ def connectors_cmd(ctx: Ctx, as_json: bool) -> None:
                 f.name + (" (secret)" if f.secret else "") for f in e.cls.config_fields
             )
             click.echo(f"{'':<20} settings: {settings}")
+        if e.cls is not None:
+            click.echo(f"{'':<20} quality: {quality_of(e.cls).summary()}")
+
+
+connectors_cmd.add_command(new_connector)
 
 
 # --- prefs ----------------------------------------------------------------------------------
