@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from cmr_desktop.connectors.template import names_for, render
+from cmr_desktop.connectors.template import create, names_for, render
 
 NAME = "tiny-vendor"
 
@@ -152,6 +152,20 @@ def test_the_names_follow_from_the_connector_id() -> None:
         "AcmeLoyalty2Connector",
         "Acme Loyalty 2",
     )
+
+
+def test_the_generated_code_is_clean_by_its_own_lint_rules(tmp_path: Path) -> None:
+    package = create("acme-loyalty", parent=tmp_path, vendor="Acme & Sons")
+    for args in (["check"], ["format", "--check"]):
+        ruff = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "."],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 def test_every_template_value_is_filled_in_and_the_code_compiles() -> None:
