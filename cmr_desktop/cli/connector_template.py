@@ -9,7 +9,11 @@ import click
 from cmr_desktop.connectors.template import TemplateError, create, names_for
 
 
-@click.command("new", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    "new",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    short_help="Write a new connector plugin package (cmr-NAME) that passes its tests.",
+)
 @click.argument("name")
 @click.option(
     "--dir",
@@ -23,7 +27,7 @@ from cmr_desktop.connectors.template import TemplateError, create, names_for
 def new_connector(name: str, parent: Path, vendor: str | None) -> None:
     """Write a new connector plugin package, cmr-NAME, that passes its own tests.
 
-    NAME is the connector's id: lower-case words joined by '-', e.g. acme-loyalty.
+    NAME is the connector's id, such as acme-loyalty (lower-case words joined by '-').
     """
     try:
         target = create(name, parent=parent, vendor=vendor)
