@@ -228,7 +228,7 @@ def quality_of(cls: type[Connector]) -> Quality:
             if folder is not None and (folder / name).is_file():
                 text = (folder / name).read_text(encoding="utf-8")
                 return parse(text, source=name, cls=cls)
-    except (OSError, UnicodeDecodeError, ModuleNotFoundError, TypeError) as exc:
+    except Exception as exc:  # a plugin's own loader may raise anything: never break a listing
         return Quality(
             "none", None, _all_todo(), problems=(f"cannot read the quality list: {exc}",)
         )

@@ -173,3 +173,10 @@ def test_every_level_and_rule_is_explained_in_the_plugin_guide() -> None:
         assert f"### {level.capitalize()}" in text, level
     for rule in RULES:
         assert f"`{rule}`" in text, f"docs/plugins.md does not explain the rule {rule!r}"
+
+
+def test_a_file_that_is_not_text_is_a_problem_not_a_crash(plugin_module: Path) -> None:
+    (plugin_module / "quality.toml").write_bytes(b"level = \xff\n")
+    quality = quality_of(_load(plugin_module))
+    assert quality.level == "none"
+    assert quality.problems[0].startswith("cannot read the quality list: ")
