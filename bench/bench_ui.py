@@ -181,6 +181,7 @@ def _run_app(args: list[str], env: dict[str, str], until: str) -> dict[str, floa
         now = time.perf_counter() - started
         if line.startswith(VISIBLE_MARKER):
             seen["visible"] = now
+            seen["cpu"] = float(line.split(" cpu ")[1])
         if line.startswith(until):
             seen["until"] = now
         if "visible" in seen and "until" in seen:
@@ -200,7 +201,7 @@ def startup_to_visible(n: int | None, runs: int = 3) -> str:
     from cmr_desktop.storage import Store
     from cmr_desktop.testing.sample import sample_brands
 
-    visible, ready = [], []
+    visible, ready, cpu = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         if n is None:
             args, env, until = ["--demo"], {"HOME": tmp}, LOADED
@@ -215,10 +216,12 @@ def startup_to_visible(n: int | None, runs: int = 3) -> str:
         for _ in range(runs):
             seen = _run_app(args, env, until)
             visible.append(seen["visible"])
+            cpu.append(seen["cpu"])
             ready.append(seen["until"])
     return (
         f"visible window median {statistics.median(visible):.2f} s "
-        f"(min {min(visible):.2f}, max {max(visible):.2f}); brands shown median "
+        f"(min {min(visible):.2f}, max {max(visible):.2f}; CPU to it median "
+        f"{statistics.median(cpu):.2f} s); brands shown median "
         f"{statistics.median(ready):.2f} s ({runs} runs)"
     )
 

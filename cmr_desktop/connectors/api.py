@@ -28,27 +28,50 @@ Minimal connector::
         def catalog(self) -> Catalog: ...
         def read(self) -> RemoteState: ...
         def write(self, desired, *, base_version, idempotency_key) -> RemoteState: ...
+
+Talking to the vendor (since API 1.2): :class:`VendorHttp` does the HTTP plumbing every
+connector needs (base URL checks, the auth header from a secret setting, HTTP status to
+typed errors, ``Retry-After``, JSON decoding), so a connector is left with its vendor's
+words::
+
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(context)
+        self.http = VendorHttp(
+            self, base_url_field="api_url", auth=HeaderAuth("X-Api-Key", "api_key")
+        )
+
+    def read(self) -> RemoteState:
+        answer = self.http.get_json("/members/M-1/settings")
+        return RemoteState(parse(answer.object()), answer.required_header("ETag"))
+
+Every hook a connector defines is checked against this module's signatures when the
+connector is discovered: a wrong signature, or a public method named like a hook that is not
+one (``raed``), lists the connector as broken with the reason.
 """
 
 from __future__ import annotations
 
 import abc
+import ipaddress
+import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
+import requests
+
+from cmr_desktop.connectors import http as _http
 from cmr_desktop.domain.clock import Clock
 from cmr_desktop.domain.preferences import Grant, PreferenceSet, QuietHours
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose
 
-if TYPE_CHECKING:
-    import requests
-
 __all__ = [
     "API_VERSION",
     "AuthenticationError",
+    "BearerAuth",
     "Catalog",
     "Channel",
     "Clock",
@@ -62,6 +85,9 @@ __all__ = [
     "Decision",
     "Frequency",
     "Grant",
+    "HeaderAuth",
+    "HttpAuth",
+    "HttpResponse",
     "InvalidResponse",
     "NotFound",
     "PermanentError",
@@ -74,12 +100,19 @@ __all__ = [
     "SecretAccess",
     "Topic",
     "TransientError",
+    "VendorHttp",
+    "VendorProblem",
     "VersionConflict",
     "api_major",
+    "base_url_problems",
+    "check_base_url",
 ]
 
 #: The version of this API. Semantic versioning; see the module docstring for the promise.
-API_VERSION = "1.1.0"
+#: 1.1 added ``Topic.reason``; 1.2 added the HTTP helper (:class:`VendorHttp`,
+#: :class:`BearerAuth`, :class:`HeaderAuth`, :class:`HttpResponse`, :class:`VendorProblem`,
+#: :func:`check_base_url`, :func:`base_url_problems`).
+API_VERSION = "1.2.0"
 
 _ID = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
@@ -468,3 +501,558 @@ class Connector(abc.ABC):
     @classmethod
     def config_defaults(cls) -> dict[str, str]:
         return {f.name: f.default for f in cls.config_fields if f.default is not None}
+
+
+# --- talking to the vendor over HTTP (since API 1.2) ---------------------------------------
+
+
+def check_base_url(url: str, *, field: str = "base_url") -> str:
+    """``url`` without surrounding blanks or a trailing slash, if it may be a vendor's base URL.
+
+    It must be ``https://``. Plain ``http://`` is accepted only for this machine's loopback
+    address (``127.0.0.1``, ``::1``, ``localhost``) and only in test mode (tests, the demo,
+    or ``CMR_TEST_MODE=1``): a real vendor is never reached without TLS. It must not carry a
+    user name, password, query or fragment: credentials travel in a header only.
+
+    Args:
+        url: the address the customer gave.
+        field: the setting's name, used in the message.
+
+    Raises:
+        ValueError: one sentence naming ``field`` and what is wrong (it never repeats a
+            password found in the URL).
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{field} is not a valid address") from None
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError(
+            f"{field} must be a plain address, with no user name, password, '?...' or '#...'; "
+            "the credentials have their own setting"
+        )
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"{field} {text!r} is not an https address")
+    if parts.scheme == "http":
+        if not _is_loopback(host):
+            raise ValueError(f"{field} {text!r} must use https")
+        if not _http.in_test_mode():
+            raise ValueError(
+                f"{field} {text!r} must use https (plain http to this machine only in test "
+                f"mode: {_http.TEST_MODE_ENV}=1)"
+            )
+    return text.rstrip("/")
+
+
+def base_url_problems(config: Mapping[str, str], field: str) -> list[str]:
+    """:func:`check_base_url` for :meth:`Connector.config_problems`: ``[]`` when
+    ``config[field]`` is an acceptable base URL, else the one sentence saying why not."""
+    try:
+        check_base_url(config.get(field, ""), field=field)
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+class HttpAuth(Protocol):
+    """How a request proves who sends it: one header built from one secret setting."""
+
+    @property
+    def secret_field(self) -> str:
+        """The name of the :class:`ConfigField` (declared ``secret=True``) holding the
+        credential."""
+        ...
+
+    def header(self, secret: str) -> tuple[str, str]:
+        """The (name, value) of the header that carries ``secret``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BearerAuth:
+    """``Authorization: Bearer <secret>`` (OAuth 2 bearer tokens, RFC 6750).
+
+    Attributes:
+        secret_field: the secret setting holding the token.
+    """
+
+    secret_field: str
+
+    def header(self, secret: str) -> tuple[str, str]:
+        """``("Authorization", "Bearer <secret>")``."""
+        return "Authorization", f"Bearer {secret}"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderAuth:
+    """The secret in a header of the vendor's choosing (``X-Api-Key: <secret>``).
+
+    Attributes:
+        name: the header's name.
+        secret_field: the secret setting holding the key.
+        prefix: put before the secret (``"Token "`` for ``Authorization: Token <secret>``).
+    """
+
+    name: str
+    secret_field: str
+    prefix: str = ""
+
+    def header(self, secret: str) -> tuple[str, str]:
+        """``(name, prefix + secret)``."""
+        return self.name, f"{self.prefix}{secret}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _text(value: object) -> str:
+    return _CONTROL.sub(" ", str(value)).strip() if isinstance(value, str | int) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class VendorProblem:
+    """What a vendor's error answer says about why it refused.
+
+    Attributes:
+        message: the vendor's reason, one line ("" when it gave none).
+        field: the offending field as the vendor names it (None when it did not say);
+            a connector's ``problem`` reader translates it to ours (``channels.sms`` ...).
+        code: the vendor's machine-readable error code ("" when none).
+    """
+
+    message: str = ""
+    field: str | None = None
+    code: str = ""
+
+    @classmethod
+    def from_body(cls, body: Any) -> VendorProblem:
+        """Read the usual error shapes: RFC 9457 problem details (``detail``, ``title``,
+        ``invalid-params: [{name, reason}]``) and the common ``{"code", "message",
+        "errors": [{"field", "message"}]}`` (``error`` as a string too). Anything else
+        (no JSON, another shape) gives an empty problem."""
+        if not isinstance(body, dict):
+            return cls()
+        message = ""
+        for key in ("detail", "message", "title", "error"):
+            message = _text(body.get(key))
+            if message:
+                break
+        field_name = None
+        for key, name_key, reason_key in (
+            ("invalid-params", "name", "reason"),
+            ("errors", "field", "message"),
+        ):
+            items = body.get(key)
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                field_name = _text(items[0].get(name_key)) or None
+                reason = _text(items[0].get(reason_key))
+                if reason and reason not in message:
+                    lead = f"{message}: " if message else ""
+                    message = f"{lead}{field_name}: {reason}" if field_name else lead + reason
+                break
+        code = _text(body.get("code")) or _text(body.get("type"))
+        return cls(message, field_name, code)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A vendor's answer, read to its end and decoded.
+
+    Attributes:
+        method: the request's method (``GET`` ...).
+        path: the path asked for, below the base URL (``/catalog``): what messages name.
+        status: the HTTP status code.
+        headers: the answer's headers (case-insensitive).
+        json: the decoded JSON body; None when the body was empty (or, for an error answer
+            only, not JSON).
+        problem: what an error answer says (empty for a success).
+        vendor: the vendor's name, for messages.
+        etag: the ``ETag`` header (the usual version token), or None.
+        status_code: the same as ``status`` (the name ``requests`` uses).
+    """
+
+    method: str
+    path: str
+    status: int
+    headers: Mapping[str, str]
+    json: Any
+    problem: VendorProblem = VendorProblem()
+    vendor: str = "the vendor"
+
+    @property
+    def status_code(self) -> int:
+        """The same as :attr:`status` (the name ``requests`` uses)."""
+        return self.status
+
+    @property
+    def etag(self) -> str | None:
+        """The ``ETag`` header (the usual version token), or None."""
+        return self.headers.get("ETag")
+
+    def required_header(self, name: str) -> str:
+        """The value of header ``name``; :class:`InvalidResponse` when it is absent or
+        empty (say, a vendor that sent no ``ETag``)."""
+        value = self.headers.get(name, "").strip()
+        if not value:
+            raise InvalidResponse(
+                f"{self.vendor}'s answer to {self.method} {self.path} has no {name} header"
+            )
+        return value
+
+    def object(self) -> dict[str, Any]:
+        """The body as a JSON object; :class:`InvalidResponse` naming the path when it is
+        an array, a string, a number or empty."""
+        if not isinstance(self.json, dict):
+            raise InvalidResponse(
+                f"{self.vendor}'s answer to {self.method} {self.path} is "
+                f"{_json_kind(self.json)}, not a JSON object"
+            )
+        return self.json
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON true/false"
+    return "a JSON number"
+
+
+#: What a failed request is called in a message: never the library's words.
+_FAILURES: tuple[tuple[str, str], ...] = (
+    ("SSLError", "its TLS certificate was not accepted"),
+    ("ProxyError", "the connection failed"),
+    ("ChunkedEncodingError", "the answer was cut off"),
+    ("ContentDecodingError", "the answer could not be decompressed"),
+    ("TooManyRedirects", "it redirected too often"),
+    ("InvalidURL", "the address is not valid"),
+    ("ConnectionError", "the connection failed"),
+)
+
+
+def _failure_words(exc: BaseException) -> str:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for name, words in _FAILURES:
+        if name in names:
+            return words
+    return "the request failed"
+
+
+class VendorHttp:
+    """The HTTP plumbing of a connector, on the host's session (``context.session``).
+
+    It builds the URL from a base URL setting (checked with :func:`check_base_url` on every
+    request), adds the auth header from a secret setting, sends JSON, reads the answer
+    within the session's deadline and size cap, and turns every failure into the typed
+    error the host expects, with a message for the customer that never holds a secret or a
+    library's words (and is raised with no library exception chained to it):
+
+    ==============================  =================================================
+    the answer                      raises
+    ==============================  =================================================
+    401, 403                        :class:`AuthenticationError`
+    404                             :class:`NotFound` (naming the subject setting)
+    409, 412                        :class:`VersionConflict`
+    400, 422                        :class:`RejectedError` with the vendor's reason and
+                                    ``field`` (see ``problem``)
+    429                             :class:`RateLimited`, ``retry_after`` from the
+                                    ``Retry-After`` header (seconds or an HTTP-date,
+                                    parsed by urllib3)
+    500-599 (503 ...)               :class:`TransientError`, ``retry_after`` likewise
+    other 4xx                       :class:`PermanentError`
+    1xx, 3xx (never followed)       :class:`InvalidResponse`
+    no answer in time, or past      :class:`ConnectorTimeout`
+    the session's deadline
+    larger than the session's cap   :class:`InvalidResponse`
+    a 2xx that is not JSON          :class:`InvalidResponse` naming the path
+    network trouble                 :class:`TransientError`
+    ==============================  =================================================
+
+    Args:
+        connector: the connector it works for (its settings, secrets and session).
+        base_url_field: the non-secret setting holding the vendor's base URL.
+        auth: how requests carry the credential (:class:`BearerAuth`,
+            :class:`HeaderAuth`); None for a vendor without authentication.
+        subject_field: the setting naming whose preferences these are (a subscriber or
+            member id), quoted in the :class:`NotFound` message.
+        vendor: the vendor's name in messages (default: the connector's ``info.name``).
+        problem: reads an error answer's decoded JSON body (None when it was not JSON) into
+            a :class:`VendorProblem`; None means :meth:`VendorProblem.from_body`. Give your
+            own to translate the vendor's field names to ours.
+        check: called with every answer before the standard mapping; raise a
+            :class:`ConnectorError` there to map an answer your own way (a vendor-specific
+            error code), or return to let the table above apply.
+
+    Attributes:
+        context: the connector's context (its session sends every request).
+        base_url_field, auth, subject_field, vendor: as given (``vendor`` filled in).
+
+    Raises:
+        ValueError: ``base_url_field`` or ``auth.secret_field`` is not a setting the
+            connector declares (the base URL must not be secret; the credential must be).
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        *,
+        base_url_field: str,
+        auth: HttpAuth | None = None,
+        subject_field: str | None = None,
+        vendor: str | None = None,
+        problem: Callable[[Any], VendorProblem] | None = None,
+        check: Callable[[HttpResponse], None] | None = None,
+    ) -> None:
+        fields = {f.name: f for f in type(connector).config_fields}
+        owner = type(connector).__name__
+        base = fields.get(base_url_field)
+        if base is None or base.secret:
+            raise ValueError(
+                f"{owner}: base_url_field {base_url_field!r} is not a non-secret setting"
+            )
+        if auth is not None:
+            secret = fields.get(auth.secret_field)
+            if secret is None or not secret.secret:
+                raise ValueError(
+                    f"{owner}: auth.secret_field {auth.secret_field!r} is not a setting "
+                    "declared with secret=True"
+                )
+        if subject_field is not None and subject_field not in fields:
+            raise ValueError(f"{owner}: subject_field {subject_field!r} is not a setting")
+        self.context = connector.context
+        self.base_url_field = base_url_field
+        self.auth = auth
+        self.subject_field = subject_field
+        self.vendor = vendor or type(connector).info.name
+        self._fields = fields
+        self._problem = problem or VendorProblem.from_body
+        self._check = check
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def get_json(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        """``GET`` ``path`` (below the base URL, starting with ``/``); the decoded answer."""
+        return self.request("GET", path, headers=headers)
+
+    def put_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """``PUT`` ``body`` as JSON to ``path``.
+
+        Args:
+            path: below the base URL, starting with ``/``.
+            body: anything :func:`json.dumps` takes.
+            if_match: sent as ``If-Match`` (the version the write is based on).
+            idempotency_key: sent as ``Idempotency-Key``.
+            headers: more headers.
+        """
+        return self.request(
+            "PUT", path, body=body, headers=_extra(headers, if_match, idempotency_key)
+        )
+
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """``POST`` ``body`` as JSON to ``path`` (as :meth:`put_json`). The host's session
+        never retries a POST: make it idempotent with a key the vendor honours."""
+        return self.request(
+            "POST", path, body=body, headers=_extra(headers, if_match, idempotency_key)
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """Send one request and map its answer (the table in the class docstring).
+
+        Args:
+            method: ``GET``, ``PUT``, ``POST``, ``PATCH``, ``DELETE`` ...
+            path: below the base URL, starting with ``/``; quote the parts you put in it
+                (``urllib.parse.quote(member, safe="")``).
+            body: sent as JSON when not None.
+            headers: more headers (they cannot replace the auth header).
+
+        Returns:
+            The answer, when its status is 2xx and its body is JSON (or empty).
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"path {path!r} must start with '/'")
+        try:
+            base = check_base_url(
+                self.context.config.get(self.base_url_field, ""), field=self.base_url_field
+            )
+        except ValueError as exc:
+            raise RejectedError(
+                f"bad connector settings: {exc}", field=self.base_url_field
+            ) from None
+        sent = {"Accept": "application/json", **(headers or {})}
+        secret = ""
+        if self.auth is not None:
+            secret = self.context.secrets.get(self.auth.secret_field) or ""
+            if not secret:
+                label = _noun(self._fields[self.auth.secret_field].label)
+                raise AuthenticationError(f"no {label} is stored for this brand; enter it again")
+            name, value = self.auth.header(secret)
+            sent[name] = value
+        failure = self._send(method, base + path, path, body, sent)
+        if isinstance(failure, ConnectorError):
+            # Raised here, outside any ``except``: no library exception (which may hold the
+            # URL and the request) is chained to what the customer reads.
+            raise failure
+        answer = self._answer(method, path, failure, secret)
+        if self._check is not None:
+            self._check(answer)
+        error = self.error_for(answer)
+        if error is not None:
+            raise error
+        return answer
+
+    def _send(
+        self, method: str, url: str, path: str, body: Any, headers: Mapping[str, str]
+    ) -> requests.Response | ConnectorError:
+        try:
+            return self.context.session.request(
+                method,
+                url,
+                headers=dict(headers),
+                json=body,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            said = f"{method} {path}"
+            deadline = getattr(self.context.session, "deadline", None)
+            if isinstance(exc, _http.DeadlineExceeded) and isinstance(deadline, int | float):
+                said = f"no complete answer to {method} {path} within {deadline:g} s"
+            return ConnectorTimeout(f"{self.vendor} did not answer in time ({said})")
+        except _http.ResponseTooLarge as exc:
+            return InvalidResponse(
+                f"{self.vendor}'s answer to {method} {path} is larger than "
+                f"{exc.limit / (1024 * 1024):g} MiB"
+            )
+        except requests.RequestException as exc:
+            return TransientError(f"cannot reach {self.vendor}: {_failure_words(exc)}")
+
+    def _answer(
+        self, method: str, path: str, response: requests.Response, secret: str
+    ) -> HttpResponse:
+        status = response.status_code
+        content = response.content or b""
+        decoded: Any = None
+        bad_json = ""
+        if content.strip():
+            try:
+                decoded = json.loads(content)
+            except (ValueError, RecursionError) as exc:
+                where = getattr(exc, "pos", None)
+                what = getattr(exc, "msg", "") or "not valid JSON"
+                bad_json = f"{what} at byte {where}" if where is not None else what
+        problem = VendorProblem()
+        if not 200 <= status < 300:
+            read = self._problem(decoded)
+            problem = VendorProblem(
+                _clean(read.message, secret), read.field, _clean(read.code, secret)
+            )
+        elif bad_json:
+            raise InvalidResponse(
+                f"{self.vendor}'s answer to {method} {path} is not JSON ({bad_json})"
+            )
+        return HttpResponse(method, path, status, response.headers, decoded, problem, self.vendor)
+
+    # --- the status mapping -----------------------------------------------------------------
+
+    def error_for(self, answer: HttpResponse) -> ConnectorError | None:
+        """The typed error for ``answer`` (the table in the class docstring); None for 2xx."""
+        status = answer.status
+        if 200 <= status < 300:
+            return None
+        said = f": {answer.problem.message}" if answer.problem.message else ""
+        http = f"HTTP {status}{said}"
+        vendor = self.vendor
+        if status in (401, 403):
+            what = "the credentials"
+            if self.auth is not None:
+                what = f"the {_noun(self._fields[self.auth.secret_field].label)}"
+            return AuthenticationError(f"{vendor} refused {what} ({http}); enter it again")
+        if status == 404:
+            subject = "this subscriber"
+            if self.subject_field is not None:
+                value = str(self.context.config.get(self.subject_field, ""))[:40]
+                subject = f"{_noun(self._fields[self.subject_field].label)} {value!r}"
+            return NotFound(f"{vendor} does not know {subject} ({http})")
+        if status in (409, 412):
+            return VersionConflict(f"the data at {vendor} changed meanwhile ({http}); read again")
+        if status in (400, 422):
+            return RejectedError(
+                f"{vendor} refused the request ({http})", field=answer.problem.field
+            )
+        wait = _http.parse_retry_after(answer.headers.get("Retry-After"))
+        if status == 429:
+            return RateLimited(f"{vendor} asks us to slow down ({http})", retry_after=wait)
+        if 500 <= status < 600:
+            return TransientError(f"{vendor} had a problem ({http})", retry_after=wait)
+        if 400 <= status < 500:
+            return PermanentError(
+                f"unexpected answer from {vendor} to {answer.method} {answer.path} ({http})"
+            )
+        return InvalidResponse(
+            f"unexpected answer from {vendor} to {answer.method} {answer.path}: HTTP {status}"
+        )
+
+
+def _noun(label: str) -> str:
+    """A setting's label inside a sentence: "Access token" -> "access token", "API key"
+    stays."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _extra(
+    headers: Mapping[str, str] | None, if_match: str | None, idempotency_key: str | None
+) -> dict[str, str]:
+    out = dict(headers or {})
+    if if_match is not None:
+        out["If-Match"] = if_match
+    if idempotency_key is not None:
+        out["Idempotency-Key"] = idempotency_key
+    return out
+
+
+def _clean(text: str, secret: str) -> str:
+    """Vendor text fit for a message: one line, at most 300 characters, no credential."""
+    out = _http.redact(_CONTROL.sub(" ", text).strip(), (secret,) if secret else ())
+    return out[:300]

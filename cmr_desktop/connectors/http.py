@@ -20,8 +20,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
+import sys
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -49,6 +51,39 @@ MAX_RETRY_AFTER = 2.0  # seconds a worker may sleep inside one request
 DEFAULT_DEADLINE = 30.0  # seconds one request may take in all, body included
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # larger answers are refused, not read
 _CHUNK = 64 * 1024
+
+#: Set to ``1`` to let connectors reach a vendor over plain http on this machine (say, a
+#: ``cmr-vendor-sim`` you started yourself); see :func:`in_test_mode`.
+TEST_MODE_ENV = "CMR_TEST_MODE"
+_TEST_KEYRING = "cmr_desktop.testing.keyring.InMemoryKeyring"
+
+
+def in_test_mode() -> bool:
+    """Whether this process is a test or the demo, where plain http to loopback is allowed.
+
+    True when any of these holds (a real installation sets none of them):
+
+    - ``CMR_TEST_MODE=1`` is in the environment;
+    - pytest is running a test (it sets ``PYTEST_CURRENT_TEST``; this covers a plugin
+      author's own tests and the conformance kit);
+    - the test kit's throw-away keyring is selected, the way ``cmr_desktop.testing.keyring``
+      itself decides it may be used: ``PYTHON_KEYRING_BACKEND`` names it (the demo, and the
+      ``cmr`` processes tests and the demo start), or it was set with
+      ``keyring.set_keyring()`` in this process (tests, benchmarks).
+    """
+    env = os.environ
+    if env.get(TEST_MODE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    if env.get("PYTEST_CURRENT_TEST"):
+        return True
+    if env.get("PYTHON_KEYRING_BACKEND", "").endswith(".InMemoryKeyring"):
+        return True
+    keyring = sys.modules.get("keyring")  # only if this process uses a keyring already
+    if keyring is None:
+        return False
+    backend = type(keyring.get_keyring())
+    return f"{backend.__module__}.{backend.__qualname__}" == _TEST_KEYRING
+
 
 _SCRUB = [
     # Any header or parameter whose name says it carries a credential (X-Api-Key: ..).
@@ -155,9 +190,10 @@ class ResponseTooLarge(requests.RequestException):
 _PARSER = Retry(0)  # parse_retry_after uses no state of its instance
 
 
-def _parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
     """Seconds from now that a ``Retry-After`` value asks for (delay-seconds or an
-    HTTP-date), by urllib3's own parser; None when absent or unreadable."""
+    HTTP-date, a date in the past being 0), by urllib3's own parser; None when absent or
+    unreadable."""
     if value is None:
         return None
     try:
@@ -172,7 +208,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     Both forms of RFC 9110 are read (``120`` and ``Fri, 04 Dec 2026 10:00:00 GMT``); a date
     in the past is 0. None when the header is absent or unreadable.
     """
-    return _parse_retry_after(response.headers.get("Retry-After"))
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 class _CappedRetry(Retry):
@@ -187,7 +223,7 @@ class _CappedRetry(Retry):
     RETRY_AFTER_STATUS_CODES = frozenset({503})
 
     def get_retry_after(self, response: Any) -> float | None:
-        value = _parse_retry_after(response.headers.get("Retry-After"))
+        value = parse_retry_after(response.headers.get("Retry-After"))
         return None if value is None else min(value, MAX_RETRY_AFTER)
 
     def increment(
@@ -200,7 +236,7 @@ class _CappedRetry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> Self:
         if response is not None and _pool is not None:
-            wait = _parse_retry_after(response.headers.get("Retry-After"))
+            wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 # The same way out as "retries used up": urlopen hands the answer back
                 # (raise_on_status is off) instead of sleeping through the wait.

@@ -12,59 +12,34 @@ in preferences is left out (as if the vendor had not sent it), while a malformed
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import requests
+from urllib.parse import quote
 
 from cmr_desktop import __version__
 from cmr_desktop.connectors.api import (
     API_VERSION,
-    AuthenticationError,
+    BearerAuth,
     Catalog,
     Channel,
     ConfigField,
     Connector,
+    ConnectorContext,
     ConnectorError,
     ConnectorInfo,
-    ConnectorTimeout,
     DataCategory,
     Frequency,
+    HttpResponse,
     InvalidResponse,
-    NotFound,
     PreferenceSet,
     Purpose,
-    RateLimited,
     RejectedError,
     RemoteState,
     Topic,
-    TransientError,
-    VersionConflict,
+    VendorHttp,
+    base_url_problems,
+    check_base_url,
 )
-from cmr_desktop.connectors.http import ResponseTooLarge, retry_after_seconds
-
-
-def check_base_url(url: str) -> str:
-    """``url`` without a trailing slash, if it is https (or http on this machine only)."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        # Say so without repeating the URL: it holds a password.
-        raise ValueError("base_url must not contain a user name or password; use the token")
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"base_url {url!r} is not an http(s) URL")
-    if parts.scheme == "http":
-        host = parts.hostname
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise ValueError(f"base_url {url!r} must use https (plain http only for 127.0.0.1)")
-    return url.rstrip("/")
-
 
 _CHANNELS = {c.value: c for c in Channel}
 _FREQUENCIES = {f.value: f for f in Frequency}
@@ -132,29 +107,6 @@ def _known_preferences(prefs: Any) -> dict[str, Any]:
     return {"channels": channels, "topics": topics, "grants": grants, "quiet_hours": quiet}
 
 
-def _max_mib(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MiB"
-
-
-def _problem(response: requests.Response) -> tuple[str, str | None]:
-    """(readable detail, offending field) from an RFC 9457 problem body, if there is one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}", None
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", None
-    detail = str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
-    field = None
-    params = body.get("invalid-params")
-    if isinstance(params, list) and params and isinstance(params[0], dict):
-        field = str(params[0].get("name")) if params[0].get("name") else None
-        reason = params[0].get("reason")
-        if reason:
-            detail = f"{detail}: {field}: {reason}" if field else f"{detail}: {reason}"
-    return detail[:300], field
-
-
 class OpenPrefConnector(Connector):
     """A vendor that implements the Open Preference API v1."""
 
@@ -176,22 +128,31 @@ class OpenPrefConnector(Connector):
         ConfigField("token", "Access token", help="Issued by the vendor.", secret=True),
     )
 
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(context)
+        self._http = VendorHttp(
+            self,
+            base_url_field="base_url",
+            auth=BearerAuth("token"),
+            subject_field="subject",
+            vendor="the vendor",
+            check=self._raise_for,
+        )
+
     @classmethod
     def config_problems(cls, config: Mapping[str, str]) -> list[str]:
-        try:
-            check_base_url(config.get("base_url", ""))
-        except ValueError as exc:
-            return [str(exc)]
-        return []
+        return base_url_problems(config, "base_url")
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        try:
-            base = check_base_url(self.context.config["base_url"])
-        except (KeyError, ValueError) as exc:
-            raise RejectedError(f"bad connector settings: {exc}", field="base_url") from None
-        return base + path
+    @staticmethod
+    def _raise_for(response: HttpResponse) -> None:
+        """The Open Preference API's own answer on top of VendorHttp's table: 428, a write
+        sent without ``If-Match``, is a refused request (this client always sends one)."""
+        if response.status == 428:
+            raise RejectedError(
+                f"the vendor refused the request: {response.problem.message or 'HTTP 428'}"
+            )
 
     def _subject_path(self) -> str:
         subject = self.context.config.get("subject", "")
@@ -199,69 +160,13 @@ class OpenPrefConnector(Connector):
             raise RejectedError("no subscriber id set", field="subject")
         return f"/subjects/{quote(subject, safe='')}/preferences"
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        token = self.context.secrets.get("token")
-        if not token:
-            raise AuthenticationError("no access token stored for this brand; enter it again")
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        headers.update(kwargs.pop("headers", {}))
-        try:
-            response = self.context.session.request(
-                method, self._url(path), headers=headers, allow_redirects=False, **kwargs
-            )
-        except requests.Timeout:
-            raise ConnectorTimeout("the vendor did not answer in time") from None
-        except ResponseTooLarge as exc:
-            raise InvalidResponse(
-                f"the vendor's answer is larger than {_max_mib(exc.limit)}"
-            ) from None
-        except requests.RequestException as exc:
-            raise TransientError(f"cannot reach the vendor ({type(exc).__name__})") from None
-        self._raise_for(response)
-        return response
-
-    @staticmethod
-    def _raise_for(response: requests.Response) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        detail, field = _problem(response)
-        if status in (401, 403):
-            raise AuthenticationError(f"the vendor refused the access token ({status}): {detail}")
-        if status == 404:
-            raise NotFound(f"the vendor does not know this subscriber: {detail}")
-        if status in (409, 412):
-            raise VersionConflict(f"the vendor's preferences changed meanwhile: {detail}")
-        if status == 429:
-            raise RateLimited(
-                f"too many requests: {detail}", retry_after=retry_after_seconds(response)
-            )
-        if status >= 500:
-            raise TransientError(
-                f"the vendor had a problem ({status}): {detail}",
-                retry_after=retry_after_seconds(response),
-            )
-        if status in (400, 422, 428):
-            raise RejectedError(f"the vendor refused the request: {detail}", field=field)
-        raise InvalidResponse(f"unexpected answer from the vendor: HTTP {status}")
-
-    @staticmethod
-    def _json(response: requests.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except (ValueError, json.JSONDecodeError):
-            raise InvalidResponse("the vendor sent something that is not JSON") from None
-        if not isinstance(body, dict):
-            raise InvalidResponse("the vendor sent JSON of the wrong shape")
-        return body
-
-    def _state(self, response: requests.Response) -> RemoteState:
-        body = self._json(response)
-        etag = response.headers.get("ETag")
-        if not etag:
-            raise InvalidResponse("the vendor sent no version (ETag)")
+    def _state(self, response: HttpResponse) -> RemoteState:
+        body = response.object()
+        etag = response.required_header("ETag")
         if "preferences" not in body:
-            raise InvalidResponse("the vendor sent no preferences")
+            raise InvalidResponse(
+                f"the vendor's answer to {response.method} {response.path} has no preferences"
+            )
         try:
             prefs = PreferenceSet.from_dict(_known_preferences(body["preferences"]))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -271,7 +176,7 @@ class OpenPrefConnector(Connector):
     # --- the connector API ----------------------------------------------------------------
 
     def catalog(self) -> Catalog:
-        body = self._json(self._request("GET", "/catalog"))
+        body = self._http.get_json("/catalog").object()
         try:
             channels = _array(body["channels"], "channels")
             frequencies = _array(body.get("frequencies", []), "frequencies")
@@ -309,16 +214,16 @@ class OpenPrefConnector(Connector):
             raise InvalidResponse(f"the vendor's catalog cannot be read ({exc})") from None
 
     def read(self) -> RemoteState:
-        return self._state(self._request("GET", self._subject_path()))
+        return self._state(self._http.get_json(self._subject_path()))
 
     def write(
         self, desired: PreferenceSet, *, base_version: str, idempotency_key: str
     ) -> RemoteState:
-        response = self._request(
-            "PUT",
+        response = self._http.put_json(
             self._subject_path(),
-            json={"preferences": desired.to_dict()},
-            headers={"If-Match": base_version, "Idempotency-Key": idempotency_key},
+            {"preferences": desired.to_dict()},
+            if_match=base_version,
+            idempotency_key=idempotency_key,
         )
         return self._state(response)
 

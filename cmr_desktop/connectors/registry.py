@@ -4,14 +4,19 @@ Connectors are found through the entry-point group ``cmr_desktop.connectors`` (n
 built-ins included. Each is loaded inside its own ``try``: a plugin that fails to import, is
 built for another major API version, or misses a method is listed with the reason and skipped;
 the app and the other connectors keep working.
+
+Hooks are verified at discovery (pluggy's hook verification is the model), so a mistake shows
+in ``cmr connectors`` instead of at the first sync: see :func:`hook_problems`.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from cmr_desktop.connectors.api import API_VERSION, Connector, api_major
 
@@ -21,7 +26,7 @@ GROUP = "cmr_desktop.connectors"
 class Status(StrEnum):
     OK = "ok"
     INCOMPATIBLE = "incompatible"  # built for another major API version
-    BROKEN = "broken"  # failed to import
+    BROKEN = "broken"  # failed to import, or its hooks do not match the API
     INVALID = "invalid"  # imported, but not a usable connector
 
 
@@ -57,6 +62,160 @@ class ConnectorEntry:
             "status": self.status.value,
             "reason": self.reason,
         }
+
+
+# --- verifying a connector's hooks ---------------------------------------------------------
+
+#: Names a connector class may define that are not hooks (set by the host or the base class).
+_NOT_HOOKS = frozenset({"info", "context"})
+
+
+def _api_names() -> dict[str, object]:
+    """Connector's public names, each with its raw attribute (None for ``info``, ``context``)."""
+    names: dict[str, object] = {name: None for name in _NOT_HOOKS}
+    for name in dir(Connector):
+        if not name.startswith("_"):
+            names[name] = inspect.getattr_static(Connector, name)
+    return names
+
+
+_API = _api_names()
+#: The hooks: Connector's public methods (``catalog``, ``read``, ``write``, ``check``, and the
+#: class methods ``problems``, ``config_problems``, ``config_defaults``).
+HOOKS = frozenset(
+    name
+    for name, raw in _API.items()
+    if isinstance(raw, classmethod | staticmethod) or inspect.isfunction(raw)
+)
+
+
+def _typo_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, change, swap two neighbours) from ``a`` to ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _looks_like(name: str) -> str | None:
+    """The API name ``name`` is a likely typo of (``raed`` -> ``read``), if any."""
+    key = name.lower().replace("_", "")
+    for known in sorted(_API):
+        target = known.replace("_", "")
+        if _typo_distance(key, target) <= (1 if len(target) <= 5 else 2):
+            return known
+    return None
+
+
+def _plain(sig: inspect.Signature) -> str:
+    """A signature without annotations (they are strings under postponed evaluation)."""
+    return str(
+        sig.replace(
+            parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+            return_annotation=sig.empty,
+        )
+    )
+
+
+def _func(raw: object) -> Any:
+    """The function behind a method, class method or static method."""
+    return raw.__func__ if isinstance(raw, classmethod | staticmethod) else raw
+
+
+def _as_called(raw: object) -> tuple[inspect.Signature, bool] | None:
+    """The signature the host's call meets (self or cls taken off), and whether a receiver
+    was dropped; None when ``raw`` is not a function."""
+    func = _func(raw)
+    if not inspect.isfunction(func):
+        return None
+    sig = inspect.signature(func)
+    params = list(sig.parameters.values())
+    if isinstance(raw, staticmethod):
+        return sig, False
+    if params and params[0].kind is params[0].VAR_POSITIONAL:
+        return sig, True  # *args takes the receiver too
+    if not params or params[0].kind not in (
+        params[0].POSITIONAL_ONLY,
+        params[0].POSITIONAL_OR_KEYWORD,
+    ):
+        return sig, False
+    return sig.replace(parameters=params[1:]), True
+
+
+def _hook_problem(cls: type[Connector], name: str) -> str | None:
+    """What is wrong with ``cls``'s override of hook ``name`` (None when it fits)."""
+    base = inspect.getattr_static(Connector, name)
+    raw = inspect.getattr_static(cls, name)
+    if raw is base:
+        return None
+    if isinstance(base, classmethod) and not isinstance(raw, classmethod | staticmethod):
+        return f"{name} must be a @classmethod, as in the API (the host calls it on the class)"
+    called = _as_called(raw)
+    if called is None:
+        return f"{name} is a {type(raw).__name__}, not a method"
+    func = _func(raw)
+    if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+        return f"{name} must not be async (the host calls it in a worker thread)"
+    sig, has_receiver = called
+    if not has_receiver and not isinstance(raw, staticmethod):
+        return f"{name}{_plain(sig)} has no self parameter"
+    expected, _ = _as_called(base) or (inspect.Signature(), False)
+    args = [
+        p.name
+        for p in expected.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    kwargs = {p.name: p.name for p in expected.parameters.values() if p.kind is p.KEYWORD_ONLY}
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        own, wanted = _plain(inspect.signature(func)), _plain(inspect.signature(_func(base)))
+        return f"{name}{own} does not match the API's {name}{wanted}: {exc}"
+    return None
+
+
+def hook_problems(cls: type[Connector]) -> list[str]:
+    """What is wrong with the hooks ``cls`` defines, one line each naming the method.
+
+    The rule (pluggy's hook verification is the model):
+
+    - every hook a class below :class:`Connector` defines (``catalog``, ``read``, ``write``,
+      ``check``, ``problems``, ``config_problems``, ``config_defaults``) must take the call
+      the host makes: the API's parameters (checked with ``inspect.signature``), extra ones
+      only with a default; a class method stays a class method; none may be async;
+    - a public name that is not the API's but is a likely typo of one (``raed``, ``wirte``,
+      ``config_problem``, ``config_field``: one edit away for names of up to five letters,
+      two for longer ones, ignoring case and ``_``) is an unknown hook. Helpers that are
+      not hooks are fine under any other name, or with a leading ``_``.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Connector or not issubclass(klass, Connector):
+            break
+        for name in vars(klass):
+            if name in seen or name.startswith("_"):
+                continue
+            seen.add(name)
+            if name in HOOKS:
+                problem = _hook_problem(cls, name)
+                if problem:
+                    out.append(problem)
+            elif name not in _API:
+                like = _looks_like(name)
+                if like is not None:
+                    kind = "hook" if like in HOOKS else "attribute"
+                    out.append(
+                        f"unknown {kind} {name!r} in {klass.__name__}: did you mean {like!r}? "
+                        "(rename it, or start a helper's name with '_')"
+                    )
+    return out
 
 
 class UnknownConnector(LookupError):
@@ -99,6 +258,12 @@ def load_entry(ep: md.EntryPoint) -> ConnectorEntry:
             ep.name, name, version, package, Status.INVALID, "; ".join(problems)[:300], api
         )
     assert info is not None
+    broken = hook_problems(obj)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return ConnectorEntry(
+            ep.name, name, version, package, Status.BROKEN, (broken[0] + more)[:300], api
+        )
     if info.id != ep.name:
         return ConnectorEntry(
             ep.name,

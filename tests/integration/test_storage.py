@@ -141,12 +141,67 @@ def test_models_match_the_migrations(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
-    Store(tmp_path).close()
-    engine = create_engine(f"sqlite:///{tmp_path / 'cmr.sqlite3'}")
+    db = tmp_path / "cmr.sqlite3"
+    migrate(db, "0001")  # then every migration after it (a new database skips them)
+    migrate(db)
+    engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def _schema(db: Path) -> dict[str, Any]:
+    """Every table's columns (type, not null, default, key), indexes and foreign keys."""
+    con = sqlite3.connect(db)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        schema: dict[str, Any] = {}
+        for t in sorted(tables):
+            columns = sorted(tuple(r[1:]) for r in con.execute(f"PRAGMA table_info('{t}')"))
+            indexes = sorted(
+                (
+                    bool(r[2]),
+                    tuple(c[2] for c in con.execute(f"PRAGMA index_info('{r[1]}')")),
+                )
+                for r in con.execute(f"PRAGMA index_list('{t}')")
+            )
+            keys = sorted(tuple(r[2:]) for r in con.execute(f"PRAGMA foreign_key_list('{t}')"))
+            schema[t] = {"columns": columns, "indexes": indexes, "foreign_keys": keys}
+        return schema
+    finally:
+        con.close()
+
+
+def _normal_default(value: object) -> object:
+    return value.strip("'") if isinstance(value, str) else value
+
+
+def test_a_new_database_made_from_the_models_is_the_one_the_migrations_make(
+    tmp_path: Path,
+) -> None:
+    fast, migrated = tmp_path / "fast.sqlite3", tmp_path / "migrated.sqlite3"
+    migrate(fast)  # brand new: created from the models, stamped at the head
+    migrate(migrated, "0001")
+    migrate(migrated)
+    assert current_revision(fast) == current_revision(migrated) == SCHEMA_HEAD
+    a, b = _schema(fast), _schema(migrated)
+    assert a.keys() == b.keys()
+    for table in a:
+        assert a[table]["indexes"] == b[table]["indexes"], table
+        assert a[table]["foreign_keys"] == b[table]["foreign_keys"], table
+        cols_a = [
+            (n, ty.upper(), nn, _normal_default(d), pk) for n, ty, nn, d, pk in a[table]["columns"]
+        ]
+        cols_b = [
+            (n, ty.upper(), nn, _normal_default(d), pk) for n, ty, nn, d, pk in b[table]["columns"]
+        ]
+        assert cols_a == cols_b, table
 
 
 def test_upgrade_from_the_first_revision_keeps_data(tmp_path: Path) -> None:
@@ -332,3 +387,20 @@ def test_a_write_while_another_process_holds_the_database_raises_store_busy(
     with store.write() as uow:  # and once it is free, writes work again
         uow.brands.add(sample_brands(1)[0], now=NOW)
     store.close()
+
+
+def test_a_database_another_process_filled_meanwhile_is_not_created_again(
+    tmp_path: Path,
+) -> None:
+    from cmr_desktop.storage.db import _create_at_head
+
+    db = tmp_path / "cmr.sqlite3"
+    migrate(db)  # "the other process", between our look and our write lock
+    con = sqlite3.connect(db)
+    before = sorted(con.execute("SELECT type, name, sql FROM sqlite_master"))
+    con.close()
+    assert _create_at_head(db) is False
+    con = sqlite3.connect(db)
+    assert sorted(con.execute("SELECT type, name, sql FROM sqlite_master")) == before
+    con.close()
+    assert current_revision(db) == SCHEMA_HEAD

@@ -1,7 +1,8 @@
-"""The Acme Loyalty connector passes CMR Desktop's connector conformance suite.
+"""The Acme Loyalty connector passes CMR Desktop's connector conformance kit.
 
-The kit does the work: one subclass, and a ``vendor`` fixture saying how to reach member M-1
-of the fake. The last tests cover what only this connector knows: Acme's words.
+The kit does the work: one subclass, the gaps Acme has declared in its ``suite``, and a
+``vendor`` fixture saying how to reach member M-1 of the fake. The last tests cover what only
+this connector knows: Acme's words.
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ import uuid
 
 import pytest
 from cmr_desktop.connectors.api import Channel, Connector, Frequency, RejectedError
-from cmr_desktop.testing.conformance import ConnectorConformance, VendorSetup
+from cmr_desktop.testing.conformance import ConnectorConformance, SuiteConfig, VendorSetup
 from fake_acme import AcmeFake
 
 from acme_loyalty import AcmeLoyaltyConnector
+from acme_loyalty.connector import CATALOG
 
 
 class TestAcmeLoyalty(ConnectorConformance):
     connector_class = AcmeLoyaltyConnector
+    suite = SuiteConfig(
+        catalog=CATALOG,
+        skip={
+            "quiet_hours": "Acme has no quiet hours",
+            "grant_end_dates": (
+                "Acme keeps no end date for a data-sharing permission (CMR Desktop pushes the "
+                "deny when the date passes)"
+            ),
+        },
+    )
 
     @pytest.fixture
     def vendor(self, acme_fake: AcmeFake) -> VendorSetup:
@@ -29,7 +41,7 @@ class TestAcmeLoyalty(ConnectorConformance):
             writes_applied=lambda: acme_fake.writes_applied,
         )
 
-    # --- Acme's own vocabulary (the kit only toggles a channel) ----------------------------
+    # --- Acme's own vocabulary (the kit speaks only CMR Desktop's) --------------------------
 
     def test_cadence_words_and_interests_map_both_ways(
         self, connector: Connector, acme_fake: AcmeFake
@@ -65,6 +77,15 @@ class TestAcmeLoyalty(ConnectorConformance):
             connector.write(daily_post, base_version=before.version, idempotency_key="k-1")
         assert caught.value.field == "channels.postal.frequency"
         assert "at most once a week" in str(caught.value)
+
+    def test_the_api_key_travels_only_in_its_header(
+        self, connector: Connector, acme_fake: AcmeFake
+    ) -> None:
+        state = connector.read()
+        connector.write(state.preferences, base_version=state.version, idempotency_key="k-2")
+        assert [r.method for r in acme_fake.double.requests] == ["GET", "POST"]
+        assert all(r.headers["X-Api-Key"] == acme_fake.key for r in acme_fake.double.requests)
+        acme_fake.double.assert_secret_only_in(acme_fake.key, ["X-Api-Key"])
 
     def test_the_declared_version_is_the_package_version(self) -> None:
         assert AcmeLoyaltyConnector.info.version == importlib.metadata.version("cmr-acme-loyalty")

@@ -65,6 +65,10 @@ body such as ``settings.mailings.paper_mail.cadence``:
 5xx         Acme trouble, sometimes with ``Retry-After``
 ==========  ============================================================================
 
+CMR Desktop's :class:`~cmr_desktop.connectors.api.VendorHttp` turns these statuses into its
+typed errors; this module adds only what is Acme's own: ``revision_unknown`` and the field
+names in ``errors``.
+
 Acme has no catalog resource: its vocabulary is fixed and documented, so the catalog is
 hard-coded here (:data:`CATALOG`), next to the mapping it must agree with:
 
@@ -92,41 +96,36 @@ deny when the date passes.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
-import ipaddress
 import logging
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import requests
 from cmr_desktop.connectors.api import (
     API_VERSION,
-    AuthenticationError,
     Catalog,
     Channel,
     ConfigField,
     Connector,
+    ConnectorContext,
     ConnectorInfo,
-    ConnectorTimeout,
     DataCategory,
     Decision,
     Frequency,
     Grant,
+    HeaderAuth,
+    HttpResponse,
     InvalidResponse,
-    NotFound,
-    PermanentError,
     PreferenceSet,
     Purpose,
-    RateLimited,
     RejectedError,
     RemoteState,
     Topic,
-    TransientError,
+    VendorHttp,
+    VendorProblem,
     VersionConflict,
+    base_url_problems,
 )
 
 #: The connector's own version (keep in step with ``pyproject.toml``; a test checks it).
@@ -338,83 +337,14 @@ def field_from_acme(path: str | None) -> str | None:
     return None
 
 
-def check_api_url(url: str) -> str:
-    """``url`` without a trailing slash, if it is an acceptable Acme API address.
+def problem_from_acme(body: Any) -> VendorProblem:
+    """What an Acme error body says, with the field it names translated to ours.
 
-    It must be https (plain http only for this machine, for tests), and must not carry a
-    user name, password, query or fragment: the API key travels only in a header.
-
-    Raises:
-        ValueError: what is wrong (the message never repeats credentials from the URL).
+    Acme's shape is ``{"code", "message", "errors": [{"field", "message"}]}``; gateways in
+    front of Acme answer RFC 9457 problem details. :meth:`VendorProblem.from_body` reads both.
     """
-    parts = urlsplit(url.strip())
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError(
-            "api_url must be a plain address, with no user name, password or '?...'; "
-            "the API key has its own field"
-        )
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"api_url {url!r} is not an https address")
-    if parts.scheme == "http":
-        host = parts.hostname
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise ValueError(f"api_url {url!r} must use https (plain http only for 127.0.0.1)")
-    return url.strip().rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class _AcmeError:
-    """What an Acme error body says (all parts optional; bodies may be anything)."""
-
-    code: str = ""
-    message: str = ""
-    field: str | None = None
-
-    @classmethod
-    def parse(cls, response: requests.Response, *, secret: str) -> _AcmeError:
-        try:
-            body = response.json()
-        except ValueError:
-            return cls()
-        if not isinstance(body, dict):
-            return cls()
-        # Acme's own shape first; RFC 9457 problem details (``detail``/``title``) as well,
-        # since proxies and gateways in front of Acme answer that way.
-        message = body.get("message") or body.get("detail") or body.get("title") or ""
-        field = None
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            field = errors[0].get("field") if isinstance(errors[0].get("field"), str) else None
-            message = errors[0].get("message") or message
-        code = body.get("code") if isinstance(body.get("code"), str) else ""
-        return cls(_clean(code, secret), _clean(message, secret), field)
-
-
-def _clean(text: object, secret: str) -> str:
-    """Vendor text made fit for an error message: one short line, never the API key."""
-    out = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip()[:200]
-    return out.replace(secret, "[redacted]") if secret else out
-
-
-def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:
-    """Seconds from the ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - now).total_seconds())
+    problem = VendorProblem.from_body(body)
+    return VendorProblem(problem.message, field_from_acme(problem.field), problem.code)
 
 
 # --- the connector --------------------------------------------------------------------------
@@ -448,14 +378,21 @@ class AcmeLoyaltyConnector(Connector):
         ),
     )
 
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(context)
+        self.http = VendorHttp(
+            self,
+            base_url_field="api_url",
+            auth=HeaderAuth("X-Api-Key", "api_key"),
+            subject_field="member_id",
+            problem=problem_from_acme,
+            check=_unknown_revision,
+        )
+
     @classmethod
     def config_problems(cls, config: Mapping[str, str]) -> list[str]:
         """Refuse an API address that is not https or carries credentials, and no member."""
-        problems = []
-        try:
-            check_api_url(config.get("api_url", ""))
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = base_url_problems(config, "api_url")
         if not config.get("member_id", "").strip():
             problems.append("member_id is empty: give your Acme member number")
         return problems
@@ -472,7 +409,7 @@ class AcmeLoyaltyConnector(Connector):
         Raises:
             ConnectorError: a subclass saying what failed (see the module docstring).
         """
-        return self._state(self._request("GET"))
+        return self._state(self.http.get_json(self._path()))
 
     def write(
         self, desired: PreferenceSet, *, base_version: str, idempotency_key: str
@@ -507,98 +444,18 @@ class AcmeLoyaltyConnector(Connector):
         self.context.log.debug(
             "posting contact settings at revision %s (request %s)", base_version, idempotency_key
         )
-        return self._state(self._request("POST", payload=payload))
+        return self._state(self.http.post_json(self._path(), payload))
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _url(self) -> str:
-        try:
-            base = check_api_url(self.context.config.get("api_url", ""))
-        except ValueError as exc:
-            raise RejectedError(f"bad connector settings: {exc}", field="api_url") from None
+    def _path(self) -> str:
         member = self.context.config.get("member_id", "").strip()
         if not member:
             raise RejectedError("no Acme member number set", field="member_id")
-        return f"{base}/members/{quote(member, safe='')}/contact-settings"
+        return f"/members/{quote(member, safe='')}/contact-settings"
 
-    def _request(
-        self, method: str, *, payload: Mapping[str, Any] | None = None
-    ) -> requests.Response:
-        key = self.context.secrets.get("api_key")
-        if not key:
-            raise AuthenticationError(f"no {VENDOR} API key is stored for this brand; enter it")
-        url = self._url()
-        failure: TransientError
-        try:
-            response = self.context.session.request(
-                method,
-                url,
-                headers={"X-Api-Key": key, "Accept": "application/json"},
-                json=payload,
-                allow_redirects=False,
-            )
-        except requests.Timeout:
-            failure = ConnectorTimeout(f"{VENDOR} did not answer in time")
-        except requests.RequestException as exc:
-            failure = TransientError(f"cannot reach {VENDOR} ({type(exc).__name__})")
-        else:
-            self._raise_for(response, key)
-            return response
-        # Raised outside the ``except`` block so the library error (which may hold the URL
-        # and request) is not chained to what the customer sees.
-        raise failure
-
-    def _raise_for(self, response: requests.Response, key: str) -> None:
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        error = _AcmeError.parse(response, secret=key)
-        said = f": {error.message}" if error.message else ""
-        if status in (401, 403):
-            raise AuthenticationError(
-                f"{VENDOR} refused the API key (HTTP {status}{said}); create a new key under "
-                "Account > Developer access and enter it again"
-            )
-        if status == 404:
-            member = self.context.config.get("member_id", "")
-            raise NotFound(
-                f"{VENDOR} does not know member {member[:40]!r} (HTTP 404{said}); "
-                "check the member number and the API address"
-            )
-        if status in (409, 412):
-            if error.code == "revision_unknown":
-                raise VersionConflict(
-                    f"{VENDOR} does not know the revision we had (it may have restored a "
-                    "backup); read again"
-                )
-            raise VersionConflict(f"the settings at {VENDOR} changed meanwhile (HTTP {status})")
-        now = self.context.clock.now()
-        if status == 429:
-            raise RateLimited(
-                f"{VENDOR} asks us to slow down (HTTP 429{said})",
-                retry_after=_retry_after(response, now),
-            )
-        if status >= 500:
-            raise TransientError(
-                f"{VENDOR} had a problem (HTTP {status}{said})",
-                retry_after=_retry_after(response, now),
-            )
-        if status in (400, 422):
-            field = field_from_acme(error.field)
-            where = f" ({field})" if field else ""
-            raise RejectedError(f"{VENDOR} refused the settings{said}{where}", field=field)
-        if 400 <= status < 500:
-            raise PermanentError(f"unexpected answer from {VENDOR}: HTTP {status}{said}")
-        raise InvalidResponse(f"unexpected answer from {VENDOR}: HTTP {status}")
-
-    def _state(self, response: requests.Response) -> RemoteState:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise InvalidResponse(f"{VENDOR} sent something that is not a JSON object")
-        problem = ""
+    def _state(self, response: HttpResponse) -> RemoteState:
+        body = response.object()
         try:
             prefs, version = preferences_from_acme(body, log=self.context.log)
         except ValueError as exc:
@@ -611,6 +468,15 @@ class AcmeLoyaltyConnector(Connector):
         raise InvalidResponse(f"{VENDOR} sent contact settings we cannot read ({problem})")
 
 
+def _unknown_revision(response: HttpResponse) -> None:
+    """Acme's 409 ``revision_unknown``: our revision is newer than any Acme knows."""
+    if response.status == 409 and response.problem.code == "revision_unknown":
+        raise VersionConflict(
+            f"{VENDOR} does not know the revision we had (it may have restored a backup); "
+            "read again"
+        )
+
+
 __all__ = [
     "ACCOUNT_NOTICES",
     "CADENCES",
@@ -619,8 +485,8 @@ __all__ = [
     "MAILINGS",
     "SHARING",
     "AcmeLoyaltyConnector",
-    "check_api_url",
     "field_from_acme",
     "preferences_from_acme",
+    "problem_from_acme",
     "settings_for_acme",
 ]
