@@ -45,14 +45,16 @@ def _home(root: Path, sim: SimulatorProcess, n: int) -> Services:
     for i in range(n):
         vendor = sim.vendor_ids[i % len(sim.vendor_ids)]
         sim.add_subject(vendor, f"s-{i}")
-        services.add_brand(
+        services.brands.add_brand(
             f"Shop {i:03d}",
             category=("retail", "finance")[i % 2],
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        services.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+        services.preferences.update_preferences(
+            f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
     return services
 
 

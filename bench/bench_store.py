@@ -62,19 +62,19 @@ def main() -> int:
         export_file = root / "export.json"
         t = time.perf_counter()
         with export_file.open("w", encoding="utf-8") as fh:
-            services.export_json(fh)
+            services.transfer.export_json(fh)
         print(
             f"export JSON: {time.perf_counter() - t:.3f} s "
             f"({export_file.stat().st_size / 1e6:.1f} MB)"
         )
 
         t = time.perf_counter()
-        services.export_csv(io.StringIO())
+        services.transfer.export_csv(io.StringIO())
         print(f"export CSV: {time.perf_counter() - t:.3f} s")
 
         empty = _services(root / "empty")
         t = time.perf_counter()
-        result = empty.import_file(export_file)
+        result = empty.transfer.import_file(export_file)
         elapsed = time.perf_counter() - t
         assert len(result.plan.added) == n
         print(f"import JSON into an empty home: {elapsed:.3f} s")

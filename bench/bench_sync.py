@@ -112,10 +112,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="cmr-bench-sync-") as tmp:
             services = _setup(sim, Path(tmp) / "home", n)
             sim.set_latency(args.latency_ms)
-            engine = services.sync_engine(jobs=args.jobs)
-            engine.per_vendor = args.jobs
             started, cpu0 = time.perf_counter(), time.process_time()
-            report = engine.run()
+            report = services.sync.run(jobs=args.jobs, per_vendor=args.jobs)
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             synced = report.count(Result.SYNCED)

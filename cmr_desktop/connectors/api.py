@@ -65,6 +65,7 @@ import requests
 
 from cmr_desktop.connectors import http as _http
 from cmr_desktop.domain.clock import Clock
+from cmr_desktop.domain.fields import wire_path
 from cmr_desktop.domain.preferences import Grant, PreferenceSet, QuietHours
 from cmr_desktop.domain.vocabulary import Channel, DataCategory, Decision, Frequency, Purpose
 
@@ -265,21 +266,21 @@ class Catalog:
         out = []
         for ch in (*prefs.channels, *prefs.frequencies):
             if ch not in self.channels:
-                out.append((f"channels.{ch.value}", "channel not offered by this vendor"))
+                out.append((wire_path(("channel", ch)), "channel not offered by this vendor"))
         for ch, freq in prefs.frequencies.items():
             # An empty list means the vendor offers no choice of frequency at all.
             if freq not in self.frequencies:
-                out.append((f"channels.{ch.value}.frequency", f"{freq.value} not offered"))
+                out.append((wire_path(("frequency", ch)), f"{freq.value} not offered"))
         for topic, wanted in prefs.topics.items():
             if topic not in self.topic_ids:
-                out.append((f"topics.{topic}", "unknown topic"))
+                out.append((wire_path(("topic", topic)), "unknown topic"))
             elif not wanted and topic in self.required_topics:
-                out.append((f"topics.{topic}", "required topic cannot be turned off"))
+                out.append((wire_path(("topic", topic)), "required topic cannot be turned off"))
         for cat, purpose in prefs.grants:
             if (cat, purpose) not in self.data_uses:
-                out.append((f"grants.{cat.value}:{purpose.value}", "data use not asked for"))
+                out.append((wire_path(("grant", cat, purpose)), "data use not asked for"))
         if prefs.quiet_hours is not None and not self.supports_quiet_hours:
-            out.append(("quiet_hours", "vendor does not support quiet hours"))
+            out.append((wire_path(("quiet_hours",)), "vendor does not support quiet hours"))
         return sorted(set(out))
 
     def restrict(self, prefs: PreferenceSet) -> PreferenceSet:
@@ -289,21 +290,9 @@ class Catalog:
             {
                 key: value
                 for key, value in prefs.fields().items()
-                if _field_path(key) not in bad and _field_path(key).rsplit(".", 1)[0] not in bad
+                if wire_path(key) not in bad and wire_path(key).rsplit(".", 1)[0] not in bad
             }
         )
-
-
-def _field_path(key: tuple[object, ...]) -> str:
-    # Vocabulary members are StrEnums: formatting one gives its id.
-    kind = key[0]
-    if kind in ("channel", "frequency"):
-        return f"channels.{key[1]}" + (".frequency" if kind == "frequency" else "")
-    if kind == "topic":
-        return f"topics.{key[1]}"
-    if kind == "grant":
-        return f"grants.{key[1]}:{key[2]}"
-    return "quiet_hours"
 
 
 @dataclass(frozen=True, slots=True)

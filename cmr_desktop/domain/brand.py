@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
 
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.preferences import PreferenceSet
@@ -28,23 +31,93 @@ def slugify(name: str) -> str:
     return slug
 
 
-#: Longest values, as in the export schema and the database columns.
-LIMITS = {
-    "name": 200,
-    "account_id": 200,
-    "category": 100,
-    "website": 500,
-    "privacy_contact": 500,
-    "notes": 20_000,
-}
-_LABELS = {
-    "name": "name",
-    "account_id": "account",
-    "category": "category",
-    "website": "website",
-    "privacy_contact": "privacy contact",
-    "notes": "notes",
-}
+class BrandFieldKind(StrEnum):
+    """What a brand field holds (how storage and the export write it)."""
+
+    ID = "id"  # the slug: lower-case letters, digits, '-'
+    TEXT = "text"  # one line of text
+    NOTES = "notes"  # text that may run over several lines
+    STATUS = "status"  # a RelationshipStatus
+    TAGS = "tags"  # the customer's labels (a sorted tuple; stored in their own table)
+    SETTINGS = "settings"  # the connector's non-secret settings (a str -> str mapping)
+    STAMP = "stamp"  # a UTC timestamp the app keeps
+
+
+@dataclass(frozen=True, slots=True)
+class BrandField:
+    """One field of a brand's record (besides its preferences), declared once.
+
+    Attributes:
+        name: the attribute of :class:`Brand`; also the export document's key and the
+            database column.
+        label: the field in the customer's words ("Privacy contact"); lower-cased in
+            error messages.
+        kind: what it holds (:class:`BrandFieldKind`).
+        limit: the longest value (as in the export schema and the database columns);
+            None: not a checked text.
+        editable: the customer may change it on a stored brand (``edit_brand``).
+        detail: a relationship detail an import may change (compared by the import plan
+            and listed in its preview).
+        form: its place in the editor's Relationship form (0: not there).
+        csv: its place among the CSV export's brand columns (0: not there).
+        csv_name: the CSV column's name ("": :attr:`name`).
+    """
+
+    name: str
+    label: str
+    kind: BrandFieldKind
+    limit: int | None = None
+    editable: bool = True
+    detail: bool = True
+    form: int = 0
+    csv: int = 0
+    csv_name: str = ""
+
+    @property
+    def column(self) -> str:
+        """The CSV export's column of this field."""
+        return self.csv_name or self.name
+
+
+_K = BrandFieldKind
+
+#: Every field of a brand besides its preferences, in the export document's order. The
+#: repositories, the export (JSON and CSV), the import plan, the services and the editor
+#: derive their lists from this one.
+BRAND_FIELDS: tuple[BrandField, ...] = (
+    BrandField("slug", "Id", _K.ID, editable=False, detail=False, csv=1, csv_name="brand"),
+    BrandField("name", "Name", _K.TEXT, limit=200, csv=2),
+    BrandField("account_id", "Account", _K.TEXT, limit=200, form=3),
+    BrandField("status", "Status", _K.STATUS, csv=4),
+    BrandField("category", "Category", _K.TEXT, limit=100, form=1, csv=3),
+    BrandField("website", "Website", _K.TEXT, limit=500, form=2),
+    BrandField("privacy_contact", "Privacy contact", _K.TEXT, limit=500, form=4),
+    BrandField("notes", "Notes", _K.NOTES, limit=20_000, form=5),
+    BrandField("tags", "Tags", _K.TAGS, csv=6),
+    BrandField("connector", "Connector", _K.TEXT, csv=5),
+    BrandField("connector_config", "Connector settings", _K.SETTINGS, editable=False),
+    BrandField("created_at", "Added", _K.STAMP, editable=False, detail=False),
+    BrandField("updated_at", "Last changed", _K.STAMP, editable=False, detail=False),
+)
+BRAND_FIELD: Mapping[str, BrandField] = MappingProxyType({f.name: f for f in BRAND_FIELDS})
+#: The fields the customer may change on a stored brand.
+EDITABLE_FIELDS: tuple[BrandField, ...] = tuple(f for f in BRAND_FIELDS if f.editable)
+#: The relationship details an import compares (in the document's order).
+DETAIL_FIELDS: tuple[BrandField, ...] = tuple(f for f in BRAND_FIELDS if f.detail)
+#: The editor's Relationship form, in its order.
+FORM_FIELDS: tuple[BrandField, ...] = tuple(
+    sorted((f for f in BRAND_FIELDS if f.form), key=lambda f: f.form)
+)
+#: The CSV export's brand columns, in their order.
+CSV_FIELDS: tuple[BrandField, ...] = tuple(
+    sorted((f for f in BRAND_FIELDS if f.csv), key=lambda f: f.csv)
+)
+#: (name, words, limit, multiline) of the texts a brand checks.
+_CHECKED = tuple(
+    (f.name, f.label.lower(), f.limit, f.kind is BrandFieldKind.NOTES)
+    for f in BRAND_FIELDS
+    if f.limit is not None
+)
 
 
 def check_text(label: str, value: str, *, limit: int, multiline: bool = False) -> str:
@@ -114,13 +187,8 @@ class Brand:
         check_slug(self.slug)
         if not self.name.strip():
             raise DomainError(f"brand {self.slug!r} has an empty name")
-        for field_name, limit in LIMITS.items():
-            check_text(
-                _LABELS[field_name],
-                getattr(self, field_name),
-                limit=limit,
-                multiline=field_name == "notes",
-            )
+        for name, words, limit, multiline in _CHECKED:
+            check_text(words, getattr(self, name), limit=limit, multiline=multiline)
         for key, value in self.connector_config.items():
             check_text(f"connector setting {key!r}", value, limit=2000)
         for tag in self.tags:

@@ -29,6 +29,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cmr_desktop.domain.fields import field_order
 from cmr_desktop.domain.preferences import FieldKey, FieldValue, Grant, PreferenceSet, QuietHours
 from cmr_desktop.domain.vocabulary import Decision, Frequency
 
@@ -162,7 +163,7 @@ def three_way_merge(
     decisions: dict[FieldKey, FieldValue] = dict(loc)
     changes: list[FieldChange] = []
     required = set(required_topics)
-    for key in sorted(loc.keys() | {("topic", t) for t in required}, key=_key_order):
+    for key in sorted(loc.keys() | {("topic", t) for t in required}, key=field_order):
         bv, lv, rv = b.get(key), loc.get(key), rem.get(key)
         if key[0] == "topic" and key[1] in required:
             # The vendor needs it on (order updates, say): it is on, and never drift.
@@ -191,7 +192,3 @@ def three_way_merge(
     return MergeResult(
         PreferenceSet.from_fields(result), PreferenceSet.from_fields(decisions), tuple(changes)
     )
-
-
-def _key_order(key: FieldKey) -> tuple[str, ...]:
-    return tuple(str(part) for part in key)

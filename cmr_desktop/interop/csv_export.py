@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, Any
 
-from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.brand import CSV_FIELDS, Brand, BrandFieldKind
 from cmr_desktop.domain.vocabulary import Channel
 
-CSV_COLUMNS = (
-    "brand",
-    "name",
-    "category",
-    "status",
-    "connector",
-    "tags",
-    "channel",
-    "enabled",
-    "frequency",
-    "quiet_hours",
-)
+#: Per channel, after the brand's columns (``domain.brand.CSV_FIELDS``).
+CHANNEL_COLUMNS = ("channel", "enabled", "frequency", "quiet_hours")
+CSV_COLUMNS = (*(f.column for f in CSV_FIELDS), *CHANNEL_COLUMNS)
+
+
+def _cell(kind: BrandFieldKind, value: Any) -> str:
+    if kind is BrandFieldKind.STATUS:
+        return str(value.value)
+    if kind is BrandFieldKind.TAGS:
+        return ";".join(value)
+    return str(value)
 
 
 def write_csv(brands: Iterable[Brand], out: IO[str]) -> int:
@@ -38,6 +37,7 @@ def write_csv(brands: Iterable[Brand], out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     rows = 0
     for b in sorted(brands, key=lambda b: b.slug):
+        head = [_cell(f.kind, getattr(b, f.name)) for f in CSV_FIELDS]
         p = b.preferences
         quiet = str(p.quiet_hours) if p.quiet_hours else ""
         for ch in Channel:
@@ -45,12 +45,7 @@ def write_csv(brands: Iterable[Brand], out: IO[str]) -> int:
             freq = p.frequencies.get(ch)
             writer.writerow(
                 [
-                    b.slug,
-                    b.name,
-                    b.category,
-                    b.status.value,
-                    b.connector,
-                    ";".join(b.tags),
+                    *head,
                     ch.value,
                     "" if on is None else ("on" if on else "off"),
                     freq.value if freq else "",

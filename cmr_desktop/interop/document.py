@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.brand import BRAND_FIELDS, Brand, BrandFieldKind
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import PreferenceSet
@@ -95,24 +95,36 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _sorted_settings(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(value.items()))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+#: How a brand field of each kind is written into the document, from a Brand and from a
+#: stored record (which holds the status as text and the tags as a list already).
+_WRITE: Mapping[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.STATUS: lambda status: status.value,
+    BrandFieldKind.TAGS: list,
+    BrandFieldKind.SETTINGS: _sorted_settings,
+    BrandFieldKind.STAMP: _iso,
+}
+_WRITE_BRAND = tuple((f.name, _WRITE.get(f.kind, _same), f.kind) for f in BRAND_FIELDS)
+_WRITE_RECORD = tuple(
+    (f.name, _sorted_settings if f.kind is BrandFieldKind.SETTINGS else _same) for f in BRAND_FIELDS
+)
+
+
 def brand_to_dict(brand: Brand) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "slug": brand.slug,
-        "name": brand.name,
-        "account_id": brand.account_id,
-        "status": brand.status.value,
-        "category": brand.category,
-        "website": brand.website,
-        "privacy_contact": brand.privacy_contact,
-        "notes": brand.notes,
-        "tags": list(brand.tags),
-        "connector": brand.connector,
-        "connector_config": dict(sorted(brand.connector_config.items())),
-    }
-    if brand.created_at:
-        out["created_at"] = _iso(brand.created_at)
-    if brand.updated_at:
-        out["updated_at"] = _iso(brand.updated_at)
+    """A brand as the export document holds it: every field of ``BRAND_FIELDS`` (the
+    timestamps only when known), then its preferences."""
+    out: dict[str, Any] = {}
+    for name, write, kind in _WRITE_BRAND:
+        value = getattr(brand, name)
+        if kind is not BrandFieldKind.STAMP or value:
+            out[name] = write(value)
     out["preferences"] = brand.preferences.to_dict()
     return out
 
@@ -150,21 +162,7 @@ def encodable(json_text: str) -> str:
 
 
 def _record_head(record: BrandRecord) -> dict[str, Any]:
-    return {
-        "slug": record.slug,
-        "name": record.name,
-        "account_id": record.account_id,
-        "status": record.status,
-        "category": record.category,
-        "website": record.website,
-        "privacy_contact": record.privacy_contact,
-        "notes": record.notes,
-        "tags": record.tags,
-        "connector": record.connector,
-        "connector_config": dict(sorted(record.connector_config.items())),
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-    }
+    return {name: write(getattr(record, name)) for name, write in _WRITE_RECORD}
 
 
 def build_document(
@@ -352,23 +350,20 @@ def _datetime(value: str | None) -> dt.datetime | None:
         raise DomainError(f"invalid timestamp {value!r}") from None
 
 
+#: How a brand field of each kind is read from the document, and its value when absent.
+_READ: Mapping[BrandFieldKind, tuple[Callable[[Any], Any], Any]] = {
+    BrandFieldKind.STATUS: (lambda text: parse(RelationshipStatus, text), None),
+    BrandFieldKind.TAGS: (tuple, ()),
+    BrandFieldKind.SETTINGS: (dict, {}),
+    BrandFieldKind.STAMP: (_datetime, None),
+}
+_READ_FIELDS = tuple((f.name, *_READ.get(f.kind, (_same, ""))) for f in BRAND_FIELDS)
+
+
 def brand_from_dict(data: Mapping[str, Any]) -> Brand:
-    return Brand(
-        slug=data["slug"],
-        name=data["name"],
-        account_id=data.get("account_id", ""),
-        status=parse(RelationshipStatus, data["status"]),
-        category=data.get("category", ""),
-        website=data.get("website", ""),
-        privacy_contact=data.get("privacy_contact", ""),
-        notes=data.get("notes", ""),
-        tags=tuple(data.get("tags", ())),
-        connector=data["connector"],
-        connector_config=dict(data.get("connector_config", {})),
-        preferences=PreferenceSet.from_dict(data["preferences"]),
-        created_at=_datetime(data.get("created_at")),
-        updated_at=_datetime(data.get("updated_at")),
-    )
+    """Inverse of :func:`brand_to_dict` (for a document the schema accepted)."""
+    values = {name: read(data.get(name, absent)) for name, read, absent in _READ_FIELDS}
+    return Brand(**values, preferences=PreferenceSet.from_dict(data["preferences"]))
 
 
 def parse_document(doc: Any, source: str = "<input>") -> ImportData:

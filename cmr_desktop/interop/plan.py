@@ -5,22 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.brand import DETAIL_FIELDS, Brand
+from cmr_desktop.domain.fields import Field, in_order
 from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import FieldKey, FieldValue
-
-_RELATIONSHIP_FIELDS = (
-    "name",
-    "account_id",
-    "status",
-    "category",
-    "website",
-    "privacy_contact",
-    "notes",
-    "tags",
-    "connector",
-    "connector_config",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,22 +63,18 @@ def _fmt(value: object) -> str:
     return str(value) or "-"
 
 
-def _field_name(key: FieldKey) -> str:
-    return " ".join(str(k) for k in key)
-
-
 def brand_differences(old: Brand, new: Brand) -> list[str]:
     """Human-readable differences between two versions of a brand (empty when equal)."""
     out = []
-    for name in _RELATIONSHIP_FIELDS:
-        a, b = getattr(old, name), getattr(new, name)
+    for f in DETAIL_FIELDS:
+        a, b = getattr(old, f.name), getattr(new, f.name)
         if a != b:
-            out.append(f"{name}: {_fmt(a)} -> {_fmt(b)}")
+            out.append(f"{f.name}: {_fmt(a)} -> {_fmt(b)}")
     fa: Mapping[FieldKey, FieldValue] = old.preferences.fields()
     fb: Mapping[FieldKey, FieldValue] = new.preferences.fields()
-    for key in sorted(fa.keys() | fb.keys(), key=lambda k: tuple(map(str, k))):
+    for key in in_order(fa.keys() | fb.keys()):
         if fa.get(key) != fb.get(key):
-            out.append(f"{_field_name(key)}: {_fmt(fa.get(key))} -> {_fmt(fb.get(key))}")
+            out.append(f"{Field(key).plan_name}: {_fmt(fa.get(key))} -> {_fmt(fb.get(key))}")
     return out
 
 

@@ -1,20 +1,33 @@
-"""Use cases shared by the CLI and the desktop app."""
+"""Use cases shared by the CLI and the desktop app: :class:`Services` and what its use cases
+take and return. The CLI and the UI import them from here only (import-linter checks it)."""
 
-from cmr_desktop.services.core import (
-    BrandView,
-    DirectoryImportResult,
-    DriftItem,
-    ImportResult,
-    PolicyChange,
-    RemovedBrand,
-    Services,
+from cmr_desktop.services.base import BrandView
+from cmr_desktop.services.brands import RemovedBrand
+from cmr_desktop.services.composition import Services
+from cmr_desktop.services.directory import DirectoryImportResult
+from cmr_desktop.services.errors import (
+    BrandNotFound,
+    ConnectionFailed,
+    InputError,
+    ServiceError,
     SettingRefused,
 )
-from cmr_desktop.services.errors import BrandNotFound, ConnectionFailed, InputError, ServiceError
+from cmr_desktop.services.preferences import DriftItem, PolicyChange
+from cmr_desktop.services.sync import (
+    BUSY,
+    BrandOutcome,
+    Result,
+    SyncBusy,
+    SyncCancel,
+    SyncReport,
+)
+from cmr_desktop.services.transfer import ImportResult
 from cmr_desktop.storage import StoreError
 
 __all__ = [
+    "BUSY",
     "BrandNotFound",
+    "BrandOutcome",
     "BrandView",
     "ConnectionFailed",
     "DirectoryImportResult",
@@ -23,8 +36,12 @@ __all__ = [
     "InputError",
     "PolicyChange",
     "RemovedBrand",
+    "Result",
     "ServiceError",
     "Services",
     "SettingRefused",
     "StoreError",
+    "SyncBusy",
+    "SyncCancel",
+    "SyncReport",
 ]

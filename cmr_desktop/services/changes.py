@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from cmr_desktop.services.core import Services
+from cmr_desktop.services.base import Context
 from cmr_desktop.storage.changes import ChangeLog
 
 __all__ = ["ChangeLog", "watch_changes"]
 
 
-def watch_changes(services: Services) -> ChangeLog:
+def watch_changes(services: Context) -> ChangeLog:
     """Start telling this process's own commits from other processes' on the open home.
 
     ``ChangeLog.paths`` are the files to watch; ``poll()`` (off the GUI thread: it looks at

@@ -20,3 +20,11 @@ class BrandNotFound(InputError):
 
 class ConnectionFailed(ServiceError):
     """A connector could not do its job (vendor down, token refused ...). CLI exit code 1."""
+
+
+class SettingRefused(InputError):
+    """A connector setting was refused; ``field`` names it (its id, ``label`` its words)."""
+
+    def __init__(self, field: str, label: str, problem: str) -> None:
+        super().__init__(f"{label}: {problem}")
+        self.field, self.label = field, label

@@ -10,14 +10,14 @@ import functools
 import hashlib
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import String, delete, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
-from cmr_desktop.domain.brand import Brand
+from cmr_desktop.domain.brand import BRAND_FIELDS, Brand, BrandFieldKind
 from cmr_desktop.domain.directory import DirectoryEntry
 from cmr_desktop.domain.policy import MyTerms
 from cmr_desktop.domain.preferences import PreferenceSet
@@ -35,6 +35,53 @@ from cmr_desktop.storage.models import (
 _TAG_SEP = "\x1f"
 _POLICY_KEY = "my_terms"
 
+#: The ``brands`` table's columns: every field of ``BRAND_FIELDS`` in its order, but the
+#: tags (they live in ``brand_tags``).
+_COLUMNS = tuple(f.name for f in BRAND_FIELDS if f.kind is not BrandFieldKind.TAGS)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _sorted_tags(text: str | None) -> list[str]:
+    return sorted(text.split(_TAG_SEP)) if text else []
+
+
+#: How a stored column of each kind becomes a Brand's value and back, and a BrandRecord's.
+_READ: dict[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.STATUS: RelationshipStatus,
+    BrandFieldKind.SETTINGS: json.loads,
+}
+_WRITE: dict[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.STATUS: lambda status: status.value,
+    BrandFieldKind.SETTINGS: _dumps,
+}
+_KINDS = {f.name: f.kind for f in BRAND_FIELDS}
+_READ_COLUMNS = tuple((n, _READ[_KINDS[n]]) for n in _COLUMNS if _KINDS[n] in _READ)
+_READ_STAMPS = (
+    *_READ_COLUMNS,
+    *((n, dt.datetime.fromisoformat) for n in _COLUMNS if _KINDS[n] is BrandFieldKind.STAMP),
+)
+_WRITE_COLUMNS = tuple((n, _WRITE[_KINDS[n]]) for n in _COLUMNS if _KINDS[n] in _WRITE)
+#: (place in a BrandRecord, how to read it) of the fields a record does not keep as stored.
+_READ_IN_RECORD: dict[BrandFieldKind, Callable[[Any], Any]] = {
+    BrandFieldKind.TAGS: _sorted_tags,
+    BrandFieldKind.SETTINGS: json.loads,
+}
+_READ_RECORD = tuple(
+    (i, _READ_IN_RECORD[f.kind]) for i, f in enumerate(BRAND_FIELDS) if f.kind in _READ_IN_RECORD
+)
+#: The sync engine's one query per brand: its columns, decisions and tags, then its sync
+#: bookkeeping (plain SQL: see SyncRepository).
+_LOAD_SQL = (
+    f"SELECT {', '.join(f'b.{name}' for name in _COLUMNS)}, p.local, "
+    "(SELECT group_concat(t.tag, char(31)) FROM brand_tags t WHERE t.brand_id = b.id), "
+    "p.base, p.revision, p.remote_version, o.brand_id, o.pending_push "
+    "FROM brands b JOIN preferences p ON p.brand_id = b.id "
+    "LEFT JOIN outbox o ON o.brand_id = b.id WHERE b.slug = :slug"
+)
+
 
 def name_key(name: str) -> str:
     """Sort key for names as people expect: "Émile" between "Eve" and "Fiona", any case."""
@@ -48,10 +95,6 @@ class NotFound(LookupError):
 
 class AlreadyExists(ValueError):
     """A brand with that id exists already."""
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _dumps_prefs(prefs: PreferenceSet) -> str:
@@ -136,64 +179,41 @@ class BrandRepository:
     def _build_select() -> Any:
         tags = _tags_of_brand()
         return (
-            select(
-                BrandRow.slug,
-                BrandRow.name,
-                BrandRow.account_id,
-                BrandRow.status,
-                BrandRow.category,
-                BrandRow.website,
-                BrandRow.privacy_contact,
-                BrandRow.notes,
-                BrandRow.connector,
-                BrandRow.connector_config,
-                BrandRow.created_at,
-                BrandRow.updated_at,
-                PreferencesRow.local,
-                tags,
-            )
+            select(*(getattr(BrandRow, name) for name in _COLUMNS), PreferencesRow.local, tags)
             .join(PreferencesRow, PreferencesRow.brand_id == BrandRow.id)
             .order_by(BrandRow.slug)
         )
 
     @staticmethod
-    def _to_brand(row: Any) -> Brand:
+    def _to_brand(row: Any, *, stamps_as_text: bool = False) -> Brand:
+        """A brand from a row of :data:`_COLUMNS` followed by its decisions and its tags
+        (``stamps_as_text``: the timestamps are the stored text, as plain SQL reads them)."""
+        values = dict(zip(_COLUMNS, row, strict=False))
+        for name, read in _READ_STAMPS if stamps_as_text else _READ_COLUMNS:
+            values[name] = read(values[name])
+        tags, local = row[len(_COLUMNS) + 1], row[len(_COLUMNS)]
         return Brand(
-            slug=row[0],
-            name=row[1],
-            account_id=row[2],
-            status=RelationshipStatus(row[3]),
-            category=row[4],
-            website=row[5],
-            privacy_contact=row[6],
-            notes=row[7],
-            tags=tuple(row[13].split(_TAG_SEP)) if row[13] else (),
-            connector=row[8],
-            connector_config=json.loads(row[9]),
-            preferences=PreferenceSet.from_dict(json.loads(row[12])),
-            created_at=row[10],
-            updated_at=row[11],
+            **values,
+            tags=tuple(tags.split(_TAG_SEP)) if tags else (),
+            preferences=PreferenceSet.from_dict(json.loads(local)),
         )
 
     def records(self, *, order: str = "name", slug: str | None = None) -> list[BrandRecord]:
         """Every brand as stored (or only ``slug``), ordered by ``name`` or ``slug``."""
         tags = _tags_of_brand()
         pending = select(OutboxRow.brand_id).where(OutboxRow.brand_id == BrandRow.id).exists()
+        # Every field of BRAND_FIELDS in its order (as BrandRecord has them), then the rest.
+        fields = [
+            tags
+            if f.kind is BrandFieldKind.TAGS
+            else type_coerce(getattr(BrandRow, f.name), String)
+            if f.kind is BrandFieldKind.STAMP
+            else getattr(BrandRow, f.name)
+            for f in BRAND_FIELDS
+        ]
         stmt = (
             select(
-                BrandRow.slug,
-                BrandRow.name,
-                BrandRow.account_id,
-                BrandRow.status,
-                BrandRow.category,
-                BrandRow.website,
-                BrandRow.privacy_contact,
-                BrandRow.notes,
-                tags,
-                BrandRow.connector,
-                BrandRow.connector_config,
-                type_coerce(BrandRow.created_at, String),
-                type_coerce(BrandRow.updated_at, String),
+                *fields,
                 PreferencesRow.local,
                 pending,
                 PreferencesRow.sync_status,
@@ -206,30 +226,12 @@ class BrandRepository:
         )
         if slug is not None:
             stmt = stmt.where(BrandRow.slug == slug)
-        records = [
-            BrandRecord(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                sorted(r[8].split(_TAG_SEP)) if r[8] else [],
-                r[9],
-                json.loads(r[10]),
-                r[11],
-                r[12],
-                r[13],
-                bool(r[14]),
-                r[15],
-                r[16],
-                r[17],
-                r[18],
-            )
-            for r in self.session.execute(stmt)
-        ]
+        records = []
+        for r in self.session.execute(stmt):
+            values = list(r)
+            for at, read in _READ_RECORD:
+                values[at] = read(values[at])
+            records.append(BrandRecord(*values))
         if order == "name":
             records.sort(key=lambda r: name_key(r.name))  # stable: ties stay in slug order
         return records
@@ -487,20 +489,11 @@ class SettingsRepository:
 
 
 def _brand_values(brand: Brand) -> dict[str, Any]:
-    return {
-        "slug": brand.slug,
-        "name": brand.name,
-        "account_id": brand.account_id,
-        "status": brand.status.value,
-        "category": brand.category,
-        "website": brand.website,
-        "privacy_contact": brand.privacy_contact,
-        "notes": brand.notes,
-        "connector": brand.connector,
-        "connector_config": _dumps(brand.connector_config),
-        "created_at": brand.created_at,
-        "updated_at": brand.updated_at,
-    }
+    """The ``brands`` row of ``brand`` (every column of :data:`_COLUMNS`)."""
+    values = {name: getattr(brand, name) for name in _COLUMNS}
+    for name, write in _WRITE_COLUMNS:
+        values[name] = write(values[name])
+    return values
 
 
 # --- sync --------------------------------------------------------------------------------
@@ -562,23 +555,15 @@ class SyncRepository:
 
     def load(self, slug: str) -> SyncInput:
         # One plain query for the brand and its sync state (called once per brand per run).
-        row = self._sql(
-            "SELECT b.slug, b.name, b.account_id, b.status, b.category, b.website, "
-            "b.privacy_contact, b.notes, b.connector, b.connector_config, b.created_at, "
-            "b.updated_at, p.local, (SELECT group_concat(t.tag, char(31)) FROM brand_tags t "
-            "WHERE t.brand_id = b.id), p.base, p.revision, p.remote_version, o.brand_id, "
-            "o.pending_push "
-            "FROM brands b JOIN preferences p ON p.brand_id = b.id "
-            "LEFT JOIN outbox o ON o.brand_id = b.id WHERE b.slug = :slug",
-            {"slug": slug},
-        ).first()
+        row = self._sql(_LOAD_SQL, {"slug": slug}).first()
         if row is None:
             raise NotFound(slug)
-        stamps = [dt.datetime.fromisoformat(row[i]) for i in (10, 11)]
-        brand = BrandRepository._to_brand((*row[:10], *stamps, *row[12:14]))
-        base = PreferenceSet.from_dict(json.loads(row[14])) if row[14] else None
-        pending_push = json.loads(row[18]) if row[18] else None
-        return SyncInput(brand, base, row[15], row[16], row[17] is not None, pending_push)
+        n = len(_COLUMNS) + 2  # the brand's columns, its decisions and its tags
+        brand = BrandRepository._to_brand(row[:n], stamps_as_text=True)
+        base_text, revision, remote_version, outbox, push_text = row[n:]
+        base = PreferenceSet.from_dict(json.loads(base_text)) if base_text else None
+        pending_push = json.loads(push_text) if push_text else None
+        return SyncInput(brand, base, revision, remote_version, outbox is not None, pending_push)
 
     def _brand_id(self, slug: str) -> int:
         brand_id = self._sql("SELECT id FROM brands WHERE slug = :slug", {"slug": slug}).scalar()

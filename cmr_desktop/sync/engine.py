@@ -44,6 +44,7 @@ from cmr_desktop.connectors.api import (
 )
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.clock import Clock
+from cmr_desktop.domain.fields import format_value, in_order, journal_name
 from cmr_desktop.domain.merge import (
     MergeResult,
     Outcome,
@@ -175,17 +176,13 @@ class _Budget:
             return True
 
 
-def _fmt(value: FieldValue) -> str:
-    if value is None:
-        return "default"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
-
-
-def field_name(key: FieldKey) -> str:
-    """The journal's name of a field, e.g. ``channel.email`` or ``grant.contact.marketing``."""
-    return ".".join(str(k) for k in key)
+def _drift_item(key: FieldKey, vendor: FieldValue, yours: FieldValue) -> dict[str, Any]:
+    """A drift journal entry's line for one field (the journal's name and value texts)."""
+    return {
+        "field": journal_name(key),
+        "vendor": format_value(vendor),
+        "yours": format_value(yours),
+    }
 
 
 def push_key(brand: Brand, revision: int, base_version: str, desired: PreferenceSet) -> str:
@@ -560,21 +557,12 @@ class SyncEngine:
                     and more_restrictive(c.key, c.local, c.remote)
                 ):
                     seen.drift.setdefault(
-                        field_name(c.key),
-                        {
-                            "field": field_name(c.key),
-                            "vendor": _fmt(c.remote),
-                            "yours": _fmt(c.local),
-                        },
+                        journal_name(c.key), _drift_item(c.key, c.remote, c.local)
                     )
                     if seen.vendor_state is None:
                         seen.vendor_state = remote.preferences.to_dict()
         for c in merged.drift:
-            seen.drift[field_name(c.key)] = {
-                "field": field_name(c.key),
-                "vendor": _fmt(c.remote),
-                "yours": _fmt(c.local),
-            }
+            seen.drift[journal_name(c.key)] = _drift_item(c.key, c.remote, c.local)
         if merged.drift and seen.vendor_state is None:
             seen.vendor_state = remote.preferences.to_dict()
         sent: PreferenceSet | None = None
@@ -637,13 +625,7 @@ class SyncEngine:
             base_after = base_after.replace_field(key, sent.get(key))
         drift = list(seen.drift.values())
         kept_items = [
-            {
-                "field": field_name(k),
-                "vendor": _fmt(confirmed.preferences.get(k)),
-                "yours": _fmt(v),
-                "answer": True,
-            }
-            for k, v in kept
+            {**_drift_item(k, confirmed.preferences.get(k), v), "answer": True} for k, v in kept
         ]
         status = "drift" if drift or kept_items else "ok"
         drift_text = "; ".join(
@@ -688,9 +670,9 @@ class SyncEngine:
                         "version": remote.version,
                         "fields": [
                             {
-                                "field": field_name(c.key),
-                                "vendor": _fmt(c.remote),
-                                "was": _fmt(c.local),
+                                "field": journal_name(c.key),
+                                "vendor": format_value(c.remote),
+                                "was": format_value(c.local),
                             }
                             for c in merged.accepted
                         ],
@@ -814,7 +796,7 @@ def kept_looser(
 ) -> list[tuple[FieldKey, FieldValue]]:
     """Decided fields whose value in the vendor's answer is looser than what was sent."""
     out: list[tuple[FieldKey, FieldValue]] = []
-    for key in sorted(wanted.fields(), key=lambda k: tuple(map(str, k))):
+    for key in in_order(wanted.fields()):
         value = sent.get(key)
         if key[0] == "frequency" and sent.channels.get(key[1]) is False:
             continue
@@ -827,8 +809,8 @@ def differences(old: PreferenceSet, new: PreferenceSet) -> list[str]:
     """What changed from ``old`` to ``new``, one "field: old -> new" line per field."""
     a, b = old.fields(), new.fields()
     return [
-        f"{field_name(k)}: {_fmt(a.get(k))} -> {_fmt(b.get(k))}"
-        for k in sorted(a.keys() | b.keys(), key=lambda k: tuple(map(str, k)))
+        f"{journal_name(k)}: {format_value(a.get(k))} -> {format_value(b.get(k))}"
+        for k in in_order(a.keys() | b.keys())
         if a.get(k) != b.get(k)
     ]
 

@@ -369,8 +369,11 @@ class ConnectorConformance:
     # --- metadata and configuration -------------------------------------------------------
 
     def test_metadata_is_valid(self) -> None:
+        from cmr_desktop.connectors.registry import hook_problems
+
         cls = self.connector_class
         assert cls.problems() == []
+        assert hook_problems(cls) == []  # what discovery would list it as broken for
         assert api_major(cls.info.api_version) == api_major(API_VERSION), (
             f"built for plugin API {cls.info.api_version}, the host provides {API_VERSION}"
         )

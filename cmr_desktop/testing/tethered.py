@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+from typing import ClassVar
 
-from cmr_desktop.testing.simulator import Knobs, SimulatorProcess
-from cmr_desktop.testing.simulator import main as simulator_main
+from cmr_desktop.testing.simulator import SimulatorProcess
 
 
 def _stop_at_end_of_input(fd: int) -> None:
@@ -33,6 +32,8 @@ def _stop_at_end_of_input(fd: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``cmr-vendor-sim`` that stops when its standard input ends."""
+    from cmr_desktop.testing.simulator.cli import main as simulator_main
+
     fd = os.dup(sys.stdin.fileno())
     threading.Thread(
         target=_stop_at_end_of_input, args=(fd,), name="parent-watch", daemon=True
@@ -49,48 +50,8 @@ class TetheredSimulator(SimulatorProcess):
         knobs: knobs for every vendor at start (latency, error rate, ...).
     """
 
-    def __init__(self, vendors: int = 3, *, seed: int = 0, knobs: Knobs | None = None) -> None:
-        import requests
-
-        args = [sys.executable, "-m", "cmr_desktop.testing.tethered", "--port", "0"]
-        args += ["--vendors", str(vendors), "--seed", str(seed)]
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,  # its end of file is our end
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self._proc.stdout is not None
-        first = self._proc.stdout.readline()
-        if " at " not in first:
-            self._proc.kill()
-            self._proc.wait()
-            raise RuntimeError(f"cmr-vendor-sim did not start: {first!r}")
-        self.root = first.split(" at ")[1].split()[0]
-        self._vendors: dict[str, tuple[str, str]] = {}
-        for _ in range(vendors):
-            vid, url, token = self._proc.stdout.readline().split()[:3]
-            self._vendors[vid] = (url, token.removeprefix("token="))
-        self._admin = requests.Session()
-        if knobs is not None:
-            for vid in self._vendors:
-                self.set_knobs(vid, **knobs.to_dict())
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    def stop(self) -> None:
-        if self._proc.stdin is not None and not self._proc.stdin.closed:
-            self._proc.stdin.close()  # the child stops on its own; SIGTERM as well, at once
-        super().stop()
-
-    def __enter__(self) -> TetheredSimulator:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    module: ClassVar[str] = "cmr_desktop.testing.tethered"
+    stdin: ClassVar[int | None] = subprocess.PIPE  # its end of file is our end
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,10 +74,12 @@ def build_demo(services: Services, simulator: Any) -> None:
     from cmr_desktop.domain.policy import MyTerms, NeverPurpose, NoChannel
     from cmr_desktop.paths import resources_dir
 
-    services.import_file(resources_dir() / "demo" / "brands.json")
+    services.transfer.import_file(resources_dir() / "demo" / "brands.json")
     # Standing terms (for the My Terms window): the customer applied them as they went.
-    services.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
-    manual = [r.slug for r in services.brand_records()]
+    services.preferences.set_policy(
+        MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)])
+    )
+    manual = [r.slug for r in services.brands.brand_records()]
     categories = ("retail", "finance", "travel", "telecom", "media", "food")
     names = (
         "Northwind Outfitters",
@@ -100,7 +102,7 @@ def build_demo(services: Services, simulator: Any) -> None:
         vendor = simulator.vendor_ids[index]
         subject = f"demo-{i:02d}"
         simulator.add_subject(vendor, subject)
-        slug = services.add_brand(
+        slug = services.brands.add_brand(
             name,
             category=categories[i % len(categories)],
             connector="openpref",
@@ -120,19 +122,23 @@ def build_demo(services: Services, simulator: Any) -> None:
                 Grant(Decision.ALLOW, until) if i % 2 else Grant(Decision.DENY),
             )
 
-        services.update_preferences(slug, edit)
+        services.preferences.update_preferences(slug, edit)
         if what != "undecided":
             with_terms.append(slug)
-    services.apply_policy(with_terms)  # journaled as the customer's (as the wizard does)
+    services.preferences.apply_policy(
+        with_terms
+    )  # journaled as the customer's (as the wizard does)
     # The customer's own choices against their terms, made after applying them.
-    services.update_preferences(story["allows SMS"], lambda p: p.with_channel(Channel.SMS, True))
-    services.update_preferences(
+    services.preferences.update_preferences(
+        story["allows SMS"], lambda p: p.with_channel(Channel.SMS, True)
+    )
+    services.preferences.update_preferences(
         story["allows sale"],
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW)),
     )
     # A permission that ends soon (for the notices).
     soon = dt.date.today() + dt.timedelta(days=5)
-    services.update_preferences(
+    services.preferences.update_preferences(
         "contoso-bank",
         lambda p: p.with_grant(
             DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, soon)
@@ -141,7 +147,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     # Brands handled by hand: carried out already, but for one.
     for slug in manual:
         if slug != DEMO_BY_HAND:
-            services.confirm_done_by_hand(slug)
+            services.sync.confirm_done_by_hand(slug)
     simulator.set_knobs(
         simulator.vendor_ids[DEMO_DOWN_VENDOR],
         error_rate=1.0,
@@ -150,7 +156,7 @@ def build_demo(services: Services, simulator: Any) -> None:
     )
     simulator.set_knobs(simulator.vendor_ids[DEMO_LAX_VENDOR], lax_write=True)
     # The company directory for the add-brand wizard.
-    services.import_directory()
+    services.directory.import_directory()
 
 
 def _open_home(

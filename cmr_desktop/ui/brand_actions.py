@@ -54,14 +54,14 @@ def removal_candidates(services: Services, slugs: Sequence[str]) -> list[Removal
     """What the confirmation needs to know (reads the store: off the GUI thread)."""
     out = []
     for slug in slugs:
-        record = services.brand_record(slug)
+        record = services.brands.brand_record(slug)
         if record is None:
             continue  # removed meanwhile
         labels: tuple[str, ...] = ()
         with contextlib.suppress(Exception):  # a connector that is not installed
             labels = tuple(
                 f.label
-                for f in services.connector_class(record.connector).config_fields
+                for f in services.connections.connector_class(record.connector).config_fields
                 if f.secret
             )
         out.append(RemovalCandidate(slug, record.name, labels, record.pending))
@@ -80,7 +80,7 @@ def _quoted(labels: Sequence[str]) -> str:
 
 def removal_text(brands: Sequence[RemovalCandidate]) -> tuple[str, str]:
     """(question, what happens) of the confirmation: exactly what removing does
-    (Services.remove_brands), no more, no less."""
+    (services.brands.remove_brands), no more, no less."""
     one = len(brands) == 1
     its, it = ("its", "it") if one else ("their", "them")
     question = f"Remove {brands[0].name}?" if one else f"Remove {plural(len(brands), 'brand')}?"
@@ -318,7 +318,7 @@ class BrandActions(QObject):
                 )
 
         self.runner.run(
-            lambda: services.remove_brands(slugs),
+            lambda: services.brands.remove_brands(slugs),
             done,
             lambda error: self.message.emit(f"Not removed: {error}"),
             write=True,
@@ -338,7 +338,7 @@ class BrandActions(QObject):
         services = self.services
 
         def run() -> list[str]:
-            command.removed = services.remove_brands(command.slugs)
+            command.removed = services.brands.remove_brands(command.slugs)
             return [r.slug for r in command.removed]
 
         def done(slugs: list[str]) -> None:
@@ -360,7 +360,7 @@ class BrandActions(QObject):
         services = self.services
 
         def run() -> list[str]:
-            return services.restore_brands(command.removed)
+            return services.brands.restore_brands(command.removed)
 
         def done(refused: list[str]) -> None:
             text = f"Put back {self._words(command.names)}."
@@ -407,9 +407,9 @@ class _Loaded:
 
 def _load_settings(services: Services, slug: str) -> _Loaded:
     """A brand's connector fields and settings (imports its plugin: off the GUI thread)."""
-    view = services.get_brand(slug)
-    connector, config, held = services.connector_settings(slug)
-    fields = tuple(services.connector_class(connector).config_fields)
+    view = services.brands.get_brand(slug)
+    connector, config, held = services.connections.connector_settings(slug)
+    fields = tuple(services.connections.connector_class(connector).config_fields)
     return _Loaded(view.brand.name, connector, fields, config, held)
 
 
@@ -528,7 +528,7 @@ class ConnectorSettingsDialog(QDialog):
                     edit.selectAll()
 
         self.runner.run(
-            lambda: services.set_connector_settings(slug, config, secrets),
+            lambda: services.connections.set_connector_settings(slug, config, secrets),
             stored,
             failed,
             write=True,

@@ -53,6 +53,13 @@ def address_problem(text: str) -> str:
             local = False
         if not local:
             return "Use https://: plain http:// is only for this computer (localhost)."
+        from cmr_desktop.connectors.http import in_test_mode
+
+        if not in_test_mode():
+            return (
+                "Use https://: plain http:// to this computer is only for testing "
+                "(CMR_TEST_MODE=1)."
+            )
     return ""
 
 

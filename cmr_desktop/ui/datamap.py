@@ -192,7 +192,7 @@ class DataMapWindow(QWidget):
 
         def read() -> tuple[list[MapRow], dt.date]:
             today = services.today()
-            return map_rows(services.brand_records(), today), today
+            return map_rows(services.brands.brand_records(), today), today
 
         self.runner.run(
             read, self._loaded, lambda e: self.summary.setText(f"Error: {e}"), latest="map"

@@ -1,9 +1,10 @@
 """The brand editor beside the table: every change is saved at once and can be undone.
 
-Each edit is a QUndoCommand that sets one preference field (or one relationship detail) of
-one brand; its redo/undo write through services on a pool thread (never on the GUI thread)
-and mark the brand pending, like any edit. ``QUndoStack.push`` calls ``redo`` at once, so a
-widget never applies an edit itself.
+Each edit is an undo command that holds the data of one change (a brand, a preference field
+or a relationship detail, the old and the new value); its redo/undo ask the preference writer
+(``ui/writer.py``) to store it on the write thread (never on the GUI thread), which marks the
+brand pending, like any edit. ``QUndoStack.push`` calls ``redo`` at once, so a widget never
+applies an edit itself: the editor shows what the writer says was asked, stored or refused.
 
 What is offered follows the vendor's catalog, fetched in the background when a brand is
 shown (and kept for the session): channels, frequencies, topics (required ones shown
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDate, QPointF, Qt, QTime, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QPalette, QUndoCommand, QUndoStack, QWheelEvent
+from PySide6.QtGui import QAction, QKeyEvent, QPalette, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QCalendarWidget,
@@ -44,7 +45,9 @@ from PySide6.QtWidgets import (
 )
 
 from cmr_desktop.connectors.api import Catalog, Topic
+from cmr_desktop.domain.brand import FORM_FIELDS
 from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.fields import Field
 from cmr_desktop.domain.preferences import (
     FieldKey,
     FieldValue,
@@ -62,34 +65,38 @@ from cmr_desktop.domain.vocabulary import (
     Purpose,
     RelationshipStatus,
 )
-from cmr_desktop.domain.words import in_sentence, topic_words
-from cmr_desktop.services import Services
+from cmr_desktop.domain.words import topic_words
+from cmr_desktop.services import BrandView, Services
 from cmr_desktop.ui.palette import dimmed_text
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import tooltip, vendor_note
+from cmr_desktop.ui.writer import (
+    DetailSave,
+    FieldsSave,
+    Outcome,
+    PreferenceWriter,
+    Save,
+    SaveCommand,
+    brand_of,
+)
 
 _DEFAULT = "(their default)"
 _UNDECIDED = "(undecided)"
 _NO_END = "No end"
 _UNTIL = "Until…"
 _STATE = {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}
-#: Relationship details the editor changes (the services' editable fields).
-DETAILS = ("category", "website", "account_id", "privacy_contact", "notes")
-_DETAIL_LABELS = {
-    "category": "Category",
-    "website": "Website",
-    "account_id": "Account",
-    "privacy_contact": "Privacy contact",
-    "notes": "Notes",
-}
+#: Relationship details the editor changes, in its form's order (``domain.brand.FORM_FIELDS``).
+DETAILS = tuple(f.name for f in FORM_FIELDS)
+_DETAIL_LABELS = {f.name: f.label for f in FORM_FIELDS}
 
 
-class SetField(QUndoCommand):
-    """Set one preference field of one brand (and put it back on undo)."""
+class SetField(SaveCommand):
+    """Set one preference field of one brand (and put it back on undo). Holds data only:
+    the writer stores it and tells the views."""
 
     def __init__(
         self,
-        editor: BrandEditor,
+        writer: PreferenceWriter,
         slug: str,
         key: FieldKey,
         old: FieldValue,
@@ -99,22 +106,22 @@ class SetField(QUndoCommand):
         topics: Mapping[str, str] | None = None,
     ) -> None:
         # "Undo Demographics for analytics of Contoso Bank": the brand's name, not its slug.
-        super().__init__(f"{field_label(key, topics)} of {name or slug}")
-        self.editor, self.slug, self.key, self.old, self.new = editor, slug, key, old, new
+        super().__init__(writer, f"{field_label(key, topics)} of {name or slug}")
+        self.slug, self.key, self.old, self.new = slug, key, old, new
 
-    def redo(self) -> None:
-        self.editor.write(self.slug, self.key, self.new)
+    def forward(self) -> Save:
+        return FieldsSave(self.slug, ((self.key, self.new),), ((self.key, self.old),))
 
-    def undo(self) -> None:
-        self.editor.write(self.slug, self.key, self.old)
+    def backward(self) -> Save:
+        return FieldsSave(self.slug, ((self.key, self.old),), ((self.key, self.new),))
 
 
-class SetDetail(QUndoCommand):
+class SetDetail(SaveCommand):
     """Change one relationship detail (category, website ...) of one brand."""
 
     def __init__(
         self,
-        editor: BrandEditor,
+        writer: PreferenceWriter,
         slug: str,
         name: str,
         old: Any,
@@ -122,32 +129,28 @@ class SetDetail(QUndoCommand):
         *,
         brand_name: str | None = None,
     ) -> None:
-        super().__init__(f"{_DETAIL_LABELS.get(name, name)} of {brand_name or slug}")
-        self.editor, self.slug, self.name, self.old, self.new = editor, slug, name, old, new
+        super().__init__(writer, f"{_DETAIL_LABELS.get(name, name)} of {brand_name or slug}")
+        self.slug, self.name, self.old, self.new = slug, name, old, new
 
-    def redo(self) -> None:
-        self.editor.write_detail(self.slug, self.name, self.new)
+    def forward(self) -> Save:
+        return DetailSave(self.slug, self.name, self.new, self.old)
 
-    def undo(self) -> None:
-        self.editor.write_detail(self.slug, self.name, self.old)
+    def backward(self) -> Save:
+        return DetailSave(self.slug, self.name, self.old, self.new)
+
+
+def brand_details(view: BrandView) -> dict[str, Any]:
+    """The relationship details the editor shows, as stored."""
+    brand = view.brand
+    details = {name: getattr(brand, name) for name in DETAILS}
+    details["status"] = brand.status.value
+    return details
 
 
 def field_label(key: FieldKey, topics: Mapping[str, str] | None = None) -> str:
     """A field in the customer's words ("Email frequency", "Contact for marketing",
     "Topic 'Order updates'" ...). ``topics``: the vendor's topic labels by id, where known."""
-    if key[0] in ("channel", "frequency"):
-        channel = key[1]
-        assert isinstance(channel, Channel)
-        return channel.label + (" frequency" if key[0] == "frequency" else "")
-    if key[0] == "grant":
-        category, purpose = key[1], key[2]
-        assert isinstance(category, DataCategory)
-        assert isinstance(purpose, Purpose)
-        return f"{category.label} for {in_sentence(purpose.label)}"
-    if key[0] == "topic":
-        topic = str(key[1])
-        return f"Topic '{(topics or {}).get(topic) or topic_words(topic)}'"
-    return "Quiet hours"
+    return Field(key).label(topics)
 
 
 def _hand_wheel_on(widget: QWidget, event: QWheelEvent) -> bool:
@@ -504,19 +507,29 @@ def _tristate_value(box: QCheckBox) -> bool | None:
 class BrandEditor(QWidget):
     """Everything a brand may do, for the selected brand.
 
+    Edits are saved through the preference writer (``ui/writer.py``): the editor pushes a
+    command holding the data, shows the new value when the writer says it was asked for,
+    the stored brand when it was stored, and the stored value again when it was refused.
+
     Signals:
-        saved(str): a brand's preferences or details were written (its slug).
-        failed(str): a write or a catalog request failed (a message for the status bar).
+        failed(str): a read or a catalog request failed, or an edit cannot be made (a message
+            for the status bar; a refused save is the writer's ``refused``).
     """
 
-    saved = Signal(str)
     failed = Signal(str)
 
     def __init__(
-        self, services: Services, runner: Runner, undo: QUndoStack, parent: QWidget | None = None
+        self,
+        services: Services,
+        runner: Runner,
+        writer: PreferenceWriter,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.services, self.runner, self.undo = services, runner, undo
+        self.services, self.runner, self.writer = services, runner, writer
+        writer.asked.connect(self._on_asked)
+        writer.stored.connect(self._on_stored)
+        writer.refused.connect(self._on_refused)
         self.slug: str | None = None
         self.name = ""  # the shown brand's name (for undo texts: names, never slugs)
         self._uses_slug: str | None = None  # whose data uses the rows show
@@ -667,11 +680,9 @@ class BrandEditor(QWidget):
         services = self.services
 
         def load() -> tuple[str, str, PreferenceSet, dict[str, Any], PreferenceSet | None]:
-            view = services.get_brand(slug)
+            view = services.brands.get_brand(slug)
             brand = view.brand
-            details = {name: getattr(brand, name) for name in DETAILS}
-            details["status"] = brand.status.value
-            return brand.slug, brand.name, brand.preferences, details, view.vendor
+            return brand.slug, brand.name, brand.preferences, brand_details(view), view.vendor
 
         asked = self._edits
         self.runner.run(load, lambda loaded: self._loaded(loaded, asked), self._on_failed)
@@ -680,7 +691,7 @@ class BrandEditor(QWidget):
         else:
             self.catalog, self.catalog_known = None, False
             self.runner.run(
-                lambda: (slug, services.catalog(slug)),
+                lambda: (slug, services.connections.catalog(slug)),
                 self._catalog_loaded,
                 lambda exc: self._catalog_failed(slug, exc),
             )
@@ -974,7 +985,8 @@ class BrandEditor(QWidget):
         if old == new:
             return
         topics = {t.id: t.label for t in self.catalog.topics} if self.catalog else None
-        self.undo.push(SetField(self, self.slug, key, old, new, name=self.name, topics=topics))
+        command = SetField(self.writer, self.slug, key, old, new, name=self.name, topics=topics)
+        self.writer.push(command)
 
     def _push_detail(self, name: str, new: Any) -> None:
         if self.slug is None:
@@ -982,41 +994,64 @@ class BrandEditor(QWidget):
         old = self.details.get(name)
         if old == new:
             return
-        self.undo.push(SetDetail(self, self.slug, name, old, new, brand_name=self.name))
+        self.writer.push(SetDetail(self.writer, self.slug, name, old, new, brand_name=self.name))
 
-    def write(self, slug: str, key: FieldKey, value: FieldValue) -> None:
-        """Store one field in the background; the table row updates when it is saved."""
-        if slug == self.slug:
-            self._edits += 1
-            self.prefs = self.prefs.replace_field(key, value)
-            self.refresh(key[0])
-        services = self.services
+    # --- what the writer says ------------------------------------------------------------
 
-        def save() -> str:
-            services.update_preferences(slug, lambda p: p.replace_field(key, value))
-            return slug
-
-        self.runner.run(save, self.saved.emit, self._on_failed, write=True)
-
-    def write_detail(self, slug: str, name: str, value: Any) -> None:
-        """Store one relationship detail in the background."""
-        if slug == self.slug:
-            self._edits += 1
-            self.details = {**self.details, name: value}
+    def _on_asked(self, outcome: Outcome) -> None:
+        """A save was asked for (an edit, an undo, a redo): show it at once."""
+        save = outcome.save
+        if self.slug is None or brand_of(save) != self.slug:
+            return
+        self._edits += 1  # a read asked for before this is out of date
+        if isinstance(save, FieldsSave):
+            prefs = self.prefs
+            for key, value in save.values:
+                prefs = prefs.replace_field(key, value)
+            self.prefs = prefs
+            kinds = {key[0] for key, _ in save.values}
+            self.refresh(kinds.pop() if len(kinds) == 1 else None)
+        elif isinstance(save, DetailSave):
+            self.details = {**self.details, save.name: save.value}
             self.refresh()
-        services = self.services
 
-        def save() -> str:
-            stored = RelationshipStatus(value) if name == "status" else value
-            services.edit_brand(slug, **{name: stored})
-            return slug
+    def _on_stored(self, outcome: Outcome) -> None:
+        """A save was stored: show the brand as stored, once no newer save of it is on its
+        way (another program's changes come in with it)."""
+        slug = brand_of(outcome.save)
+        view = outcome.brand
+        if (
+            slug is not None
+            and slug == self.slug
+            and view is not None
+            and not self.writer.pending(slug)
+        ):
+            self._show_stored(view)
 
-        def failed(error: Exception) -> None:
-            self._on_failed(error)
-            if slug == self.slug:
-                self.show_brand(slug)  # show what is really stored
+    def _on_refused(self, outcome: Outcome) -> None:
+        """A save was refused: show what the store holds again (the message is the
+        window's). Newer saves of the brand still on their way keep their values."""
+        save, view = outcome.save, outcome.brand
+        if self.slug is None or brand_of(save) != self.slug:
+            return
+        if view is not None and not self.writer.pending(self.slug):
+            self._show_stored(view)
+            return
+        if isinstance(save, FieldsSave):
+            prefs = self.prefs
+            for key, value in save.previous:  # as stored, or (unreadable) as before
+                prefs = prefs.replace_field(key, view.brand.preferences.get(key) if view else value)
+            self.prefs = prefs
+        elif isinstance(save, DetailSave):
+            stored = brand_details(view).get(save.name) if view else save.previous
+            self.details = {**self.details, save.name: stored}
+        self.refresh()
 
-        self.runner.run(save, self.saved.emit, failed, write=True)
+    def _show_stored(self, view: BrandView) -> None:
+        prefs, details = view.brand.preferences, brand_details(view)
+        if (prefs, details, view.vendor) != (self.prefs, self.details, self.vendor):
+            self.prefs, self.details, self.vendor = prefs, details, view.vendor
+            self.refresh()
 
     def _on_failed(self, error: Exception) -> None:
-        self.failed.emit(f"Not saved: {error}")
+        self.failed.emit(f"Could not read the brand: {error}")

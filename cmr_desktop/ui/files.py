@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.brand import Brand
-from cmr_desktop.domain.preferences import FieldKey
+from cmr_desktop.domain.brand import DETAIL_FIELDS, Brand
+from cmr_desktop.domain.fields import in_order
 from cmr_desktop.interop.directory import bundled_directory
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.interop.plan import ImportPlan
@@ -36,18 +36,7 @@ from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import describe_value, translate
 
 #: Relationship details in the customer's words (the import preview).
-_DETAILS = {
-    "name": "Name",
-    "account_id": "Account",
-    "status": "Status",
-    "category": "Category",
-    "website": "Website",
-    "privacy_contact": "Privacy contact",
-    "notes": "Notes",
-    "tags": "Tags",
-    "connector": "Connector",
-    "connector_config": "Connector settings",
-}
+_DETAILS = {f.name: f.label for f in DETAIL_FIELDS}
 
 
 def _detail_words(value: object) -> str:
@@ -67,8 +56,7 @@ def change_words(old: Brand, new: Brand) -> list[str]:
         if a != b:
             out.append(f"{label}: {_detail_words(a)} → {_detail_words(b)}")
     fa, fb = old.preferences.fields(), new.preferences.fields()
-    keys: list[FieldKey] = sorted(fa.keys() | fb.keys(), key=lambda k: tuple(map(str, k)))
-    for key in keys:
+    for key in in_order(fa.keys() | fb.keys()):
         if fa.get(key) != fb.get(key):
             was, now = describe_value(fa.get(key)), describe_value(fb.get(key))
             out.append(f"{field_label(key)}: {was} → {now}")
@@ -184,7 +172,7 @@ class FileActions(QObject):
     def export_to(self, path: Path, fmt: str) -> None:
         """Export every brand (and My Terms, in JSON) to ``path`` in the background."""
         services = self.services
-        write = services.export_json if fmt == "json" else services.export_csv
+        write = services.transfer.export_json if fmt == "json" else services.transfer.export_csv
         newline = "" if fmt == "csv" else None
 
         def done(count: int) -> None:
@@ -233,7 +221,7 @@ class FileActions(QObject):
             self._show(dialog)
 
         self.runner.run(
-            lambda: services.import_file(path, dry_run=True), show, self._error("Import")
+            lambda: services.transfer.import_file(path, dry_run=True), show, self._error("Import")
         )
 
     def _import(self, path: Path, previewed: list[str]) -> None:
@@ -241,13 +229,13 @@ class FileActions(QObject):
         services = self.services
 
         def run() -> Any:
-            again = list(services.import_file(path, dry_run=True).plan.lines())
+            again = list(services.transfer.import_file(path, dry_run=True).plan.lines())
             if again != previewed:
                 raise ValueError(
                     "the file or your brands changed since the preview; nothing was "
                     "imported. Open the import again to see the changes."
                 )
-            return services.import_file(path)
+            return services.transfer.import_file(path)
 
         def done(_result: Any) -> None:
             self.message.emit(f"Imported {path.name}.")
@@ -286,7 +274,7 @@ class FileActions(QObject):
                 self._show(TextDialog("Company directory", heading, text, None, self.window))
 
         self.runner.run(
-            lambda: services.import_directory(path),
+            lambda: services.directory.import_directory(path),
             done,
             self._error("Directory import"),
             write=True,

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.vocabulary import Channel, DataCategory, Purpose
+from cmr_desktop.domain.errors import DomainError
+from cmr_desktop.domain.fields import Field
 from cmr_desktop.interop.files import write_atomically
 from cmr_desktop.services import Services
 from cmr_desktop.storage import JournalEntry
@@ -58,21 +59,12 @@ KINDS = {
 
 
 def field_words(name: str) -> str:
-    """A journal field name (``grant.contact.marketing``) in the customer's words."""
-    parts = name.split(".")
+    """A journal field name (``grant.contact.marketing``) in the customer's words; a name
+    that is no preference field is shown as it is."""
     try:
-        if parts[0] in ("channel", "frequency") and len(parts) == 2:
-            label = Channel(parts[1]).label
-            return label + (" frequency" if parts[0] == "frequency" else "")
-        if parts[0] == "grant" and len(parts) == 3:
-            return f"{DataCategory(parts[1]).label} for {Purpose(parts[2]).label.lower()}"
-    except ValueError:
+        return Field.from_journal_name(name).journal_words
+    except DomainError:
         return name
-    if parts[0] == "topic" and len(parts) >= 2:
-        return f"topic {'.'.join(parts[1:])}"
-    if parts[0] == "quiet_hours":
-        return "quiet hours"
-    return name
 
 
 def value_words(value: object) -> str:
@@ -265,8 +257,8 @@ class JournalWindow(QWidget):
         services = self.services
 
         def read() -> tuple[list[JournalEntry], int | None, dict[str, str]]:
-            names = {r.slug: r.name for r in services.brand_records()}
-            return services.journal(), services.verify_journal(), names
+            names = {r.slug: r.name for r in services.brands.brand_records()}
+            return services.journal.entries(), services.journal.verify(), names
 
         self.runner.run(
             read, lambda result: self._loaded(result, brand), self._failed, latest="journal"
@@ -334,7 +326,9 @@ class JournalWindow(QWidget):
         services = self.services
 
         def write() -> int:
-            return write_atomically(path, lambda out: services.export_receipts(out, [brand]))
+            return write_atomically(
+                path, lambda out: services.transfer.export_receipts(out, [brand])
+            )
 
         self.runner.run(
             write,

@@ -47,6 +47,7 @@ from cmr_desktop.ui.terms import TermsWindow
 from cmr_desktop.ui.text import describe_value, plural
 from cmr_desktop.ui.welcome import EditorPages, StartPages
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
+from cmr_desktop.ui.writer import PreferenceWriter
 
 Filter = Callable[[BrandRow], bool] | None
 NO_BRANDS = "No brands yet"  # the status bar's summary on an empty home
@@ -178,8 +179,11 @@ class MainWindow(QMainWindow):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setAccessibleName("Brand details")
         self.undo_stack = QUndoStack(self)
-        self.editor = BrandEditor(self.services, self.runner, self.undo_stack, self)
-        self.editor.saved.connect(self._refresh_brand)
+        # Every save of the editor, the results panel and My Terms (ui/writer.py).
+        self.writer = PreferenceWriter(self.services, self.runner, self.undo_stack, self)
+        self.writer.brand_stored.connect(self._refresh_brand)
+        self.writer.refused.connect(lambda out: self.statusBar().showMessage(out.message, 15_000))
+        self.editor = BrandEditor(self.services, self.runner, self.writer, self)
         self.editor.failed.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         inner = QWidget(self)
         box = QVBoxLayout(inner)
@@ -225,8 +229,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(redo)
         edit_menu.addSeparator()
         edit_menu.addAction(find)
-        self.results = SyncResults(self.services, self.runner, self.undo_stack, self.editor, self)
-        self.results.changed.connect(self._refresh_brand)
+        self.results = SyncResults(self.services, self.runner, self.writer, self)
         self.results.show_brand.connect(self.select_brand)
         self.results_dock = ResultsDock(self.results, self)  # at most a third high
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results_dock)
@@ -482,7 +485,7 @@ class MainWindow(QMainWindow):
         def load() -> list[BrandRow]:
             # Every row from the brand's summary (domain.summary): the table, sidebar and
             # status bar count the same things, My Terms and expiry included.
-            return [BrandRow.of(r, s) for r, s in self.services.brand_summaries()]
+            return [BrandRow.of(r, s) for r, s in self.services.brands.brand_summaries()]
 
         self.runner.run(load, self._on_loaded, self._on_error, latest="reload")
 
@@ -622,7 +625,7 @@ class MainWindow(QMainWindow):
         def load() -> tuple[BrandRow, str] | None:
             # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state):
             # the cost of an edit does not grow with the number of brands.
-            found = services.brand_summaries([slug])
+            found = services.brands.brand_summaries([slug])
             if not found:
                 return None
             record, summary = found[0]
@@ -642,7 +645,7 @@ class MainWindow(QMainWindow):
         services = self.services
 
         def describe() -> str:
-            found = services.brand_summaries([slug])
+            found = services.brands.brand_summaries([slug])
             if not found:
                 return ""
             return describe_brand(*found[0], services.today())
@@ -729,7 +732,7 @@ class MainWindow(QMainWindow):
         services = self.services
 
         def load() -> list[BrandRow]:
-            return [BrandRow.of(r, s) for r, s in services.brand_summaries(slugs)]
+            return [BrandRow.of(r, s) for r, s in services.brands.brand_summaries(slugs)]
 
         self.runner.run(load, self._on_rows_loaded, self._on_error)
 
@@ -777,7 +780,9 @@ class MainWindow(QMainWindow):
             self.sign_in = dialog
             dialog.show()
 
-        self.runner.run(lambda: services.get_brand(slug).brand.connector, show, self._on_error)
+        self.runner.run(
+            lambda: services.brands.get_brand(slug).brand.connector, show, self._on_error
+        )
 
     def _current_slug(self) -> str | None:
         current = self.table.currentIndex()
@@ -844,7 +849,7 @@ class MainWindow(QMainWindow):
     def show_terms(self) -> TermsWindow:
         """Open (or raise) the My Terms window."""
         if self.terms_window is None:
-            terms = TermsWindow(self.services, self.runner, self.undo_stack, self, self.settings)
+            terms = TermsWindow(self.services, self.runner, self.writer, self, self.settings)
             terms.brands_changed.connect(lambda _slugs: self.reload())
             terms.terms_saved.connect(self.reload)  # every brand is judged by the new terms
             terms.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))

@@ -78,7 +78,9 @@ class Notifier(QObject):
         """Tell about permissions that end within 7 days (each one once per session)."""
         services = self.services
         self.runner.run(
-            lambda: services.expiring_grants(EXPIRY_DAYS), self._expiring, lambda _e: None
+            lambda: services.preferences.expiring_grants(EXPIRY_DAYS),
+            self._expiring,
+            lambda _e: None,
         )
 
     def _expiring(self, found: list[Any]) -> None:

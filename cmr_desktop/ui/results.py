@@ -4,7 +4,8 @@ For drift, the sync has already put your own value back at the vendor. The panel
 drifted field with the vendor's value and yours, and lets you decide:
 
 - **Accept theirs**: take the vendor's value as your choice (an undoable edit; the brand is
-  pending until the next sync sends it).
+  pending until the next sync sends it). Saved through the preference writer
+  (``ui/writer.py``), as every edit.
 - **Keep mine**: confirm your value (already re-asserted); the brand is no longer in drift.
 
 Everything shown comes from vendors or the journal and is plain text (QTreeWidgetItem text
@@ -18,7 +19,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QShowEvent, QUndoCommand, QUndoStack
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -31,11 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmr_desktop.domain.preferences import PreferenceSet
+from cmr_desktop.domain.preferences import FieldKey
 from cmr_desktop.services import DriftItem, Services
-from cmr_desktop.ui.editor import BrandEditor, field_label
+from cmr_desktop.ui.editor import field_label
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import describe_value, plural
+from cmr_desktop.ui.writer import (
+    AcceptSave,
+    FieldsSave,
+    KeepSave,
+    Outcome,
+    PreferenceWriter,
+    Save,
+    SaveCommand,
+    Step,
+)
 
 __all__ = ["AcceptTheirs", "ResultsDock", "SyncResults", "describe_value"]
 
@@ -44,48 +55,57 @@ _ITEM = Qt.ItemDataRole.UserRole + 1
 #: The share of the main window's height the results dock takes at most when it opens or
 #: the window shrinks: the brand list keeps priority.
 DOCK_SHARE = 1 / 3
+_PUT_BACK = "put back to yours"
+_ACCEPTED = "accepted: sent at the next sync"
+_UNDONE = "acceptance undone: yours again"
 
 
-class AcceptTheirs(QUndoCommand):
-    """Accept the vendor's values of some drifted fields (Services.accept_theirs); undo puts
-    the customer's own values back."""
+class AcceptTheirs(SaveCommand):
+    """Accept the vendor's values of some drifted fields (journaled ``accepted_theirs``);
+    undo puts the customer's own values back. Holds the drift items (data) only."""
 
     def __init__(
-        self, panel: SyncResults, slug: str, name: str, items: Sequence[DriftItem]
+        self, writer: PreferenceWriter, slug: str, name: str, items: Sequence[DriftItem]
     ) -> None:
-        super().__init__(f"Accept the vendor's values for {name}")
-        self.panel, self.slug, self.items = panel, slug, list(items)
-        self._first = True
+        super().__init__(writer, f"Accept the vendor's values for {name}")
+        self.slug, self.items = slug, tuple(items)
 
-    def redo(self) -> None:
-        self.panel.write_accept(self.slug, self.items, self._first)
-        self._first = False
+    def forward(self) -> Save:
+        # The first time as the last drift recorded it; a redo after an undo (the drift is
+        # decided by then) sends the same values again.
+        keys = tuple(i.key for i in self.items)
+        values = None if self.first else tuple((i.key, i.vendor) for i in self.items)
+        return AcceptSave(self.slug, keys, values)
 
-    def undo(self) -> None:
-        self.panel.write_restore(self.slug, self.items)
+    def backward(self) -> Save:
+        yours = tuple((i.key, i.yours) for i in self.items)
+        theirs = tuple((i.key, i.vendor) for i in self.items)
+        return FieldsSave(self.slug, yours, theirs)
 
 
 class SyncResults(QWidget):
     """Failures and drift of the last sync, with a decision for each drift.
 
+    Decisions are saved through the preference writer; the panel's notes follow what it
+    stored or refused (a refused decision is open again).
+
     Signals:
-        changed(str): a brand was changed from the panel (its slug).
         show_brand(str): the user wants to see a brand in the table.
     """
 
-    changed = Signal(str)
     show_brand = Signal(str)
 
     def __init__(
         self,
         services: Services,
         runner: Runner,
-        undo: QUndoStack,
-        editor: BrandEditor,
+        writer: PreferenceWriter,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.services, self.runner, self.undo, self.editor = services, runner, undo, editor
+        self.services, self.runner, self.writer = services, runner, writer
+        writer.stored.connect(self._on_stored)
+        writer.refused.connect(self._on_refused)
         layout = QVBoxLayout(self)
         self.heading = QLabel("No sync yet.", self)
         self.heading.setTextFormat(Qt.TextFormat.PlainText)
@@ -152,7 +172,7 @@ class SyncResults(QWidget):
     def _load_drift(self, slug: str) -> None:
         services = self.services
         self.runner.run(
-            lambda: (slug, services.drift(slug)),
+            lambda: (slug, services.preferences.drift(slug)),
             self._drift_loaded,
             lambda exc: self._set_note(slug, f"Could not read the drift: {exc}"),
             latest=f"drift:{slug}",
@@ -189,7 +209,7 @@ class SyncResults(QWidget):
                     field_label(drift.key),
                     describe_value(drift.vendor),
                     describe_value(drift.yours),
-                    "put back to yours",
+                    _PUT_BACK,
                 ],
             )
             child.setData(0, _SLUG, slug)
@@ -222,70 +242,66 @@ class SyncResults(QWidget):
         slug, chosen = self._selection()
         if slug is None or not chosen:
             return
-        name = self._brand_item(slug)
         items = [self._items[slug][i] for i in chosen]
-        self.undo.push(AcceptTheirs(self, slug, name.text(0) if name else slug, items))
-        self._decided(slug, chosen, "accepted: sent at the next sync")
-
-    def write_accept(self, slug: str, items: Sequence[DriftItem], first: bool) -> None:
-        """Store the acceptance (``first``: as the last drift recorded it; a redo after an
-        undo sends the same values again)."""
-        services = self.services
-        keys = [i.key for i in items]
-        values = None if first else {i.key: i.vendor for i in items}
-
-        def accept() -> str:
-            services.accept_theirs(slug, keys, values)
-            return slug
-
-        self.runner.run(
-            accept, self._written, lambda exc: self._set_note(slug, str(exc)), write=True
-        )
-
-    def write_restore(self, slug: str, items: Sequence[DriftItem]) -> None:
-        """Undo an acceptance: the customer's own values again (an edit, sent next sync)."""
-        services = self.services
-
-        def restore(prefs: PreferenceSet) -> PreferenceSet:
-            for item in items:
-                prefs = prefs.replace_field(item.key, item.yours)
-            return prefs
-
-        def save() -> str:
-            services.update_preferences(slug, restore)
-            return slug
-
-        self.runner.run(save, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)
-
-    def _written(self, slug: str) -> None:
-        self.changed.emit(slug)  # the row, the counts and the status bar follow at once
-        if self.editor.slug == slug:
-            self.editor.show_brand(slug)
+        self.writer.push(AcceptTheirs(self.writer, slug, self._name(slug), items))
+        self._decided(slug, chosen, _ACCEPTED)
 
     def keep_selected(self) -> None:
         """Keep the customer's values for the selected brand (they were re-asserted)."""
         slug, _ = self._selection()
         if slug is None or not self._open.get(slug):
             return
-        services = self.services
+        chosen = sorted(self._open[slug])
+        keys = tuple(self._items[slug][i].key for i in chosen)
+        self.writer.save(KeepSave(slug, keys), f"Keep your values for {self._name(slug)}")
+        self._decided(slug, chosen, "kept yours")
 
-        def keep() -> str:
-            services.keep_own_after_drift(slug)
-            return slug
+    def _name(self, slug: str) -> str:
+        item = self._brand_item(slug)
+        return item.text(0) if item is not None else slug
 
-        self.runner.run(keep, self._written, lambda exc: self._set_note(slug, str(exc)), write=True)
-        self._decided(slug, sorted(self._open[slug]), "kept yours")
+    # --- what the writer says ------------------------------------------------------------
+
+    def _indexes(self, slug: str, keys: Sequence[FieldKey]) -> list[int]:
+        return [i for i, item in enumerate(self._items.get(slug, [])) if item.key in keys]
+
+    def _on_stored(self, outcome: Outcome) -> None:
+        """An acceptance undone or done again: its lines say so."""
+        save = outcome.save
+        if outcome.origin is not AcceptTheirs or not isinstance(save, AcceptSave | FieldsSave):
+            return
+        if isinstance(save, AcceptSave):
+            chosen, note = self._indexes(save.slug, save.keys), _ACCEPTED
+        else:
+            chosen, note = self._indexes(save.slug, [k for k, _ in save.values]), _UNDONE
+        self._note(save.slug, chosen, note)
+
+    def _on_refused(self, outcome: Outcome) -> None:
+        """A decision the store refused is open again, with the reason on its brand."""
+        save = outcome.save
+        if not isinstance(save, AcceptSave | KeepSave) or save.slug not in self._items:
+            return
+        if outcome.step in (Step.DO, Step.ONCE):
+            chosen = self._indexes(save.slug, save.keys)
+            self._open[save.slug] |= set(chosen)
+            self._note(save.slug, chosen, _PUT_BACK)
+        self._set_note(save.slug, f"Drift: {outcome.message}")
 
     def _decided(self, slug: str, chosen: list[int], note: str) -> None:
         self._open[slug] -= set(chosen)
+        self._note(slug, chosen, note)
+        brand = self._brand_item(slug)
+        if brand is not None and not self._open[slug]:
+            brand.setText(3, "Drift: decided")
+
+    def _note(self, slug: str, chosen: Sequence[int], note: str) -> None:
+        """Say what became of some drift lines of a brand."""
         brand = self._brand_item(slug)
         if brand is not None:
             for i in range(brand.childCount()):
                 child = brand.child(i)
                 if child is not None and child.data(0, _ITEM) in chosen:
                     child.setText(3, note)
-            if not self._open[slug]:
-                brand.setText(3, "Drift: decided")
         self._update_buttons()
 
     def _on_activated(self, item: QTreeWidgetItem, _column: int) -> None:

@@ -10,7 +10,6 @@ and a connector plugin that hangs or crashes cannot take the window down with it
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, Signal
+
+from cmr_desktop.sync.events import (
+    BadEvent,
+    BrandSynced,
+    SyncEnded,
+    SyncEvent,
+    SyncFailed,
+    SyncStarted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,11 @@ def cmr_command(home: Path) -> list[str]:
 
 
 class SyncProcess(QObject):
-    """One run of ``cmr sync --jsonl``.
+    """One run of ``cmr sync --jsonl``, its lines read as the events of
+    ``cmr_desktop.sync.events`` (the same classes the CLI writes them with).
+
+    A line that is not a valid event is logged and listed in :attr:`bad_lines` (the sync goes
+    on); when the process ends without a valid end, the last bad line says why.
 
     Signals:
         started(int): how many brands will be synced.
@@ -47,7 +59,10 @@ class SyncProcess(QObject):
         super().__init__(parent)
         self._command = list(command)
         self._buffer = b""
-        self._end: dict[str, Any] | None = None
+        self._end: SyncEnded | SyncFailed | None = None
+        #: Lines the process wrote that are not valid events: "line N: what is wrong".
+        self.bad_lines: list[str] = []
+        self._lines = 0
         self._stderr = b""
         self._cancel_asked = False
         self._done = 0  # brands that finished (not cancelled)
@@ -97,23 +112,23 @@ class SyncProcess(QObject):
         self._buffer += bytes(self.process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
+            self._lines += 1
             if not raw.strip():
                 continue
             try:
-                event = json.loads(raw)
-            except ValueError:
-                log.warning("sync process wrote a line that is not JSON: %.200r", raw)
+                event = SyncEvent.from_json(raw)
+            except BadEvent as exc:
+                problem = f"line {self._lines}: {exc}"
+                log.warning("the sync process wrote a line that is not a sync event: %s", problem)
+                self.bad_lines.append(problem)
                 continue
-            if not isinstance(event, dict):
-                continue
-            kind = event.get("event")
-            if kind == "start":
-                self.started.emit(int(event.get("total", 0)))
-            elif kind == "brand":
-                if event.get("result") != "cancelled":
+            if isinstance(event, SyncStarted):
+                self.started.emit(event.total)
+            elif isinstance(event, BrandSynced):
+                if event.result != "cancelled":
                     self._done += 1
-                self.brand.emit(event)
-            elif kind in ("end", "error"):
+                self.brand.emit(event.to_dict())
+            elif isinstance(event, SyncEnded | SyncFailed):
                 self._end = event
 
     def _read_errors(self) -> None:
@@ -121,19 +136,21 @@ class SyncProcess(QObject):
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read()
-        end = self._end or {}
-        counts = end.get("counts", {})
+        end = self._end
+        ended = end if isinstance(end, SyncEnded) else SyncEnded(False, {}, 0)
         result: dict[str, Any] = {
-            "ok": bool(end.get("ok")),
-            "counts": counts,
-            "cancelled": int(end.get("cancelled", counts.get("cancelled", 0)) or 0),
+            "ok": ended.ok,
+            "counts": ended.counts,
+            "cancelled": ended.cancelled,
             "done": self._done,
         }
-        if end.get("event") == "error":
-            result["error"] = str(end.get("message", "the sync could not run"))
-        elif not end:
+        if isinstance(end, SyncFailed):
+            result["error"] = end.message
+        elif end is None:
             last = self._stderr.decode("utf-8", "replace").strip().splitlines()
             why = last[-1] if last else f"exit status {code}"
+            if self.bad_lines:
+                why = f"it wrote what is not a sync event ({self.bad_lines[-1]})"
             if status is QProcess.ExitStatus.CrashExit:
                 why = "the sync process crashed"
             result["error"] = f"The sync stopped unexpectedly: {why}"

@@ -1,7 +1,8 @@
 """My Terms: the customer's standing rules, which brands break them, and applying them.
 
-The window has the terms on the left (saved at once, undoable like any edit) and, on the
-right, every brand that breaks them with the reason. "Apply to all" and "Apply to
+The window has the terms on the left (saved at once through the preference writer, undoable
+like any edit; a refused save shows the stored terms again and says why) and, on the right,
+every brand that breaks them with the reason. "Apply to all" and "Apply to
 selected" first show what would change; applying is one undoable step
 (:class:`ApplyTerms`) that marks the changed brands pending.
 """
@@ -12,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTime, Signal
-from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +43,7 @@ from cmr_desktop.domain.policy import (
     QuietHoursRule,
     Violation,
 )
-from cmr_desktop.domain.preferences import PreferenceSet, QuietHours
+from cmr_desktop.domain.preferences import QuietHours
 from cmr_desktop.domain.vocabulary import Channel, Frequency, Purpose
 from cmr_desktop.services import PolicyChange, Services
 from cmr_desktop.ui.editor import field_label
@@ -50,38 +51,59 @@ from cmr_desktop.ui.geometry import secondary_window
 from cmr_desktop.ui.results import describe_value
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.text import plural, tooltip
+from cmr_desktop.ui.writer import (
+    TERMS,
+    ManySave,
+    Outcome,
+    PreferenceWriter,
+    Save,
+    SaveCommand,
+    TermsSave,
+)
 
 _SLUG = Qt.ItemDataRole.UserRole
 
 
-class SetTerms(QUndoCommand):
-    """Replace My Terms (and put the old terms back on undo)."""
+class SetTerms(SaveCommand):
+    """Replace My Terms (and put the old terms back on undo): the two documents only."""
 
-    def __init__(self, window: TermsWindow, old: MyTerms, new: MyTerms) -> None:
-        super().__init__("Change My Terms")
-        self.window, self.old, self.new = window, old, new
+    def __init__(self, writer: PreferenceWriter, old: MyTerms, new: MyTerms) -> None:
+        super().__init__(writer, terms_change(old, new))
+        self.old, self.new = old, new
 
-    def redo(self) -> None:
-        self.window.write_terms(self.new)
+    def forward(self) -> Save:
+        return TermsSave(self.new, self.old)
 
-    def undo(self) -> None:
-        self.window.write_terms(self.old)
+    def backward(self) -> Save:
+        return TermsSave(self.old, self.new)
 
 
-class ApplyTerms(QUndoCommand):
-    """Apply My Terms to several brands in one step (undo puts every brand back)."""
+def terms_change(old: MyTerms, new: MyTerms) -> str:
+    """One change of My Terms in words: "My Terms: no SMS anywhere" (the rule it adds or
+    changes), "My Terms: no longer no SMS anywhere" (the rule it drops)."""
+    added = [rule for rule in new.rules if rule not in old.rules]
+    dropped = [rule for rule in old.rules if rule not in new.rules]
+    if len(added) == 1 and len(dropped) <= 1:
+        return f"My Terms: {added[0]}"
+    if not added and len(dropped) == 1:
+        return f"My Terms: no longer {dropped[0]}"
+    return "Change My Terms"
 
-    def __init__(self, window: TermsWindow, changes: Sequence[PolicyChange]) -> None:
-        super().__init__(f"Apply My Terms to {plural(len(changes), 'brand')}")
-        self.window = window
+
+class ApplyTerms(SaveCommand):
+    """Apply My Terms to several brands in one step (undo puts every brand back). Holds each
+    brand's preference set before and after; a brand changed since is left alone."""
+
+    def __init__(self, writer: PreferenceWriter, changes: Sequence[PolicyChange]) -> None:
+        super().__init__(writer, f"Apply My Terms to {plural(len(changes), 'brand')}")
         self.before = {c.slug: c.before for c in changes}
         self.after = {c.slug: c.after for c in changes}
 
-    def redo(self) -> None:
-        self.window.write_preferences(self.after, self.before)
+    def forward(self) -> Save:
+        return ManySave(self.after, self.before)
 
-    def undo(self) -> None:
-        self.window.write_preferences(self.before, self.after)
+    def backward(self) -> Save:
+        return ManySave(self.before, self.after)
 
 
 class PreviewDialog(QDialog):
@@ -146,12 +168,16 @@ class TermsWindow(QWidget):
         self,
         services: Services,
         runner: Runner,
-        undo: QUndoStack,
+        writer: PreferenceWriter,
         parent: QWidget | None = None,
         settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.services, self.runner, self.undo = services, runner, undo
+        self.services, self.runner, self.writer = services, runner, writer
+        undo = writer.undo
+        writer.asked.connect(self._on_asked)
+        writer.stored.connect(self._on_stored)
+        writer.refused.connect(self._on_refused)
         self.setWindowTitle("My Terms")
         self.terms = MyTerms()
         self.violations: dict[str, list[Violation]] = {}
@@ -182,6 +208,12 @@ class TermsWindow(QWidget):
         intro = QLabel("Your standing terms for every brand. Changes are saved at once.", box)
         intro.setWordWrap(True)
         outer.addWidget(intro)
+        self.problem = QLabel("", box)  # a save the store refused, until the next one is kept
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem.setWordWrap(True)
+        self.problem.setAccessibleName("Not saved")
+        self.problem.setVisible(False)
+        outer.addWidget(self.problem)
         channels = QGroupBox("Channels", box)
         grid = QGridLayout(channels)
         self.never_channel: dict[Channel, QCheckBox] = {}
@@ -278,12 +310,17 @@ class TermsWindow(QWidget):
                 self._show_terms(terms)
             self.form.setEnabled(True)
 
-        self.runner.run(services.policy, show, self._failed, write=True)  # after pending writes
+        self.runner.run(
+            services.preferences.policy, show, self._failed, write=True
+        )  # after pending writes
         self.check()
 
     def check(self) -> None:
         self.runner.run(
-            self.services.policy_report, self._show_violations, self._failed, latest="terms"
+            self.services.preferences.policy_report,
+            self._show_violations,
+            self._failed,
+            latest="terms",
         )
 
     def _failed(self, error: Exception) -> None:
@@ -363,22 +400,37 @@ class TermsWindow(QWidget):
             self.message.emit("Quiet hours need a start and an end that differ; not saved.")
             return
         if new != self.terms:
-            self.undo.push(SetTerms(self, self.terms, new))
+            self.writer.push(SetTerms(self.writer, self.terms, new))
 
-    def write_terms(self, terms: MyTerms) -> None:
-        self._writes += 1
-        self.terms = terms
-        self._show_terms(terms)
-        services = self.services
+    # --- what the writer says ------------------------------------------------------------
 
-        def save() -> None:
-            services.set_policy(terms)
+    def _on_asked(self, outcome: Outcome) -> None:
+        """New terms were asked for (an edit, an undo, a redo): show them at once."""
+        save = outcome.save
+        if isinstance(save, TermsSave):
+            self._writes += 1  # a read asked for before this is out of date
+            self._show_terms(save.terms)
 
-        def saved(_: object) -> None:
+    def _on_stored(self, outcome: Outcome) -> None:
+        save = outcome.save
+        if isinstance(save, TermsSave):
+            self.problem.setVisible(False)
             self.check()
             self.terms_saved.emit()
+        elif isinstance(save, ManySave):
+            self.problem.setVisible(False)
+            self._brands_written(list(outcome.changed), list(outcome.skipped))
 
-        self.runner.run(save, saved, self._failed, write=True)
+    def _on_refused(self, outcome: Outcome) -> None:
+        """Refused: the form shows the stored terms again (the message names the step)."""
+        save = outcome.save
+        if not isinstance(save, TermsSave | ManySave):
+            return
+        self.problem.setText(outcome.message)
+        self.problem.setVisible(True)
+        if isinstance(save, TermsSave) and not self.writer.pending(TERMS):
+            self._show_terms(outcome.terms if outcome.terms is not None else save.previous)
+        self.check()
 
     # --- applying -------------------------------------------------------------------------
 
@@ -400,7 +452,9 @@ class TermsWindow(QWidget):
     def ask_apply(self, slugs: Sequence[str]) -> None:
         """Preview applying My Terms to ``slugs`` (empty: every brand), then apply on OK."""
         services, wanted = self.services, list(slugs)
-        self.runner.run(lambda: services.preview_policy(wanted), self._show_preview, self._failed)
+        self.runner.run(
+            lambda: services.preferences.preview_policy(wanted), self._show_preview, self._failed
+        )
 
     def _show_preview(self, changes: list[PolicyChange]) -> None:
         dialog = PreviewDialog(changes, self)
@@ -410,28 +464,17 @@ class TermsWindow(QWidget):
 
     def apply(self, changes: Sequence[PolicyChange]) -> None:
         if changes:
-            self.undo.push(ApplyTerms(self, changes))
+            self.writer.push(ApplyTerms(self.writer, changes))
 
-    def write_preferences(
-        self, values: dict[str, PreferenceSet], expected: dict[str, PreferenceSet]
-    ) -> None:
-        """Write ``values``, leaving alone any brand that no longer holds ``expected``."""
-        services = self.services
-
-        def save() -> tuple[list[str], list[str]]:
-            return services.set_preferences_many(values, expected)
-
-        def saved(result: tuple[list[str], list[str]]) -> None:
-            changed, skipped = result
-            self.brands_changed.emit(changed)
-            they = "it syncs" if len(changed) == 1 else "they sync"
-            text = f"My Terms: {plural(len(changed), 'brand')} changed; {they} next time."
-            if skipped:
-                text += (
-                    f" {len(skipped)} changed since the preview and were left alone "
-                    f"({', '.join(skipped[:5])}); preview again to include them."
-                )
-            self.message.emit(text)
-            self.check()
-
-        self.runner.run(save, saved, self._failed, write=True)
+    def _brands_written(self, changed: list[str], skipped: list[str]) -> None:
+        """Applying (or undoing) My Terms was stored: say what changed."""
+        self.brands_changed.emit(changed)
+        they = "it syncs" if len(changed) == 1 else "they sync"
+        text = f"My Terms: {plural(len(changed), 'brand')} changed; {they} next time."
+        if skipped:
+            text += (
+                f" {len(skipped)} changed since the preview and were left alone "
+                f"({', '.join(skipped[:5])}); preview again to include them."
+            )
+        self.message.emit(text)
+        self.check()

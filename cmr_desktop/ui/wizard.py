@@ -86,7 +86,7 @@ class ConnectorChoices:
 def connector_choices(services: Services) -> ConnectorChoices:
     """Discover the connectors (this imports plugins: call it off the GUI thread)."""
     usable, unusable = [], []
-    for entry in services.connector_entries():
+    for entry in services.connections.connector_entries():
         if entry.status != "ok" or entry.cls is None:
             unusable.append(f"{entry.id} ({entry.status}: {entry.reason})")
             continue
@@ -191,7 +191,7 @@ class WhoPage(QWizardPage):
         if len(text) < 2:
             return
         self.wiz.runner.run(
-            lambda: services.search_directory(text, 15),
+            lambda: services.directory.search_directory(text, 15),
             self._show_found,
             lambda _: None,
             latest="directory-search",
@@ -386,7 +386,7 @@ class CheckPage(QWizardPage):
         # The connector's own code (and the vendor) answer on a thread of their own: one
         # that hangs leaves the wizard working and, after the timeout, says so.
         self.wiz.plugins.run(
-            lambda: services.try_connection(connector, config, secrets),
+            lambda: services.connections.try_connection(connector, config, secrets),
             done,
             failed,
             timeout_ms=self.wiz.test_timeout_ms,
@@ -444,13 +444,13 @@ class AddBrandWizard(QWizard):
         apply_terms = self.check.apply_terms.isChecked()
 
         def store() -> tuple[str, str]:
-            brand = services.add_brand(
+            brand = services.brands.add_brand(
                 name, connector=connector, connector_config=config, secrets=secrets, **fields
             )
             problem = ""
             if apply_terms:
                 try:
-                    services.apply_policy([brand.slug])
+                    services.preferences.apply_policy([brand.slug])
                 except Exception as exc:  # the brand is stored; say what is missing
                     problem = f"My Terms could not be applied to it ({exc}); apply them later."
             return brand.slug, problem
@@ -473,7 +473,9 @@ class AddBrandWizard(QWizard):
 
 def secret_fields(services: Services, connector: str) -> tuple[ConfigField, ...]:
     """The connector's secret settings (may import its plugin: off the GUI thread)."""
-    return tuple(f for f in services.connector_class(connector).config_fields if f.secret)
+    return tuple(
+        f for f in services.connections.connector_class(connector).config_fields if f.secret
+    )
 
 
 class SignInDialog(QDialog):
@@ -505,7 +507,7 @@ class SignInDialog(QDialog):
         self.heading = _plain("New secrets (kept in the system keyring):", self)
         layout.addWidget(self.heading)
         runner.run(
-            lambda: services.get_brand(slug).brand.name,
+            lambda: services.brands.get_brand(slug).brand.name,
             self._show_name,
             lambda _error: None,
         )
@@ -555,14 +557,14 @@ class SignInDialog(QDialog):
 
         def store() -> None:
             for field, value in values.items():
-                services.set_secret(slug, field, value)
+                services.connections.set_secret(slug, field, value)
 
         def stored(_: None) -> None:
             self.saved.emit(slug)
             self.note.setText("Stored. Asking the vendor…")
             # The check runs the connector's code: on a thread of its own, with a timeout.
             self.plugins.run(
-                lambda: services.check_connection(slug),
+                lambda: services.connections.check_connection(slug),
                 lambda _text: self.accept(),
                 checked_failed,
                 timeout_ms=self.check_timeout_ms,

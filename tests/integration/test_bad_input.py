@@ -19,15 +19,16 @@ from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.document import MAX_IMPORT_BYTES, read_document
 from cmr_desktop.services import Services
 from tests.conftest import BIN
+from tests.reads import export_document
 
 FULLWIDTH_13 = "1\uff13:00"  # "1３:00"
 ARABIC_INDIC_08 = "0\u0668:00"  # "0٨:00"
 
 
 def _export(services: Services, tmp_path: Path) -> dict[str, Any]:
-    services.add_brand("Acme")
-    services.add_brand("Beta")
-    doc = services.export_document()
+    services.brands.add_brand("Acme")
+    services.brands.add_brand("Beta")
+    doc = export_document(services)
     return json.loads(json.dumps(doc))
 
 
@@ -38,10 +39,10 @@ def _write(tmp_path: Path, doc: Any, name: str = "import.json") -> Path:
 
 
 def _refused(services: Services, path: Path) -> ImportProblem:
-    before = services.export_document()
+    before = export_document(services)
     with pytest.raises(ImportProblem) as info:
-        services.import_file(path)
-    after = services.export_document()
+        services.transfer.import_file(path)
+    after = export_document(services)
     assert after["brands"] == before["brands"]
     assert after["policy"] == before["policy"]
     message = str(info.value)
@@ -144,8 +145,8 @@ def test_a_surrogate_pair_written_as_escapes_is_a_valid_character(
     doc["brands"][0]["notes"] = "\U0001f600"
     path = tmp_path / "import.json"
     path.write_text(json.dumps(doc), encoding="ascii")  # "\ud83d\ude00"
-    services.import_file(path)
-    assert services.get_brand("acme").brand.notes == "\U0001f600"
+    services.transfer.import_file(path)
+    assert services.brands.get_brand("acme").brand.notes == "\U0001f600"
 
 
 def _poison(cmr: Any) -> None:
@@ -228,7 +229,7 @@ def test_a_named_pipe_is_refused_at_once_instead_of_waiting(
 
     def run() -> None:
         try:
-            services.import_file(fifo)
+            services.transfer.import_file(fifo)
         except BaseException as exc:
             errors.append(exc)
         done.set()
@@ -247,7 +248,7 @@ def test_a_named_pipe_is_refused_at_once_instead_of_waiting(
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
 def test_a_device_is_refused_before_anything_is_read(services: Services, device: str) -> None:
     with pytest.raises(ImportProblem, match="a device, not a file"):
-        services.import_file(Path(device))
+        services.transfer.import_file(Path(device))
 
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:
@@ -305,7 +306,7 @@ def test_bytes_that_are_not_utf8_are_refused_with_their_offset(
     services: Services, tmp_path: Path, bad: bytes
 ) -> None:
     _export(services, tmp_path)
-    raw = services.export_document()
+    raw = export_document(services)
     raw["app_version"] = "MARK"
     data = json.dumps(raw).encode()
     offset = data.index(b"MARK")
@@ -323,7 +324,7 @@ def test_a_byte_order_mark_is_still_accepted_and_counted_in_offsets(
     data = json.dumps(doc).encode()
     path = tmp_path / "import.json"
     path.write_bytes(b"\xef\xbb\xbf" + data)
-    services.import_file(path)
+    services.transfer.import_file(path)
     path.write_bytes(b"\xef\xbb\xbf" + data.replace(b'"Acme"', b'"\xff"'))
     offset = 3 + data.index(b'"Acme"') + 1
     assert _refused(services, path).detail.endswith(f"at byte offset {offset}")

@@ -12,6 +12,7 @@ import pytest
 from cmr_desktop.interop import ImportProblem
 from cmr_desktop.interop.directory import bundled_directory
 from cmr_desktop.services import Services
+from tests.reads import directory_entry
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "company-directory"
 
@@ -34,19 +35,19 @@ def test_the_bundled_copy_is_the_shared_file() -> None:
 
 
 def test_importing_the_real_directory_and_searching_it(services: Services) -> None:
-    result = services.import_directory(real_directory())
+    result = services.directory.import_directory(real_directory())
     assert (result.added, result.updated, result.total) == (3069, 0, 3069)
     assert result.skipped == ()
-    assert services.directory_size() == 3069
-    found = services.search_directory("deutsche bahn")
+    assert services.directory.directory_size() == 3069
+    found = services.directory.search_directory("deutsche bahn")
     assert found[0].slug == "deutsche-bahn-ag"
     assert found[0].email == "konzerndatenschutz@deutschebahn.com"
     assert found[0].category == "travel"
-    assert services.search_directory("DEUTSCHE   bahn")[0].slug == "deutsche-bahn-ag"
-    assert services.search_directory("100%") == []  # LIKE wildcards are literal
-    again = services.import_directory(real_directory())
+    assert services.directory.search_directory("DEUTSCHE   bahn")[0].slug == "deutsche-bahn-ag"
+    assert services.directory.search_directory("100%") == []  # LIKE wildcards are literal
+    again = services.directory.import_directory(real_directory())
     assert (again.added, again.updated) == (0, 3069)
-    assert services.directory_size() == 3069
+    assert services.directory.directory_size() == 3069
 
 
 def test_bad_records_are_reported_and_skipped_whole(services: Services, tmp_path: Path) -> None:
@@ -62,7 +63,7 @@ def test_bad_records_are_reported_and_skipped_whole(services: Services, tmp_path
     ]
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(broken), encoding="utf-8")
-    result = services.import_directory(path)
+    result = services.directory.import_directory(path)
     assert (result.added, result.total) == (1, 7)
     assert len(result.skipped) == 6
     assert result.skipped[0].startswith("record 0 ('Not A Slug'): slug:")
@@ -72,7 +73,7 @@ def test_bad_records_are_reported_and_skipped_whole(services: Services, tmp_path
     assert result.skipped[3].startswith("record 3: ")
     assert "appears twice" in result.skipped[4]
     assert result.skipped[5].startswith(f"record 6 ('{records[4]['slug']}'): name:")
-    entry = services.directory_entry(records[3]["slug"])
+    entry = directory_entry(services, records[3]["slug"])
     assert entry is not None
     assert entry.name == records[3]["name"]  # the first of the two is kept, whole
 
@@ -89,19 +90,19 @@ def test_bad_records_are_reported_and_skipped_whole(services: Services, tmp_path
 def test_a_file_that_is_not_a_directory_changes_nothing(
     services: Services, tmp_path: Path, content: bytes, message: str
 ) -> None:
-    services.import_directory(real_directory())
+    services.directory.import_directory(real_directory())
     path = tmp_path / "broken.json"
     path.write_bytes(content)
     with pytest.raises(ImportProblem, match=message) as info:
-        services.import_directory(path)
+        services.directory.import_directory(path)
     assert str(path) in str(info.value)
-    assert services.directory_size() == 3069
+    assert services.directory.directory_size() == 3069
 
 
 def test_a_dry_run_writes_nothing(services: Services) -> None:
-    result = services.import_directory(real_directory(), dry_run=True)
+    result = services.directory.import_directory(real_directory(), dry_run=True)
     assert result.added == 3069
-    assert services.directory_size() == 0
+    assert services.directory.directory_size() == 0
 
 
 def test_cli_directory_import_and_search(cmr: Any, tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def test_a_record_holding_a_lone_surrogate_is_skipped_naming_the_field(
     records[1] = {**records[1], "address": {"\udc00": 1}}
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(records), encoding="ascii")  # written as \ud800 escapes
-    result = services.import_directory(path)
+    result = services.directory.import_directory(path)
     assert (result.added, result.total) == (1, 3)
     assert result.skipped[0] == (
         f"record 0 ('{records[0]['slug']}'): name: not valid UTF-8 text (a lone surrogate \\ud800)"
@@ -156,7 +157,7 @@ def test_skipped_records_name_the_field_and_the_reason(services: Services, tmp_p
     }
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(records), encoding="utf-8")
-    result = services.import_directory(path)
+    result = services.directory.import_directory(path)
     assert (result.added, result.total) == (1, 5)
     assert len(result.skipped) == 4
     for line in result.skipped:
@@ -176,7 +177,7 @@ def test_a_record_nested_too_deeply_is_skipped(services: Services, tmp_path: Pat
     )
     path = tmp_path / "directory.json"
     path.write_text(text, encoding="utf-8")
-    result = services.import_directory(path)
+    result = services.directory.import_directory(path)
     assert result.added == 1
     assert "too deeply nested" in result.skipped[0]
     assert len(result.skipped[0]) < 200
@@ -188,7 +189,7 @@ def test_a_record_with_a_key_given_twice_is_skipped(services: Services, tmp_path
     text = json.dumps(records).replace(f'"slug": "{slug}"', f'"slug": "{slug}", "slug": "x"', 1)
     path = tmp_path / "directory.json"
     path.write_text(text, encoding="utf-8")
-    result = services.import_directory(path)
+    result = services.directory.import_directory(path)
     assert result.added == 1
     assert result.skipped[0].endswith("the key 'slug' appears twice in one object")
 

@@ -16,10 +16,11 @@ from cmr_desktop.interop import ImportProblem, validate_document
 from cmr_desktop.services import Services
 from cmr_desktop.testing.sample import sample_brands
 from tests.conftest import NOW, open_services
+from tests.reads import export_document
 
 
 def _doc(services: Services) -> dict[str, Any]:
-    doc = services.export_document()
+    doc = export_document(services)
     doc.pop("exported_at")
     return doc
 
@@ -31,29 +32,29 @@ def _fill(services: Services, n: int) -> None:
 
 def test_round_trip_of_1000_brands(services: Services, tmp_path: Path) -> None:
     _fill(services, 1000)
-    services.apply_policy()  # no rules: must change nothing
+    services.preferences.apply_policy()  # no rules: must change nothing
     from cmr_desktop.domain.policy import MyTerms, NeverPurpose
     from cmr_desktop.domain.vocabulary import Purpose
 
-    services.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
+    services.preferences.set_policy(MyTerms.of([NeverPurpose(Purpose.SALE)]))
     out = tmp_path / "export.json"
     with out.open("w") as fh:
-        assert services.export_json(fh) == 1000
+        assert services.transfer.export_json(fh) == 1000
     first = json.loads(out.read_text())
     validate_document(first)
     assert len(first["brands"]) == 1000
     assert first["brands"][0]["preferences"]["grants"]  # full preferences went out
 
     empty = open_services(tmp_path / "empty-home")
-    result = empty.import_file(out)
+    result = empty.transfer.import_file(out)
     assert result.applied
     assert len(result.plan.added) == 1000
-    second = empty.export_document()
+    second = export_document(empty)
     first.pop("exported_at")
     second.pop("exported_at")
     assert second == first
     # Importing the same file again changes nothing.
-    again = empty.import_file(out)
+    again = empty.transfer.import_file(out)
     assert not again.applied
     assert again.plan.unchanged == 1000
     empty.store.close()
@@ -61,20 +62,20 @@ def test_round_trip_of_1000_brands(services: Services, tmp_path: Path) -> None:
 
 def test_secrets_never_reach_the_database_or_an_export(services: Services, tmp_path: Path) -> None:
     secret = "tok_LIVE_5ecr3t_value_1234567890"
-    services.add_brand(
+    services.brands.add_brand(
         "Acme",
         connector="openpref",
         connector_config={"base_url": "https://prefs.acme.example/v1", "subject": "me"},
         secrets={"token": secret},
     )
     assert services.secrets.get("acme", "token") == secret
-    services.set_secret("acme", "token", secret + "-2")
+    services.connections.set_secret("acme", "token", secret + "-2")
     assert services.secrets.get("acme", "token") == secret + "-2"
     out = tmp_path / "export.json"
     with out.open("w") as fh:
-        services.export_json(fh)
+        services.transfer.export_json(fh)
     with (tmp_path / "export.csv").open("w") as fh:
-        services.export_csv(fh)
+        services.transfer.export_csv(fh)
     services.store.close()  # checkpoint the WAL into the main file
     files = [p for p in (tmp_path / "home").iterdir() if p.is_file()]
     files += [out, tmp_path / "export.csv"]
@@ -155,9 +156,11 @@ def broken_documents(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
 def test_broken_import_documents_give_a_clear_error_and_change_nothing(tmp_path: Path) -> None:
     source = open_services(tmp_path / "source")
     _fill(source, 3)
-    source.add_brand("Acme")
-    source.update_preferences("acme", lambda p: p.with_quiet_hours(None).with_topic("offers", True))
-    base = source.export_document()
+    source.brands.add_brand("Acme")
+    source.preferences.update_preferences(
+        "acme", lambda p: p.with_quiet_hours(None).with_topic("offers", True)
+    )
+    base = export_document(source)
     source.store.close()
 
     target = open_services(tmp_path / "target")
@@ -175,7 +178,7 @@ def test_broken_import_documents_give_a_clear_error_and_change_nothing(tmp_path:
         path = Path(fh.name)
         problem: ImportProblem | None = None
         try:
-            target.import_file(path)  # a real import, not a dry run
+            target.transfer.import_file(path)  # a real import, not a dry run
         except ImportProblem as exc:
             problem = exc
         finally:
@@ -201,7 +204,7 @@ def test_a_valid_import_is_all_or_nothing_when_the_store_fails(
     services: Services, tmp_path: Path
 ) -> None:
     _fill(services, 5)
-    doc = services.export_document()
+    doc = export_document(services)
     # The document is valid, but the store fails half-way: a trigger refuses the 3rd new brand.
     import sqlite3
 
@@ -218,7 +221,7 @@ def test_a_valid_import_is_all_or_nothing_when_the_store_fails(
     path.write_text(json.dumps(doc))
     before = _doc(services)
     with pytest.raises(Exception, match="disk full"):  # the store's own error surfaces
-        services.import_file(path)
+        services.transfer.import_file(path)
     assert _doc(services) == before
 
 
@@ -230,7 +233,7 @@ def test_fast_read_outs_match_the_domain_objects(services: Services) -> None:
     from cmr_desktop.interop.document import brand_to_dict, record_json, record_to_dict
 
     _fill(services, 50)
-    services.update_preferences("brand-000003", lambda p: p.with_topic("zz-new", True))
+    services.preferences.update_preferences("brand-000003", lambda p: p.with_topic("zz-new", True))
     with services.store.read() as uow:
         brands = {b.slug: b for b in uow.brands.all()}
         records = uow.brands.records(order="slug")
@@ -244,9 +247,9 @@ def test_fast_read_outs_match_the_domain_objects(services: Services) -> None:
             "pending": r.slug in pending,
         }
     out = io.StringIO()
-    assert services.export_json(out) == 50
+    assert services.transfer.export_json(out) == 50
     text_doc = json.loads(out.getvalue())
-    data_doc = services.export_document()
+    data_doc = export_document(services)
     text_doc.pop("exported_at")
     data_doc.pop("exported_at")
     assert text_doc == data_doc

@@ -13,6 +13,7 @@ from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
 from cmr_desktop.paths import resources_dir
 from cmr_desktop.services import Services
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
+from tests.reads import consent_receipts
 
 SCHEMA = json.loads(
     (resources_dir() / "schemas" / "consent-receipt-v1.1.schema.json").read_text("utf-8")
@@ -30,7 +31,7 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
     with VendorSimulator(default_vendors(1), seed=3) as sim:
         vendor = sim.vendor_ids[0]
         sim.add_subject(vendor, "me")
-        services.add_brand(
+        services.brands.add_brand(
             "Acme",
             account_id="me@mail.example",
             privacy_contact="privacy@acme.example",
@@ -40,25 +41,25 @@ def test_one_receipt_per_confirmed_state(services: Services) -> None:
             secrets={"token": sim.token(vendor)},
         )
         until = dt.date(2027, 6, 30)
-        services.update_preferences(
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(
                 DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
             ).with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, until)),
         )
-        recorded = services.consent_receipts(["acme"])
+        recorded = consent_receipts(services, ["acme"])
         assert len(recorded) == 1  # recorded, not confirmed yet
         mine = {p["purpose"]: p for p in recorded[0]["services"][0]["purposes"]}
         assert mine["Marketing"]["termination"].startswith("ends on 2027-06-30")
         assert recorded[0]["collectionMethod"].startswith("recorded by the customer")
-        services.sync_engine(jobs=2).run()
-        first = services.consent_receipts(["acme"])
-        services.update_preferences(
+        services.sync.run(jobs=2)
+        first = consent_receipts(services, ["acme"])
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.DENY)),
         )
-        services.sync_engine(jobs=2).run()
-    receipts = services.consent_receipts(["acme"])
+        services.sync.run(jobs=2)
+    receipts = consent_receipts(services, ["acme"])
     _valid(receipts)
     assert len(first) == 1
     assert len(receipts) == 2  # two confirmed states, none pending
@@ -100,19 +101,19 @@ def test_receipts_hold_only_the_customers_decisions_never_vendor_defaults(
     with VendorSimulator(default_vendors(1), seed=3) as sim:
         vendor = sim.vendor_ids[0]
         sim.add_subject(vendor, "me")  # the vendor's defaults: every data use allowed
-        services.add_brand(
+        services.brands.add_brand(
             "Acme",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": "me"},
             secrets={"token": sim.token(vendor)},
         )
-        services.update_preferences(
+        services.preferences.update_preferences(
             "acme",
             lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
         )
-        assert services.sync_engine(jobs=2).run().ok
-        assert len(services.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
-    receipts = services.consent_receipts(["acme"])
+        assert services.sync.run(jobs=2).ok
+        assert len(services.brands.get_brand("acme").vendor.grants) > 1  # type: ignore[union-attr]
+    receipts = consent_receipts(services, ["acme"])
     _valid(receipts)
     purposes = [p for r in receipts for p in r["services"][0]["purposes"]]
     assert [(p["purpose"], p["piiCategory"]) for p in purposes] == [("Service", ["Contact"])]
@@ -134,16 +135,16 @@ def test_a_brand_with_nothing_consented_gets_no_receipt_and_the_export_says_so(
 def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -> None:
     from cmr_desktop.domain.policy import GrantMaxMonths, MyTerms
 
-    services.add_brand("Acme")
-    services.update_preferences(
+    services.brands.add_brand("Acme")
+    services.preferences.update_preferences(
         "acme",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW)),
     )
-    services.set_policy(MyTerms((GrantMaxMonths(12),)))
-    assert services.apply_policy() == ["acme"]
-    terms = [e for e in services.journal("acme") if e.kind == "terms"]
+    services.preferences.set_policy(MyTerms((GrantMaxMonths(12),)))
+    assert services.preferences.apply_policy() == ["acme"]
+    terms = [e for e in services.journal.entries("acme") if e.kind == "terms"]
     assert [f["field"] for f in terms[-1].detail["fields"]] == ["grant.contact.marketing"]
-    (receipt,) = services.consent_receipts(["acme"])
+    (receipt,) = consent_receipts(services, ["acme"])
     _valid([receipt])
     (purpose,) = receipt["services"][0]["purposes"]
     assert purpose["decidedBy"] == "customer's My Terms"

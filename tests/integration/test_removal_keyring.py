@@ -44,7 +44,7 @@ def test_a_secret_the_keyring_would_not_delete_is_reported_as_still_there(
 ) -> None:  # fmt: skip
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     monkeypatch.setattr(svc.secrets, "delete", _failing)
-    [removed] = svc.remove_brands([slug])
+    [removed] = svc.brands.remove_brands([slug])
     assert removed.kept == ("token",)
     assert svc.secrets.get(slug, "token") is not None  # indeed still there
 
@@ -57,22 +57,24 @@ def test_a_secret_the_keyring_could_not_read_is_left_and_the_undo_asks_to_sign_i
     token = svc.secrets.get(slug, "token")
     with monkeypatch.context() as m:
         m.setattr(svc.secrets, "get", _failing)
-        [removed] = svc.remove_brands([slug])
+        [removed] = svc.brands.remove_brands([slug])
     assert removed.unread == ("token",)
     assert removed.secrets == {}
     assert svc.secrets.get(slug, "token") == token  # not deleted: it could not be put back
-    assert svc.restore_brands([removed]) == ["Contoso Bank"]  # sign in again for it
+    assert svc.brands.restore_brands([removed]) == ["Contoso Bank"]  # sign in again for it
 
 
 def test_connector_settings_refuse_a_secret_among_the_settings(
     svc: Services, sim: VendorSimulator, memory_keyring: InMemoryKeyring
 ) -> None:
     slug = connect(svc, sim, "Contoso Bank", "s-1")
-    _, config, _ = svc.connector_settings(slug)
+    _, config, _ = svc.connections.connector_settings(slug)
     with pytest.raises(SettingRefused) as refused:
-        svc.set_connector_settings(slug, {**config, "token": "TOPSECRET"}, {"token": "TOPSECRET"})
+        svc.connections.set_connector_settings(
+            slug, {**config, "token": "TOPSECRET"}, {"token": "TOPSECRET"}
+        )
     assert refused.value.field == "token"
-    (record,) = svc.brand_records()
+    (record,) = svc.brands.brand_records()
     assert "token" not in record.connector_config
     assert "TOPSECRET" not in str(record.connector_config)
 
@@ -83,7 +85,7 @@ def test_a_refused_connector_settings_change_leaves_the_keyring_as_it_was(
 ) -> None:  # fmt: skip
     slug = connect(svc, sim, "Contoso Bank", "s-1")
     token = svc.secrets.get(slug, "token")
-    _, config, _ = svc.connector_settings(slug)
+    _, config, _ = svc.connections.connector_settings(slug)
 
     write = type(svc.store).write
 
@@ -96,7 +98,7 @@ def test_a_refused_connector_settings_change_leaves_the_keyring_as_it_was(
     with monkeypatch.context() as m:
         m.setattr(type(svc.store), "write", refused_at_commit)
         with pytest.raises(RuntimeError):
-            svc.set_connector_settings(slug, config, {"token": "a-new-token"})
+            svc.connections.set_connector_settings(slug, config, {"token": "a-new-token"})
     assert svc.secrets.get(slug, "token") == token
 
 
@@ -107,9 +109,9 @@ def test_applying_my_terms_to_all_changes_only_the_brands_that_break_them(
     `cmr policy check`: a brand whose vendor offers no SMS keeps "no SMS" already."""
     slug = connect(svc, sim, "No Texts Ltd", "s-1")  # vendor-001 offers no SMS
     assert "sms" not in default_vendors(3)[0].channels
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
-    assert svc.sync_engine(jobs=1).run().ok
-    assert svc.check_policy() == {}
-    assert [c.slug for c in svc.preview_policy()] == []
-    assert svc.apply_policy() == []
-    assert svc.apply_policy([slug]) == [slug]  # named: applied as the customer asks
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    assert svc.sync.run(jobs=1).ok
+    assert svc.preferences.check_policy() == {}
+    assert [c.slug for c in svc.preferences.preview_policy()] == []
+    assert svc.preferences.apply_policy() == []
+    assert svc.preferences.apply_policy([slug]) == [slug]  # named: applied as the customer asks

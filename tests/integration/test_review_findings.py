@@ -28,36 +28,36 @@ def test_a_vendor_tightening_is_not_lost_when_the_customer_edits_another_field_d
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
 
     def read_then_customer_edits(inner: Connector) -> RemoteState:
         remote = inner.read()
         # Meanwhile, in the window, the customer turns SMS off (another field).
-        svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+        svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
         return remote
 
     report = engine(svc, lambda b: {"read": read_then_customer_edits}).run(verify=True)
     (outcome,) = report.outcomes
     assert outcome.result in (Result.SYNCED, Result.UNCHANGED)
-    prefs = svc.get_brand(slug).brand.preferences
+    prefs = svc.brands.get_brand(slug).brand.preferences
     assert prefs.channels[Channel.SMS] is False
-    taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
+    taken = [e for e in svc.journal.entries(slug) if e.kind == "accepted"]
     if "took 1 stricter vendor setting" in outcome.detail or taken:  # what the app says ...
         # ... must be what happened (today: the decision still says e-mail on).
         assert prefs.channels[Channel.EMAIL] is False, "the tightening journaled as taken is lost"
     # The next sync (pending for the SMS edit) must not undo the customer's unsubscribe.
-    assert svc.sync_engine().run().ok
+    assert svc.sync.run().ok
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
 def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     started = threading.Event()
     release = threading.Event()
     workers: list[threading.Thread] = []
@@ -86,7 +86,7 @@ def test_a_brand_reported_cancelled_and_pending_is_not_pushed_after_the_cancel(
         assert not worker.is_alive()
     # What happened must be what the app said: nothing sent after the cancel, still pending.
     assert sim.stats("shop").writes_applied == 0
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
 
 def test_migration_makes_a_never_decided_field_undecided_even_after_a_later_vendor_tightening(
@@ -159,9 +159,9 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applies "e-mail off" ...
@@ -171,7 +171,7 @@ def test_a_vendor_loosening_a_field_after_applying_a_push_whose_answer_was_lost_
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened again
 
-    (outcome,) = svc.sync_engine().run().outcomes
+    (outcome,) = svc.sync.run().outcomes
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # re-asserted
     assert outcome.result is Result.DRIFT, outcome
     assert "channel.email: vendor had on, you chose off" in outcome.detail
@@ -181,10 +181,12 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))  # and an edit
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_channel(Channel.SMS, False)
+    )  # and an edit
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applies e-mail off (its own) and SMS off ...
@@ -193,20 +195,20 @@ def test_a_lost_answer_to_a_push_that_carried_a_vendor_tightening_does_not_undo_
     engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
 
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert report.ok, report.outcomes
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
 
 
 def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
     lost = {"left": 1}
 
     def write_then_lose(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
@@ -219,4 +221,4 @@ def test_a_retried_lost_answer_does_not_undo_a_vendor_tightening_in_the_same_run
     (outcome,) = engine(svc, lambda b: {"write": write_then_lose}).run().outcomes
     assert outcome.result is Result.SYNCED
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False, "unsubscribe undone"
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False

@@ -16,10 +16,11 @@ import keyring
 import pytest
 
 from cmr_desktop.domain import Channel
-from cmr_desktop.services import Services
+from cmr_desktop.services import Services, SyncCancel
 from cmr_desktop.testing.keyring import InMemoryKeyring
 from cmr_desktop.testing.simulator import Knobs, VendorSimulator, default_vendors
 from tests.conftest import BIN, open_services
+from tests.reads import list_brands
 
 VENDORS = ("vendor-001", "vendor-002", "vendor-003")
 
@@ -37,13 +38,15 @@ def _brands(svc: Services, sim: VendorSimulator, n: int) -> None:
     for i in range(n):
         vendor = VENDORS[i % 3]
         sim.add_subject(vendor, f"sub-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"Brand {i}",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        svc.update_preferences(f"brand-{i}", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            f"brand-{i}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
 
 
 def _cmr_env(home: Path, keyring_file: Path) -> dict[str, str]:
@@ -76,9 +79,9 @@ def test_sync_and_log_commands(tmp_path: Path, shared_keyring: Path, sim: Vendor
     home = tmp_path / "home"
     svc = open_services(home)
     _brands(svc, sim, 4)
-    svc.add_brand("Corner Shop")
-    svc.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
-    svc.set_secret("brand-3", "token", "wrong")
+    svc.brands.add_brand("Corner Shop")
+    svc.preferences.update_preferences("corner-shop", lambda p: p.with_channel(Channel.SMS, False))
+    svc.connections.set_secret("brand-3", "token", "wrong")
     svc.store.close()
 
     res = _run(home, shared_keyring, "sync", "--json")
@@ -115,13 +118,13 @@ def _held_brand(svc: Services, sim: VendorSimulator, *, hang_seconds: float) -> 
     timeout_rate=0.0)`` lets it through."""
     sim.set_knobs(HELD, timeout_rate=1.0, hang_seconds=hang_seconds)
     sim.add_subject(HELD, "sub-held")
-    svc.add_brand(
+    svc.brands.add_brand(
         "Held Brand",
         connector="openpref",
         connector_config={"base_url": sim.base_url(HELD), "subject": "sub-held"},
         secrets={"token": sim.token(HELD)},
     )
-    svc.update_preferences("held-brand", lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences("held-brand", lambda p: p.with_channel(Channel.EMAIL, False))
 
 
 def _sync_until_killed(env: dict[str, str], pick_k: Callable[[int], int]) -> list[dict[str, Any]]:
@@ -185,7 +188,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
             assert start == {"event": "start", "total": pending}
             assert {b["result"] for b in brands} == {"synced"}, brands
             interrupted = open_services(home)
-            left = [v.brand.slug for v in interrupted.list_brands() if v.pending]
+            left = [v.brand.slug for v in list_brands(interrupted) if v.pending]
             interrupted.store.close()
             # Every brand reported done is done, so each run got fewer left; the held one
             # is never done.
@@ -200,7 +203,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
 
         svc = open_services(home)
         try:
-            views = svc.list_brands()
+            views = list_brands(svc)
             assert not [v.brand.slug for v in views if v.pending]
             for v in views:  # every local edit survived
                 assert v.brand.preferences.channels[Channel.EMAIL] is False
@@ -211,7 +214,7 @@ def test_killed_syncs_lose_nothing_and_apply_nothing_twice(
             assert held["channels"]["email"]["enabled"] is False
             # one revision per brand: applied exactly once each, however often we crashed
             assert sum(sim.stats(v).writes_applied for v in (*VENDORS, HELD)) == n + 1
-            assert svc.verify_journal() is None
+            assert svc.journal.verify() is None
         finally:
             svc.store.close()
 
@@ -222,24 +225,24 @@ def test_cancelling_stops_new_work_and_leaves_brands_consistent(
     with VendorSimulator(default_vendors(3), seed=2, knobs=Knobs(latency_ms=50)) as sim:
         svc = open_services(tmp_path / "home")
         _brands(svc, sim, 30)
-        engine = svc.sync_engine(jobs=2)
+        cancel = SyncCancel()
         seen: list[Any] = []
 
         def progress(outcome: Any, done: int, total: int) -> None:
             seen.append(outcome)
             if done == 3:
-                engine.cancel()
+                cancel.cancel()
 
-        report = engine.run(progress=progress)
+        report = svc.sync.run(jobs=2, on_progress=progress, cancel=cancel)
         results = {str(o.result) for o in report.outcomes}
         assert "cancelled" in results
         assert len([o for o in report.outcomes if str(o.result) == "synced"]) < 30
-        pending = {v.brand.slug for v in svc.list_brands() if v.pending}
+        pending = {v.brand.slug for v in list_brands(svc) if v.pending}
         synced = {o.slug for o in report.outcomes if str(o.result) == "synced"}
         assert pending.isdisjoint(synced)
         assert len(pending) + len(synced) == 30
-        assert svc.sync_engine().run().ok  # the rest goes through next time
-        assert not any(v.pending for v in svc.list_brands())
+        assert svc.sync.run().ok  # the rest goes through next time
+        assert not any(v.pending for v in list_brands(svc))
         svc.store.close()
 
 
@@ -250,15 +253,15 @@ def test_a_second_sync_of_the_same_home_is_refused(tmp_path: Path, shared_keyrin
 
     home = tmp_path / "home"
     svc = open_services(home)
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     with FileLock(home / "sync.lock", timeout=0):
         (home / "sync.owner").write_text("pid 4242", encoding="utf-8")
         with pytest.raises(SyncBusy, match=r"already running \(pid 4242\)"):
-            svc.sync_engine().run()
+            svc.sync.run()
         res = _run(home, shared_keyring, "sync")
         assert res.returncode == 1
         assert "a sync of this home is already running" in res.stderr
-    assert svc.sync_engine().run().ok  # free again
+    assert svc.sync.run().ok  # free again
     svc.store.close()
 
 

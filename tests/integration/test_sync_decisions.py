@@ -25,7 +25,7 @@ from cmr_desktop.connectors.api import (
 )
 from cmr_desktop.domain import Channel, DataCategory, FixedClock, Frequency, Purpose, QuietHours
 from cmr_desktop.domain.brand import Brand
-from cmr_desktop.services import Services
+from cmr_desktop.services import Services, SyncCancel
 from cmr_desktop.sync.engine import BREAKER_TIMEOUTS, Result, SyncEngine
 from cmr_desktop.testing.simulator import (
     DataUse,
@@ -74,7 +74,7 @@ def connect(svc: Services, sim: VendorSimulator, vendor: str, n: int, start: int
     slugs = []
     for i in range(start, start + n):
         sim.add_subject(vendor, f"sub-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"{vendor} {i}",
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"sub-{i}"},
@@ -117,7 +117,7 @@ def engine(
     **kw: Any,
 ) -> SyncEngine:
     def factory(brand: Brand) -> Any:
-        inner = svc.connector_for(brand)
+        inner = svc.connections.connector_for(brand)
         return Wrapped(inner, hooks(brand)) if hooks else inner
 
     kw.setdefault("wait", lambda delay: False)  # retries cost no real time
@@ -131,14 +131,14 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    decided = svc.get_brand(slug).brand.preferences
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    decided = svc.brands.get_brand(slug).brand.preferences
 
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
     assert "had not decided" not in report.outcomes[0].detail
 
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.brand.preferences == decided  # "identifiers for sale" is still undecided
     assert not view.pending
     assert view.vendor is not None  # ... and the vendor's own setting is kept as the vendor's
@@ -147,24 +147,24 @@ def test_a_first_sync_writes_no_vendor_default_into_the_decisions(
     vendor = held(sim, "shop", 0)
     assert vendor["channels"]["sms"]["enabled"] is False
     assert vendor["topics"]["offers"] is True  # the vendor's value, sent back unchanged
-    assert "accepted" not in [e.kind for e in svc.journal(slug)]
+    assert "accepted" not in [e.kind for e in svc.journal.entries(slug)]
     # A verify run finds nothing to decide and nothing to push.
-    again = svc.sync_engine().run(verify=True)
+    again = svc.sync.run(verify=True)
     assert [o.result for o in again.outcomes] == [Result.UNCHANGED]
-    assert svc.get_brand(slug).brand.preferences == decided
+    assert svc.brands.get_brand(slug).brand.preferences == decided
 
 
 def test_a_vendor_tightening_a_decided_field_is_taken_and_journaled(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": False}}})  # unsubscribed
-    report = svc.sync_engine().run(verify=True)
+    report = svc.sync.run(verify=True)
     assert [o.result for o in report.outcomes] == [Result.SYNCED]
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
-    taken = [e for e in svc.journal(slug) if e.kind == "accepted"]
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is False
+    taken = [e for e in svc.journal.entries(slug) if e.kind == "accepted"]
     assert taken
     assert taken[-1].detail["fields"][0]["field"] == "channel.email"
 
@@ -176,7 +176,7 @@ def test_a_vendor_that_answers_200_but_keeps_a_looser_value_is_drift(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def lax_write(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         answer = inner.write(desired, **kw)
@@ -186,18 +186,18 @@ def test_a_vendor_that_answers_200_but_keeps_a_looser_value_is_drift(
     (outcome,) = report.outcomes
     assert outcome.result is Result.DRIFT
     assert "vendor answered but kept on" in outcome.detail
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.pending  # not "up to date": the vendor does not hold the decision
     assert view.brand.preferences.channels[Channel.EMAIL] is False
-    assert [e for e in svc.journal(slug) if e.kind == "drift"]
+    assert [e for e in svc.journal.entries(slug) if e.kind == "drift"]
 
 
 def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    assert svc.sync.run().ok
     sim.tamper("shop", "sub-0", {"channels": {"email": {"enabled": True}}})  # loosened
     lost = {"left": 1}
 
@@ -212,7 +212,7 @@ def test_drift_is_still_reported_when_the_answer_to_its_fix_was_lost(
     (outcome,) = report.outcomes
     assert outcome.result is Result.DRIFT, outcome
     assert "channel.email: vendor had on, you chose off" in outcome.detail
-    drift = [e for e in svc.journal(slug) if e.kind == "drift"]
+    drift = [e for e in svc.journal.entries(slug) if e.kind == "drift"]
     assert drift
     assert drift[-1].detail["fields"][0]["field"] == "channel.email"
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
@@ -223,7 +223,7 @@ def test_an_empty_frequency_list_means_no_frequency_is_sent(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "plain", 1)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         slug,
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -231,25 +231,29 @@ def test_an_empty_frequency_list_means_no_frequency_is_sent(
             .with_channel(Channel.SMS, False)
         ),
     )
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     (outcome,) = report.outcomes
     assert outcome.result is Result.SYNCED, outcome
     assert "offers no choice of how often" in outcome.detail
     assert held(sim, "plain", 0)["channels"]["sms"]["enabled"] is False  # the rest is pushed
-    assert not svc.get_brand(slug).pending
+    assert not svc.brands.get_brand(slug).pending
     # The decision itself is kept as the customer made it.
-    assert svc.get_brand(slug).brand.preferences.frequencies[Channel.EMAIL] is Frequency.WEEKLY
+    assert (
+        svc.brands.get_brand(slug).brand.preferences.frequencies[Channel.EMAIL] is Frequency.WEEKLY
+    )
 
 
 def test_a_frequency_the_vendor_does_not_offer_is_reported_and_the_nearest_sent(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_frequency(Channel.EMAIL, Frequency.QUARTERLY))
-    (outcome,) = svc.sync_engine().run().outcomes
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_frequency(Channel.EMAIL, Frequency.QUARTERLY)
+    )
+    (outcome,) = svc.sync.run().outcomes
     assert "shop 0 does not offer quarterly; nearest it offers: monthly" in outcome.detail
     assert held(sim, "shop", 0)["channels"]["email"]["frequency"] == "monthly"  # not "weekly"
-    prefs = svc.get_brand(slug).brand.preferences
+    prefs = svc.brands.get_brand(slug).brand.preferences
     assert prefs.frequencies[Channel.EMAIL] is Frequency.QUARTERLY
 
 
@@ -276,7 +280,7 @@ def test_one_unresponsive_vendor_does_not_stall_the_sync(
     assert all(by[s].result is not Result.FAILED for s in fine)
     # A few timeouts open the breaker; the rest of the vendor's brands are not even tried.
     assert reads["n"] <= BREAKER_TIMEOUTS + 2
-    assert all(v.pending for v in map(svc.get_brand, hanging))
+    assert all(v.pending for v in map(svc.brands.get_brand, hanging))
 
 
 def test_a_long_retry_after_is_reported_and_not_waited_for(
@@ -297,7 +301,7 @@ def test_a_long_retry_after_is_reported_and_not_waited_for(
     assert outcome.result is Result.FAILED
     assert "vendor asked to wait until" in outcome.detail
     assert waits == []
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
 
 def test_a_short_retry_after_is_waited_for_as_the_vendor_says(
@@ -330,9 +334,9 @@ def test_a_cancel_before_the_run_starts_cancels_every_brand(
     svc: Services, sim: VendorSimulator
 ) -> None:
     connect(svc, sim, "shop", 3)
-    eng = svc.sync_engine()
-    eng.cancel()
-    report = eng.run()
+    cancel = SyncCancel()
+    cancel.cancel()
+    report = svc.sync.run(cancel=cancel)
     assert {o.result for o in report.outcomes} == {Result.CANCELLED}
     assert sim.stats("shop").writes_applied == 0
 
@@ -367,7 +371,7 @@ def test_a_cancel_stops_new_work_at_once_and_reports_brands_in_flight(
     for t in threading.enumerate():
         if t.name.startswith("cmr-sync-"):
             t.join(30)
-    assert all(v.pending for v in map(svc.get_brand, slugs[2:]))
+    assert all(v.pending for v in map(svc.brands.get_brand, slugs[2:]))
 
 
 # --- 8. a crash never costs an edit -----------------------------------------------------------
@@ -377,9 +381,9 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
 
     def applied_then_died(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)  # the vendor applied "off" ...
@@ -390,31 +394,31 @@ def test_after_a_crash_between_the_vendors_write_and_its_record_the_newest_decis
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False
 
     # The customer changes their mind: e-mail back on.
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    report = svc.sync_engine().run()
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    report = svc.sync.run()
     assert report.ok, report.outcomes
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
-    assert not svc.get_brand(slug).pending
+    assert not svc.brands.get_brand(slug).pending
 
 
 def test_a_lost_answer_to_an_applied_push_is_recognised_not_pushed_again(
     svc: Services, sim: VendorSimulator
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
 
     def applied_then_lost(inner: Connector, desired: PreferenceSet, **kw: Any) -> RemoteState:
         inner.write(desired, **kw)
         raise TransientError("connection reset")
 
     engine(svc, lambda b: {"write": applied_then_lost}, retries_per_brand=0).run()
-    report = svc.sync_engine().run()
+    report = svc.sync.run()
     (outcome,) = report.outcomes
     assert outcome.result is Result.SYNCED
     assert "its answer was lost" in outcome.detail
     assert sim.stats("shop").writes_applied == 1
-    answers = [e for e in svc.journal(slug) if e.kind == "answer"]
+    answers = [e for e in svc.journal.entries(slug) if e.kind == "answer"]
     assert answers
     assert answers[-1].detail.get("recovered") is True
 
@@ -423,8 +427,8 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
     svc: Services, sim: VendorSimulator, cmr: Any, tmp_path: Path
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    assert svc.sync.run().ok
     res = cmr("brand", "show", slug, home_dir=tmp_path / "home")
     assert res.code == 0, res
     mine, _, theirs = res.out.partition("Undecided by you")
@@ -442,8 +446,8 @@ def test_brand_show_tells_undecided_fields_with_the_vendors_setting(
 def test_quiet_hours_reach_the_vendor(svc: Services, sim: VendorSimulator) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     window = QuietHours.parse("21:00-08:00")
-    svc.update_preferences(slug, lambda p: p.with_quiet_hours(window))
-    (outcome,) = svc.sync_engine().run().outcomes
+    svc.preferences.update_preferences(slug, lambda p: p.with_quiet_hours(window))
+    (outcome,) = svc.sync.run().outcomes
     assert outcome.result is Result.SYNCED, outcome
     assert held(sim, "shop", 0)["quiet_hours"] == {"start": "21:00", "end": "08:00"}
 
@@ -453,12 +457,12 @@ def test_a_push_about_something_else_keeps_the_vendors_quiet_hours(
 ) -> None:
     (slug,) = connect(svc, sim, "shop", 1)
     sim.tamper("shop", "sub-0", {"quiet_hours": {"start": "22:00", "end": "07:00"}})
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
-    assert svc.sync_engine().run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.SMS, False))
+    assert svc.sync.run().ok
     vendor = held(sim, "shop", 0)
     assert vendor["quiet_hours"] == {"start": "22:00", "end": "07:00"}  # not erased
     assert vendor["channels"]["sms"]["enabled"] is False
-    view = svc.get_brand(slug)
+    view = svc.brands.get_brand(slug)
     assert view.brand.preferences.quiet_hours is None  # the vendor's window is not the customer's
     assert view.vendor is not None
     assert str(view.vendor.quiet_hours) == "22:00-07:00"
@@ -488,9 +492,9 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
     home = tmp_path / "home"
     svc = open_services(home)
     (slug,) = connect(svc, sim, "shop", 1)
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
-    assert svc.sync_engine().run().ok
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))
+    assert svc.sync.run().ok
+    svc.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     applied = sim.stats("shop").writes_applied
     sim.set_knobs("shop", hold_after_apply=True)
     env = {
@@ -512,14 +516,16 @@ def test_a_sync_killed_after_the_vendor_applied_its_write_loses_no_change_of_min
         proc.wait(30)
     sim.set_knobs("shop", hold_after_apply=False)
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is False  # applied, unrecorded
-    assert svc.get_brand(slug).pending
+    assert svc.brands.get_brand(slug).pending
 
-    svc.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, True))  # mind changed
-    report = svc.sync_engine().run()
+    svc.preferences.update_preferences(
+        slug, lambda p: p.with_channel(Channel.EMAIL, True)
+    )  # mind changed
+    report = svc.sync.run()
     assert report.ok, report.outcomes
-    assert svc.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
+    assert svc.brands.get_brand(slug).brand.preferences.channels[Channel.EMAIL] is True
     assert held(sim, "shop", 0)["channels"]["email"]["enabled"] is True
-    assert svc.verify_journal() is None
+    assert svc.journal.verify() is None
     svc.store.close()
 
 
@@ -550,6 +556,6 @@ def test_a_database_held_by_another_program_is_said_once_and_leaves_brands_pendi
     assert {o.slug for o in report.outcomes} == set(slugs)
     assert all(BUSY in o.detail for o in report.outcomes)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-    assert all(v.pending for v in map(svc.get_brand, slugs))
-    assert svc.sync_engine().run().ok  # free again: everything goes through
+    assert all(v.pending for v in map(svc.brands.get_brand, slugs))
+    assert svc.sync.run().ok  # free again: everything goes through
     svc.store.close()

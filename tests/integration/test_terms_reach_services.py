@@ -35,7 +35,7 @@ def home(tmp_path: Path) -> Iterator[tuple[Services, VendorSimulator]]:
 def _add(svc: Services, sim: VendorSimulator, name: str, vendor: str, prefs: Any = None) -> str:
     subject = name.lower().replace(" ", "-")
     sim.add_subject(vendor, subject, prefs)
-    return svc.add_brand(
+    return svc.brands.add_brand(
         name,
         connector="openpref",
         connector_config={"base_url": sim.base_url(vendor), "subject": subject},
@@ -47,35 +47,37 @@ def test_after_the_first_sync_only_brands_that_can_text_break_no_sms(
     home: tuple[Services, VendorSimulator],
 ) -> None:
     svc, sim = home
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     cannot = _add(svc, sim, "No Texts Ltd", NO_SMS_VENDOR)
     can = _add(svc, sim, "Texting Co", SMS_VENDOR)
     said_no = _add(svc, sim, "Quiet Co", SMS_VENDOR)
-    svc.update_preferences(said_no, lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences(said_no, lambda p: p.with_channel(Channel.SMS, False))
     off = default_vendors(3)[2].default_preferences()
     off["channels"]["sms"] = {"enabled": False}
     theirs_off = _add(svc, sim, "Their Own Off", SMS_VENDOR, off)
 
     # Before the first sync nothing is known of what the vendors offer: "may".
-    assert set(svc.check_policy()) == {cannot, can, theirs_off}
+    assert set(svc.preferences.check_policy()) == {cannot, can, theirs_off}
 
-    svc.sync_engine().run()
-    assert set(svc.check_policy()) == {can}
-    assert [slug for slug, _, _ in svc.policy_report()] == [can]
-    assert [c.slug for c in svc.preview_policy()] == [can]  # "Apply to all": only breaks
+    svc.sync.run()
+    assert set(svc.preferences.check_policy()) == {can}
+    assert [slug for slug, _, _ in svc.preferences.policy_report()] == [can]
+    assert [c.slug for c in svc.preferences.preview_policy()] == [
+        can
+    ]  # "Apply to all": only breaks
     # A brand the customer names is previewed (and applied) as they ask.
-    assert [c.slug for c in svc.preview_policy([cannot])] == [cannot]
-    summaries = {r.slug: s for r, s in svc.brand_summaries()}
+    assert [c.slug for c in svc.preferences.preview_policy([cannot])] == [cannot]
+    summaries = {r.slug: s for r, s in svc.brands.brand_summaries()}
     assert [s.slug for s in summaries.values() if s.breaks_terms] == [can]
     assert [v.message for v in summaries[theirs_off].kept_by_vendor] == [
         "Their Own Off has SMS off (its own setting)."
     ]
     # The vendor's state never became a decision.
-    records = {r.slug: r for r in svc.brand_records()}
+    records = {r.slug: r for r in svc.brands.brand_records()}
     for slug in (cannot, can, theirs_off):
         assert PreferenceSet.from_dict(records[slug].preferences) == PreferenceSet(), slug
-    assert svc.check_policy([cannot]) == {}
-    assert "Texting Co may still text you" in svc.check_policy([can])[can][0].message
+    assert svc.preferences.check_policy([cannot]) == {}
+    assert "Texting Co may still text you" in svc.preferences.check_policy([can])[can][0].message
 
 
 def test_a_sync_stores_what_the_vendors_catalog_offers_beside_its_state(
@@ -85,10 +87,10 @@ def test_a_sync_stores_what_the_vendors_catalog_offers_beside_its_state(
     its state happened to list (absent there means "the vendor's default")."""
     svc, sim = home
     slug = _add(svc, sim, "No Texts Ltd", NO_SMS_VENDOR)
-    (record,) = svc.brand_records()
+    (record,) = svc.brands.brand_records()
     assert record.offered_json is None  # never synced: unknown, so "may"
-    svc.sync_engine().run()
-    (record,) = svc.brand_records()
+    svc.sync.run()
+    (record,) = svc.brands.brand_records()
     spec = default_vendors(3)[0]
     catalog = requests.get(
         sim.base_url(NO_SMS_VENDOR) + "/catalog",
@@ -101,4 +103,4 @@ def test_a_sync_stores_what_the_vendors_catalog_offers_beside_its_state(
     assert stored["data_uses"] == sorted(
         [u["category"], u["purpose"]] for u in catalog["data_uses"]
     )
-    assert slug not in svc.check_policy()
+    assert slug not in svc.preferences.check_policy()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,9 @@ def _statements(svc: Services) -> Iterator[list[str]]:
 
 def _home(tmp_path: Path, n: int) -> Services:
     svc = open_services(tmp_path / f"home-{n}")
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS), NeverPurpose(Purpose.SALE)]))
     for i in range(n):
-        svc.add_brand(f"Shop {i:03d}")
+        svc.brands.add_brand(f"Shop {i:03d}")
     return svc
 
 
@@ -50,9 +51,14 @@ def test_summaries_and_the_terms_report_run_as_many_statements_for_50_brands_as_
 ) -> None:
     small, large = _home(tmp_path, 5), _home(tmp_path, 50)
     try:
-        for name in ("brand_summaries", "policy_report", "check_policy", "preview_policy"):
-            few = _cost(small, getattr(small, name))
-            many = _cost(large, getattr(large, name))
+        for name in (
+            "brands.brand_summaries",
+            "preferences.policy_report",
+            "preferences.check_policy",
+            "preferences.preview_policy",
+        ):
+            few = _cost(small, attrgetter(name)(small))
+            many = _cost(large, attrgetter(name)(large))
             assert many == few, (name, few, many)
     finally:
         small.store.close()

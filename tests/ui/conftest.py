@@ -49,21 +49,23 @@ def connect_brands(svc: Services, sim: VendorSimulator | SimulatorProcess, n: in
     for i in range(n):
         vendor = sim.vendor_ids[i % 3]
         sim.add_subject(vendor, f"s-{i}")
-        svc.add_brand(
+        svc.brands.add_brand(
             f"Shop {i:03d}",
             category=("retail", "finance")[i % 2],
             connector="openpref",
             connector_config={"base_url": sim.base_url(vendor), "subject": f"s-{i}"},
             secrets={"token": sim.token(vendor)},
         )
-        svc.update_preferences(f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            f"shop-{i:03d}", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
 
 
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path, sim: VendorSimulator) -> Iterator[MainWindow]:
     svc = open_services(tmp_path / "home")
     connect_brands(svc, sim, 12)
-    svc.add_brand("Corner Shop", category="food")
+    svc.brands.add_brand("Corner Shop", category="food")
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     win = MainWindow(svc, Runner(), settings)
     qtbot.addWidget(win)

@@ -74,7 +74,7 @@ def main(kind: str) -> int:
         if not release.wait(TIMEOUT):
             raise TimeoutError("never released")
         assert simulator.vendor_ids  # the vendors' process is up
-        services.add_brand("Demo Shop", category="retail")
+        services.brands.add_brand("Demo Shop", category="retail")
 
     def broken_build(services: Any, simulator: Any) -> None:
         raise RuntimeError("the demo directory is missing")

@@ -23,6 +23,7 @@ from cmr_desktop.ui.connector_fields import KEPT
 from cmr_desktop.ui.editor import SetField
 from cmr_desktop.ui.main_window import MainWindow
 from tests.conftest import open_services
+from tests.reads import list_brands
 from tests.ui.conftest import settle
 
 
@@ -39,7 +40,7 @@ def _confirm(qtbot: Any, window: MainWindow) -> QMessageBox:
 
 
 def _select(qtbot: Any, window: MainWindow, slug: str) -> None:
-    name = window.services.get_brand(slug).brand.name
+    name = window.services.brands.get_brand(slug).brand.name
     window.select_brand(slug)
     qtbot.waitUntil(lambda: window.editor.slug == slug, timeout=5000)
     # Loaded: the editor shows this brand's name and choices (not the previous brand's).
@@ -48,7 +49,7 @@ def _select(qtbot: Any, window: MainWindow, slug: str) -> None:
 
 
 def _slugs(window: MainWindow) -> set[str]:
-    return {b.brand.slug for b in window.services.list_brands()}
+    return {b.brand.slug for b in list_brands(window.services)}
 
 
 def _shown(window: MainWindow) -> list[str]:
@@ -82,7 +83,7 @@ def test_remove_from_the_brands_menu_says_what_happens_then_removes_brand_and_se
     qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=5000)
     assert "shop-003" not in _slugs(window)
     assert window.services.secrets.get("shop-003", "token") is None
-    assert [e.kind for e in window.services.journal("shop-003")][-1] == "removed"
+    assert [e.kind for e in window.services.journal.entries("shop-003")][-1] == "removed"
     # The brand after it is shown, and the status bar offers the undo.
     qtbot.waitUntil(lambda: window.editor.slug == "shop-004", timeout=5000)
     assert window._current_slug() == "shop-004"
@@ -122,7 +123,9 @@ def test_delete_in_the_editor_leaves_a_choice_undecided_and_removes_no_brand(
     qtbot.keyClick(switch, Qt.Key.Key_Delete)
     qtbot.waitUntil(
         lambda: (
-            window.services.get_brand("shop-007").brand.preferences.channels.get(Channel.EMAIL)
+            window.services.brands.get_brand("shop-007").brand.preferences.channels.get(
+                Channel.EMAIL
+            )
             is None
         ),
         timeout=5000,
@@ -145,7 +148,7 @@ def test_undo_puts_the_brand_back_with_its_decisions_and_secret_and_selects_it(
 ) -> None:
     svc = window.services
     token = svc.secrets.get("shop-006", "token")
-    before = svc.get_brand("shop-006").brand
+    before = svc.brands.get_brand("shop-006").brand
     assert before.preferences.channels.get(Channel.EMAIL) is False
     _select(qtbot, window, "shop-006")
     window.remove_action.trigger()
@@ -159,7 +162,7 @@ def test_undo_puts_the_brand_back_with_its_decisions_and_secret_and_selects_it(
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=5000)
     window.brand_actions.notice.activate()  # the status bar's "Undo"
     qtbot.waitUntil(lambda: window.editor.slug == "shop-006", timeout=5000)
-    after = svc.get_brand("shop-006").brand
+    after = svc.brands.get_brand("shop-006").brand
     assert after.preferences == before.preferences
     assert after.connector_config == before.connector_config
     assert after.created_at == before.created_at
@@ -258,7 +261,7 @@ def test_connector_settings_show_the_connectors_labels_and_save_a_change(
     dialog.save_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     svc = window.services
-    assert svc.get_brand("shop-001").brand.connector_config["subject"] == "s-new"
+    assert svc.brands.get_brand("shop-001").brand.connector_config["subject"] == "s-new"
     assert svc.secrets.get("shop-001", "token") == "typed-new-token"
     home = Path(svc.store.home)
     stored = b"".join(p.read_bytes() for p in home.glob("cmr.sqlite3*"))
@@ -275,7 +278,7 @@ def test_connector_settings_show_the_connectors_labels_and_save_a_change(
 def test_a_bad_connector_setting_is_refused_with_a_message_naming_the_field(
     qtbot: Any, window: MainWindow
 ) -> None:
-    before = window.services.get_brand("shop-002").brand.connector_config
+    before = window.services.brands.get_brand("shop-002").brand.connector_config
     dialog = _settings(qtbot, window, "shop-002")
     url = dialog.form.edit("base_url")
     assert url is not None
@@ -287,9 +290,11 @@ def test_a_bad_connector_setting_is_refused_with_a_message_naming_the_field(
     assert not dialog.save_button.isEnabled()
     # What only the services can refuse is named too, and nothing is saved.
     with pytest.raises(SettingRefused) as refused:
-        window.services.set_connector_settings("shop-002", {**before, "base_url": "ftp://x/v1"})
+        window.services.connections.set_connector_settings(
+            "shop-002", {**before, "base_url": "ftp://x/v1"}
+        )
     assert "API address" in str(refused.value)
-    assert window.services.get_brand("shop-002").brand.connector_config == before
+    assert window.services.brands.get_brand("shop-002").brand.connector_config == before
     url.clear()
     assert not dialog.save_button.isEnabled()  # a required field is empty
     dialog.reject()
@@ -352,11 +357,11 @@ def test_brands_imported_while_a_search_hides_them_are_shown_and_the_first_selec
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
     other = open_services(tmp_path / "other")
-    other.add_brand("Beta Imported")
-    other.add_brand("Alpha Imported")
+    other.brands.add_brand("Beta Imported")
+    other.brands.add_brand("Alpha Imported")
     path = tmp_path / "new.json"
     with path.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     window.search.setText("Shop 00")
     qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=3000)
@@ -443,7 +448,7 @@ def test_escape_in_the_search_box_clears_the_search(qtbot: Any, window: MainWind
 
 
 def test_an_empty_filter_says_no_brand_needs_attention(qtbot: Any, window: MainWindow) -> None:
-    window.services.remove_brand("corner-shop")  # the one brand handled by hand
+    window.services.brands.remove_brand("corner-shop")  # the one brand handled by hand
     window.reload()
     qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=3000)
     _pick_sidebar(window, ("attention", None))
@@ -475,17 +480,17 @@ def test_a_refused_put_back_drops_the_steps_below_it_so_no_undo_edits_another_br
     qtbot.waitUntil(lambda: window.editor.slug == "shop-006", timeout=5000)
     # An undoable edit (its undo would write "SMS off" by id) …
     window.undo_stack.push(
-        SetField(window.editor, "shop-006", ("channel", Channel.SMS), False, True)
+        SetField(window.writer, "shop-006", ("channel", Channel.SMS), False, True)
     )
     settle(qtbot, window.runner)
     _remove_now(qtbot, window, "shop-006")
-    svc.add_brand("Shop 006", category="food")  # … and another brand with that id
+    svc.brands.add_brand("Shop 006", category="food")  # … and another brand with that id
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: "Not put back" in window.statusBar().currentMessage(), timeout=5000)
     assert not window.undo_stack.canUndo()
     window.undo_stack.undo()  # nothing left to undo
     settle(qtbot, window.runner)
-    assert svc.get_brand("shop-006").brand.preferences.channels.get(Channel.SMS) is None
+    assert svc.brands.get_brand("shop-006").brand.preferences.channels.get(Channel.SMS) is None
 
 
 def test_undoing_a_removal_during_a_sync_waits_for_the_sync_to_end(
@@ -498,7 +503,7 @@ def test_undoing_a_removal_during_a_sync_waits_for_the_sync_to_end(
     window.undo_stack.undo()
     assert "once the sync is done" in window.statusBar().currentMessage()
     settle(qtbot, window.runner)
-    assert "shop-006" not in {r.slug for r in svc.brand_records()}  # not while it syncs
+    assert "shop-006" not in {r.slug for r in svc.brands.brand_records()}  # not while it syncs
     syncing[0] = False
     window.brand_actions.sync_done()  # as the window does when the sync ends
     qtbot.waitUntil(lambda: "shop-006" in _slugs(window), timeout=5000)

@@ -20,7 +20,7 @@ def _rows(tmp_path: Path, n: int = 40) -> list[BrandRow]:
     svc = open_services(tmp_path / "home")
     with svc.store.write() as uow:
         uow.brands.add_many(sample_brands(n), now=NOW)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "brand-000001",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -28,7 +28,7 @@ def _rows(tmp_path: Path, n: int = 40) -> list[BrandRow]:
             .with_grant(DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW))
         ),
     )
-    rows = [BrandRow.from_record(r) for r in svc.brand_records()]
+    rows = [BrandRow.from_record(r) for r in svc.brands.brand_records()]
     svc.store.close()
     return rows
 
@@ -128,14 +128,14 @@ def test_counts_follow_each_updated_row_without_a_reload(qapp: Any) -> None:
 
 def test_an_ended_permission_is_not_counted_as_a_data_use(tmp_path: Path) -> None:
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Acme")
+    svc.brands.add_brand("Acme")
     ended = NOW.date() - dt.timedelta(days=1)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "acme",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.SALE, Grant(Decision.ALLOW, ended)
         ).with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
     )
-    [(record, summary)] = svc.brand_summaries()
+    [(record, summary)] = svc.brands.brand_summaries()
     assert BrandRow.of(record, summary).grants == 1
     svc.store.close()

@@ -205,7 +205,7 @@ def _icon_contrast(window: MainWindow, row: int, column: Column) -> float:
 
 def _prepare(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-001",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -214,7 +214,7 @@ def _prepare(qtbot: Any, window: MainWindow) -> None:
             .with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW))
         ),
     )
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-002",
         lambda p: (
             p.with_channel(Channel.EMAIL, True)
@@ -256,7 +256,7 @@ def test_every_windows_text_reads_in_both_palettes(
     qtbot: Any, window: MainWindow, palette: QPalette
 ) -> None:
     _prepare(qtbot, window)
-    window.services.set_secret("shop-003", "token", "wrong-token")  # a failure to list
+    window.services.connections.set_secret("shop-003", "token", "wrong-token")  # a failure to list
     window.start_sync()
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=30_000)
     qtbot.waitUntil(window.results_dock.isVisible, timeout=5000)

@@ -18,7 +18,7 @@ def test_the_map_shows_who_may_use_what_and_filters_the_dashboard(
 ) -> None:
     soon = NOW.date() + dt.timedelta(days=10)
     svc = window.services
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-000",
         lambda p: (
             p.with_grant(DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, soon))
@@ -26,11 +26,11 @@ def test_the_map_shows_who_may_use_what_and_filters_the_dashboard(
             .with_grant(DataCategory.HEALTH, Purpose.SALE, Grant(Decision.DENY))
         ),
     )
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-001",
         lambda p: p.with_grant(DataCategory.HEALTH, Purpose.RESEARCH, Grant(Decision.ALLOW)),
     )
-    svc.update_preferences(  # expired: a refusal now
+    svc.preferences.update_preferences(  # expired: a refusal now
         "shop-002",
         lambda p: p.with_grant(
             DataCategory.LOCATION, Purpose.ANALYTICS, Grant(Decision.ALLOW, dt.date(2020, 1, 1))

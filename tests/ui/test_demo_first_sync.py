@@ -15,6 +15,7 @@ from cmr_desktop.ui.app import DEMO_VENDORS, build_demo
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import open_services
+from tests.reads import consent_receipts
 from tests.ui.conftest import settle
 
 
@@ -24,8 +25,10 @@ def test_a_first_sync_of_the_demo_keeps_undecided_fields_undecided(
     svc = open_services(tmp_path / "home")
     with SimulatorProcess(DEMO_VENDORS, seed=7) as sim:
         build_demo(svc, sim)
-        before = {r.slug: PreferenceSet.from_dict(r.preferences) for r in svc.brand_records()}
-        connected = sorted(r.slug for r in svc.brand_records() if r.connector == "openpref")
+        before = {
+            r.slug: PreferenceSet.from_dict(r.preferences) for r in svc.brands.brand_records()
+        }
+        connected = sorted(r.slug for r in svc.brands.brand_records() if r.connector == "openpref")
         settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
         win = MainWindow(svc, Runner(), settings)
         qtbot.addWidget(win)
@@ -34,7 +37,7 @@ def test_a_first_sync_of_the_demo_keeps_undecided_fields_undecided(
         win.sync_all.trigger()
         qtbot.waitUntil(lambda: not win.is_syncing(), timeout=60_000)
 
-        after = {r.slug: r for r in svc.brand_records()}
+        after = {r.slug: r for r in svc.brands.brand_records()}
         for slug, decided in before.items():
             # Nothing the vendor holds became a decision (the demo's vendors only loosen).
             assert PreferenceSet.from_dict(after[slug].preferences) == decided, slug
@@ -67,7 +70,7 @@ def test_a_first_sync_of_the_demo_keeps_undecided_fields_undecided(
             timeout=10_000,
         )
 
-        for receipt in svc.consent_receipts():
+        for receipt in consent_receipts(svc):
             brand = next(r for r in after.values() if r.name == receipt["services"][0]["service"])
             allowed = {
                 (c.label, p.label)

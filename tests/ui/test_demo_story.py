@@ -54,7 +54,7 @@ def test_the_demo_starts_with_a_few_brands_to_fix_and_no_sms_break_where_no_sms_
         build_demo(svc, sim)
         vendor_of = {
             r.name: r.connector_config["base_url"]
-            for r in svc.brand_records()
+            for r in svc.brands.brand_records()
             if r.connector_config
         }
         no_sms_urls = {sim.base_url(sim.vendor_ids[i]) for i in no_sms}
@@ -63,7 +63,7 @@ def test_the_demo_starts_with_a_few_brands_to_fix_and_no_sms_break_where_no_sms_
         win = MainWindow(svc, Runner(), settings)
         qtbot.addWidget(win)
         win.show()
-        total = len(svc.brand_records())
+        total = len(svc.brands.brand_records())
         qtbot.waitUntil(lambda: win.model.rowCount() == total, timeout=10_000)
 
         before = _sidebar(win)
@@ -75,7 +75,7 @@ def test_the_demo_starts_with_a_few_brands_to_fix_and_no_sms_break_where_no_sms_
 
         win.sync_all.trigger()
         qtbot.waitUntil(lambda: not win.is_syncing(), timeout=60_000)
-        report = {name: found for _, name, found in svc.policy_report()}
+        report = {name: found for _, name, found in svc.preferences.policy_report()}
         # Every synced brand's row re-read (they arrive in batches after the sync's lines).
         qtbot.waitUntil(lambda: _sidebar(win).get("terms") == len(report), timeout=10_000)
         qtbot.waitUntil(lambda: "status:new" not in _sidebar(win), timeout=10_000)
@@ -97,7 +97,7 @@ def test_the_demo_starts_with_a_few_brands_to_fix_and_no_sms_break_where_no_sms_
         for name in at_no_sms:
             assert all(v.rule != "no SMS anywhere" for v in report.get(name, [])), name
         # The vendor's state became no decision of the customer's.
-        tailspin = next(r for r in svc.brand_records() if r.name == "Tailspin Mobile")
+        tailspin = next(r for r in svc.brands.brand_records() if r.name == "Tailspin Mobile")
         assert PreferenceSet.from_dict(tailspin.preferences) == PreferenceSet()
         assert tailspin.vendor is not None
         assert Channel.SMS not in PreferenceSet.from_dict(tailspin.vendor).channels

@@ -34,13 +34,13 @@ def _choose(combo: QComboBox, data: Any) -> None:
 
 
 def _prefs(window: MainWindow, slug: str) -> Any:
-    return window.services.get_brand(slug).brand.preferences
+    return window.services.brands.get_brand(slug).brand.preferences
 
 
 def test_only_what_the_vendor_offers_can_be_chosen(qtbot: Any, window: MainWindow) -> None:
     _select(qtbot, window, "shop-000")
     editor = window.editor
-    catalog = window.services.catalog("shop-000")
+    catalog = window.services.connections.catalog("shop-000")
     assert catalog is not None
     assert editor.catalog == catalog
     assert "Only what this vendor offers" in editor.catalog_note.text()
@@ -98,7 +98,7 @@ def test_topics_are_allowed_refused_or_left_undecided_with_undo(
     assert editor.topic_boxes[topic].checkState() == Qt.CheckState.Unchecked
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: stored() is True, timeout=10_000)
-    assert window.services.get_brand("shop-001").pending
+    assert window.services.brands.get_brand("shop-001").pending
 
 
 def test_data_use_decisions_and_end_dates_are_saved_and_undone(
@@ -162,7 +162,7 @@ def test_quiet_hours_and_relationship_details(qtbot: Any, window: MainWindow) ->
     qtbot.waitUntil(lambda: _prefs(window, "corner-shop").quiet_hours is None, timeout=10_000)
 
     def brand() -> Any:
-        return window.services.get_brand("corner-shop").brand
+        return window.services.brands.get_brand("corner-shop").brand
 
     website = editor.detail_edits["website"]
     website.setText("https://corner.example")
@@ -187,7 +187,7 @@ def test_a_rejected_detail_is_reported_and_the_stored_value_shown(
     notes.editingFinished.emit()
     qtbot.waitUntil(lambda: "Not saved" in window.statusBar().currentMessage(), timeout=10_000)
     qtbot.waitUntil(lambda: editor.detail_edits["notes"].text() == "", timeout=10_000)
-    assert window.services.get_brand("corner-shop").brand.notes == ""
+    assert window.services.brands.get_brand("corner-shop").brand.notes == ""
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def refused_port() -> Iterator[int]:
 def test_a_vendor_that_cannot_be_asked_is_named_and_everything_is_shown(
     qtbot: Any, window: MainWindow, refused_port: int
 ) -> None:
-    window.services.add_brand(
+    window.services.brands.add_brand(
         "Gone Vendor",
         connector="openpref",
         connector_config={"base_url": f"http://127.0.0.1:{refused_port}/v1", "subject": "x"},

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cmr_desktop.ui.main_window import MainWindow
 from tests.integration.test_directory import real_directory
+from tests.reads import list_brands
 
 
 def test_export_json_and_csv(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
@@ -53,11 +54,11 @@ def test_import_shows_the_changes_before_writing(
     assert dialog is not None
     assert "nothing is written yet" in dialog.heading.text()
     assert "Renamed Shop" in dialog.text.toPlainText()
-    assert window.services.get_brand(slug).brand.name != "Renamed Shop"
+    assert window.services.brands.get_brand(slug).brand.name != "Renamed Shop"
     assert dialog.action_button is not None
     dialog.action_button.click()
     qtbot.waitUntil(
-        lambda: window.services.get_brand(slug).brand.name == "Renamed Shop", timeout=5000
+        lambda: window.services.brands.get_brand(slug).brand.name == "Renamed Shop", timeout=5000
     )
     qtbot.waitUntil(
         lambda: any(window.model.row_at(i).name == "Renamed Shop" for i in range(13)), timeout=5000
@@ -69,7 +70,7 @@ def test_a_broken_import_file_is_named_and_nothing_changes(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "cmr-desktop-export", "version": 1, "brands": [{}]}')
-    before = [b.brand for b in window.services.list_brands()]
+    before = [b.brand for b in list_brands(window.services)]
     window.files.preview_import(broken)
     qtbot.waitUntil(lambda: window.files.error is not None, timeout=5000)
     box = window.files.error
@@ -78,7 +79,7 @@ def test_a_broken_import_file_is_named_and_nothing_changes(
     assert "broken.json" in box.text()
     assert box.icon() is QMessageBox.Icon.Critical  # the standard icon (ui.errors' box)
     assert window.files.dialog is None  # no preview, nothing to press
-    assert [b.brand for b in window.services.list_brands()] == before
+    assert [b.brand for b in list_brands(window.services)] == before
 
 
 def test_company_directory_import_reports_skipped_records(
@@ -94,7 +95,7 @@ def test_company_directory_import_reports_skipped_records(
     assert "Added 3" in dialog.heading.text()
     assert "skipped 1" in dialog.heading.text()
     assert "record 3 ('x')" in dialog.text.toPlainText()
-    assert window.services.directory_size() == 3
+    assert window.services.directory.directory_size() == 3
 
 
 def test_an_import_stops_if_the_file_changed_since_the_preview(
@@ -111,7 +112,7 @@ def test_an_import_stops_if_the_file_changed_since_the_preview(
     preview.action_button.click()
     qtbot.waitUntil(lambda: window.files.error is not None, timeout=5000)
     assert "changed since the preview" in window.files.error.text()
-    names = {b.brand.name for b in window.services.list_brands()}
+    names = {b.brand.name for b in list_brands(window.services)}
     assert "Sneaky Other Name" not in names
     assert "First Name" not in names
 
@@ -120,7 +121,7 @@ def test_the_preview_names_brands_and_their_changes_in_words(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
     source, doc = _export_renaming_the_first(qtbot, window, tmp_path, "Renamed Shop")
-    old_name = window.services.get_brand(doc["brands"][0]["slug"]).brand.name
+    old_name = window.services.brands.get_brand(doc["brands"][0]["slug"]).brand.name
     extra = {**doc["brands"][1], "slug": "deutsche-bahn-ag", "name": "Deutsche Bahn AG"}
     doc["brands"].append(extra)
     source.write_text(json.dumps(doc), encoding="utf-8")

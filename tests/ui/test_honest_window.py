@@ -18,6 +18,7 @@ from cmr_desktop.testing.simulator import Knobs, SimulatorProcess, VendorSimulat
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from tests.conftest import NOW, open_services
+from tests.reads import list_brands
 from tests.ui.conftest import connect_brands
 
 MARKETING = (DataCategory.CONTACT, Purpose.MARKETING)
@@ -52,7 +53,9 @@ def _vendor_opens_email_and_marketing(qtbot: Any, window: MainWindow, sim: Vendo
             "quiet_hours": None,
         },
     )
-    window.services.update_preferences("shop-000", lambda p: p.with_channel(Channel.EMAIL, None))
+    window.services.preferences.update_preferences(
+        "shop-000", lambda p: p.with_channel(Channel.EMAIL, None)
+    )
     _sync(qtbot, window)
     qtbot.waitUntil(lambda: _row(window, "shop-000").status == "in_sync", timeout=5000)
 
@@ -75,7 +78,7 @@ def test_an_undecided_field_says_so_with_the_vendors_setting_and_is_refused_in_o
     assert email.text() == "undecided — their setting: allowed"
     assert editor.use_notes[MARKETING].text() == "undecided — their setting: allowed"
     # Still undecided: the vendor's value was shown, never written as a decision.
-    prefs = window.services.get_brand("shop-000").brand.preferences
+    prefs = window.services.brands.get_brand("shop-000").brand.preferences
     assert Channel.EMAIL not in prefs.channels
     assert MARKETING not in prefs.grants
     assert email.refuse.isVisibleTo(editor)
@@ -83,7 +86,7 @@ def test_an_undecided_field_says_so_with_the_vendors_setting_and_is_refused_in_o
     editor.use_notes[MARKETING].refuse.click()
 
     def decided() -> tuple[Any, Any]:
-        p = window.services.get_brand("shop-000").brand.preferences
+        p = window.services.brands.get_brand("shop-000").brand.preferences
         return p.channels.get(Channel.EMAIL), p.grants.get(MARKETING)
 
     qtbot.waitUntil(lambda: decided() == (False, Grant(Decision.DENY)), timeout=5000)
@@ -97,7 +100,9 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     _vendor_opens_email_and_marketing(qtbot, window, sim)
     label = "Vendor allows, undecided  1"
     assert label not in _labels(window)  # no terms: nothing objects
-    window.services.set_policy(MyTerms.of([NoChannel(Channel.EMAIL)]))  # the others said no
+    window.services.preferences.set_policy(
+        MyTerms.of([NoChannel(Channel.EMAIL)])
+    )  # the others said no
     window.reload()
     qtbot.waitUntil(lambda: label in _labels(window), timeout=5000)
     window.sidebar.setCurrentRow(_labels(window).index(label))
@@ -106,7 +111,9 @@ def test_the_sidebar_counts_vendors_that_allow_what_you_have_not_decided_where_m
     item = window.sidebar.currentItem()
     assert item.toolTip().startswith("Vendor allows what you haven't decided")
     # Deciding it (refusing) takes the brand off the list at once.
-    window.services.update_preferences("shop-000", lambda p: p.with_channel(Channel.EMAIL, False))
+    window.services.preferences.update_preferences(
+        "shop-000", lambda p: p.with_channel(Channel.EMAIL, False)
+    )
     window._refresh_brand("shop-000")
     qtbot.waitUntil(
         lambda: not any(t.startswith("Vendor allows") for t in _labels(window)), timeout=5000
@@ -120,13 +127,13 @@ def _attention(window: MainWindow) -> int:
 
 def test_the_status_bar_and_sidebar_count_the_same_brands(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     window.reload()
     qtbot.waitUntil(lambda: _attention(window) == 13, timeout=5000)
     assert "Needs attention 13" in window.summary.text()
     assert "All in order" not in window.summary.text()
     # An edit changes both at once, without a reload.
-    svc.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
     window._refresh_brand("shop-003")
     qtbot.waitUntil(lambda: _attention(window) == 12, timeout=5000)
     assert "Needs attention 12" in window.summary.text()
@@ -136,7 +143,7 @@ def test_the_status_bar_and_sidebar_count_the_same_brands(qtbot: Any, window: Ma
 def test_an_ended_permission_counts_nowhere(qtbot: Any, window: MainWindow) -> None:
     svc = window.services
     ended = NOW.date() - dt.timedelta(days=3)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-002",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
@@ -148,7 +155,7 @@ def test_an_ended_permission_counts_nowhere(qtbot: Any, window: MainWindow) -> N
     qtbot.waitUntil(lambda: data_map.model.rowCount() == 1, timeout=5000)
     row = data_map.model.rows[0]
     assert sum(len(v) for v in row.uses.values()) == 1
-    assert svc.expiring_grants(30) == []
+    assert svc.preferences.expiring_grants(30) == []
     data_map.close()
 
 
@@ -181,7 +188,7 @@ def test_cancel_mid_run_stops_at_once_and_says_how_many_are_left(
         assert left >= 1
         assert done + left == 48
         win.runner.wait()
-        assert sum(b.pending for b in svc.list_brands()) == left
+        assert sum(b.pending for b in list_brands(svc)) == left
         svc.store.close()
 
 
@@ -195,7 +202,7 @@ def test_a_cancel_before_the_sync_process_runs_is_not_lost(qtbot: Any, tmp_path:
         qtbot.waitUntil(lambda: not win.is_syncing(), timeout=30_000)
         assert win.statusBar().currentMessage() == "Sync cancelled: 0 done, 12 left pending"
         win.runner.wait()
-        assert all(b.pending for b in svc.list_brands())
+        assert all(b.pending for b in list_brands(svc))
         svc.store.close()
 
 
@@ -215,14 +222,15 @@ def test_accepting_theirs_is_journaled_and_the_counts_follow_at_once(
     qtbot.waitUntil(lambda: _row(window, "shop-000").status == "pending", timeout=5000)
     assert "drift" not in window.summary.text()
     assert not any(t.startswith("Drift") for t in _labels(window))
-    entry = window.services.journal("shop-000")[-1]
+    entry = window.services.journal.entries("shop-000")[-1]
     assert entry.kind == "accepted_theirs"
     assert entry.detail["fields"] == [{"field": "channel.email", "vendor": "on", "yours": "off"}]
-    assert window.services.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
+    assert window.services.brands.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
     window.undo_stack.undo()
     qtbot.waitUntil(
         lambda: (
-            window.services.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL] is False
+            window.services.brands.get_brand("shop-000").brand.preferences.channels[Channel.EMAIL]
+            is False
         ),
         timeout=5000,
     )
@@ -234,15 +242,15 @@ def test_undoing_my_terms_leaves_no_brand_pending_that_the_vendor_already_holds(
     _sync(qtbot, window)
     qtbot.waitUntil(lambda: window.summary.text() == "Needs attention 1", timeout=5000)  # by hand
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     terms = window.show_terms()
-    changes = svc.preview_policy([f"shop-{i:03d}" for i in range(12)])
+    changes = svc.preferences.preview_policy([f"shop-{i:03d}" for i in range(12)])
     assert len(changes) == 12
     terms.apply(changes)
-    qtbot.waitUntil(lambda: sum(b.pending for b in svc.list_brands()) == 13, timeout=5000)
+    qtbot.waitUntil(lambda: sum(b.pending for b in list_brands(svc)) == 13, timeout=5000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: sum(b.pending for b in svc.list_brands()) == 1, timeout=5000)
-    assert [b.brand.slug for b in svc.list_brands() if b.pending] == ["corner-shop"]
+    qtbot.waitUntil(lambda: sum(b.pending for b in list_brands(svc)) == 1, timeout=5000)
+    assert [b.brand.slug for b in list_brands(svc) if b.pending] == ["corner-shop"]
     qtbot.waitUntil(
         lambda: {_row(window, f"shop-{i:03d}").status for i in range(12)} == {"in_sync"},
         timeout=5000,

@@ -55,7 +55,7 @@ def test_receipts_for_a_brand(qtbot: Any, window: MainWindow, tmp_path: Path) ->
     from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
 
     # A receipt holds only what the customer consented to: give Shop 003 one permission.
-    window.services.update_preferences(
+    window.services.preferences.update_preferences(
         "shop-003",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
     )

@@ -60,7 +60,7 @@ def test_the_brand_name_takes_the_extra_width_not_the_last_column(
 def test_the_filter_list_needs_no_horizontal_bar_and_shows_its_counts_at_900x600(
     qtbot: Any, window: MainWindow
 ) -> None:
-    window.services.add_brand("Garden Centre", category="Home and garden supplies")
+    window.services.brands.add_brand("Garden Centre", category="Home and garden supplies")
     window.reload()
     window.resize(900, 600)
     sidebar = window.sidebar
@@ -81,7 +81,7 @@ def test_the_filter_list_needs_no_horizontal_bar_and_shows_its_counts_at_900x600
 def test_a_long_name_elides_and_its_tooltip_has_the_whole_name(
     qtbot: Any, window: MainWindow
 ) -> None:
-    window.services.add_brand(LONG_NAME, category="retail")
+    window.services.brands.add_brand(LONG_NAME, category="retail")
     window.reload()
     qtbot.waitUntil(lambda: window.model.rowCount() == 14, timeout=5000)
     row = window.model.visible_row(
@@ -100,7 +100,7 @@ def test_the_results_dock_takes_at_most_a_third_of_900x600_after_a_sync(
 ) -> None:
     window.resize(900, 600)
     for i in range(0, 12, 2):  # six failures: more lines than a third of the window holds
-        window.services.set_secret(f"shop-{i:03d}", "token", "wrong-token")
+        window.services.connections.set_secret(f"shop-{i:03d}", "token", "wrong-token")
     window.start_sync()
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=30_000)
     dock = window.results_dock

@@ -82,13 +82,15 @@ def test_the_event_loop_keeps_turning_during_a_200_brand_sync(qtbot: Any, tmp_pa
         connect_brands(svc, sim, 200)  # on vendors 1-3
         sim.set_knobs(held, timeout_rate=1.0, hang_seconds=2.0)
         sim.add_subject(held, "s-held")
-        svc.add_brand(
+        svc.brands.add_brand(
             "Held Shop",
             connector="openpref",
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
             secrets={"token": sim.token(held)},
         )
-        svc.update_preferences("held-shop", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            "held-shop", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
@@ -169,13 +171,15 @@ def test_editing_saves_at_once_and_undo_redo_work(qtbot: Any, window: MainWindow
     assert not email.isChecked()  # the fixture turned email off
 
     def stored() -> Any:
-        return window.services.get_brand("shop-002").brand.preferences.channels.get(Channel.EMAIL)
+        return window.services.brands.get_brand("shop-002").brand.preferences.channels.get(
+            Channel.EMAIL
+        )
 
     email.click()  # on
     qtbot.waitUntil(lambda: stored() is True, timeout=10_000)
     # the table row shows the change too (updated in place)
     qtbot.waitUntil(lambda: "email" in window.model.row_at(row).channels, timeout=10_000)
-    assert window.services.get_brand("shop-002").pending
+    assert window.services.brands.get_brand("shop-002").pending
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: stored() is False, timeout=10_000)
     assert not window.editor.switches[Channel.EMAIL].isChecked()
@@ -229,13 +233,15 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
         connect_brands(svc, sim, 60)  # on vendors 1-3
         sim.set_knobs(held, timeout_rate=1.0, hang_seconds=600)
         sim.add_subject(held, "s-held")
-        svc.add_brand(
+        svc.brands.add_brand(
             "Held Shop",
             connector="openpref",
             connector_config={"base_url": sim.base_url(held), "subject": "s-held"},
             secrets={"token": sim.token(held)},
         )
-        svc.update_preferences("held-shop", lambda p: p.with_channel(Channel.EMAIL, False))
+        svc.preferences.update_preferences(
+            "held-shop", lambda p: p.with_channel(Channel.EMAIL, False)
+        )
         win = MainWindow(
             svc, Runner(), QSettings(str(tmp_path / "u.ini"), QSettings.Format.IniFormat)
         )
@@ -253,7 +259,7 @@ def test_cancel_stops_the_sync_and_unfinished_brands_stay_pending(
             sim.set_knobs(held, timeout_rate=0.0)
         assert "cancelled" in win.statusBar().currentMessage()
         qtbot.waitUntil(lambda: "pending" in win.summary.text(), timeout=10_000)
-        assert svc.get_brand("held-shop").pending
+        assert svc.brands.get_brand("held-shop").pending
         assert not any(e["brand"] == "held-shop" and e["result"] == "synced" for e in win.last_sync)
         assert win.sync_all.isEnabled()
         assert not win.progress.isVisible()
@@ -265,7 +271,7 @@ def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
     qtbot: Any, tmp_path: Path
 ) -> None:
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     win = MainWindow(
         svc,
         Runner(),
@@ -286,7 +292,7 @@ def test_a_sync_that_cannot_start_says_so_and_the_window_recovers(
 
 def test_a_sync_process_that_dies_is_reported(qtbot: Any, tmp_path: Path) -> None:
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Corner Shop")
+    svc.brands.add_brand("Corner Shop")
     script = "import sys; sys.stderr.write('boom: the connector exploded\\n'); sys.exit(3)"
     win = MainWindow(
         svc,
@@ -315,10 +321,10 @@ def test_needs_attention_lists_brands_breaking_my_terms_and_ending_permissions(
     from tests.conftest import NOW
 
     svc = window.services
-    svc.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
-    svc.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
+    svc.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    svc.preferences.update_preferences("shop-003", lambda p: p.with_channel(Channel.SMS, False))
     ends = NOW.date() + dt.timedelta(days=20)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "shop-004",
         lambda p: p.with_grant(
             DataCategory.CONTACT, Purpose.MARKETING, Grant(Decision.ALLOW, ends)

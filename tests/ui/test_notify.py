@@ -13,7 +13,7 @@ from tests.conftest import NOW
 
 def test_permissions_ending_within_seven_days_are_told_once(qtbot: Any, window: MainWindow) -> None:
     soon, later = NOW.date() + dt.timedelta(days=3), NOW.date() + dt.timedelta(days=40)
-    window.services.update_preferences(
+    window.services.preferences.update_preferences(
         "shop-004",
         lambda p: p.with_grant(
             DataCategory.LOCATION, Purpose.ADVERTISING, Grant(Decision.ALLOW, soon)
@@ -39,7 +39,7 @@ def test_a_sync_with_failures_and_drift_is_told(
     window.start_sync()
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=20_000)
     assert window.notifier.history == []  # all in order: nothing to tell
-    window.services.set_secret("shop-005", "token", "wrong")
+    window.services.connections.set_secret("shop-005", "token", "wrong")
     sim.tamper(sim.vendor_ids[0], "s-0", {"channels": {"email": {"enabled": True}}})
     window.start_sync(verify=True)
     qtbot.waitUntil(lambda: not window.is_syncing(), timeout=20_000)

@@ -25,7 +25,7 @@ def _item(window: MainWindow, slug: str) -> Any:
 
 
 def _email(window: MainWindow, slug: str) -> bool | None:
-    value: bool | None = window.services.get_brand(slug).brand.preferences.channels.get(
+    value: bool | None = window.services.brands.get_brand(slug).brand.preferences.channels.get(
         Channel.EMAIL
     )
     return value
@@ -53,7 +53,7 @@ def test_drift_can_be_accepted_and_the_acceptance_undone(
     assert window.results.accept_theirs.isEnabled()
     window.results.accept_theirs.click()
     qtbot.waitUntil(lambda: _email(window, "shop-000") is True, timeout=3000)
-    assert window.services.get_brand("shop-000").pending  # sent at the next sync
+    assert window.services.brands.get_brand("shop-000").pending  # sent at the next sync
     assert not window.results.undecided("shop-000")
     assert not window.results.accept_theirs.isEnabled()
     window.undo_stack.undo()
@@ -74,15 +74,15 @@ def test_keeping_your_own_value_clears_the_drift(
     window.results.keep_mine.click()
     qtbot.waitUntil(lambda: window.model.row_at(row).status == "in_sync", timeout=5000)
     assert _email(window, "shop-001") is False
-    assert window.services.drift("shop-001") == []
-    kinds = [e.kind for e in window.services.journal("shop-001")]
+    assert window.services.preferences.drift("shop-001") == []
+    kinds = [e.kind for e in window.services.journal.entries("shop-001")]
     assert kinds[-1] == "kept"
 
 
 def test_failures_are_listed_with_the_reason(
     qtbot: Any, window: MainWindow, sim: VendorSimulator
 ) -> None:
-    window.services.set_secret("shop-002", "token", "wrong-token")
+    window.services.connections.set_secret("shop-002", "token", "wrong-token")
     _sync(qtbot, window)
     assert window.results_dock.isVisible()
     item = _item(window, "shop-002")

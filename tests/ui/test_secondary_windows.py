@@ -97,14 +97,14 @@ def test_an_open_data_map_reads_the_brands_again_after_an_import(
     qtbot: Any, window: MainWindow, tmp_path: Path
 ) -> None:
     other = open_services(tmp_path / "other")
-    other.add_brand("Imported Bank", category="finance")
-    other.update_preferences(
+    other.brands.add_brand("Imported Bank", category="finance")
+    other.preferences.update_preferences(
         "imported-bank",
         lambda p: p.with_grant(DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)),
     )
     export = tmp_path / "export.json"
     with export.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     data_map = window.show_map()
     qtbot.waitUntil(

@@ -42,12 +42,14 @@ def test_a_choice_changed_with_cmr_shows_in_the_open_window(
 def test_the_windows_own_writes_are_not_taken_for_someone_elses(services: Any) -> None:
     log = watch_changes(services)
     assert log.poll() is False
-    services.add_brand("Own Shop")
-    services.update_preferences("own-shop", lambda p: p.with_channel(Channel.SMS, False))
+    services.brands.add_brand("Own Shop")
+    services.preferences.update_preferences(
+        "own-shop", lambda p: p.with_channel(Channel.SMS, False)
+    )
     assert log.poll() is False  # only this process wrote
     other = open_services(services.store.home)  # another connection pool, as another process
     try:
-        other.add_brand("Other Shop")
+        other.brands.add_brand("Other Shop")
     finally:
         other.store.close()
     assert log.poll() is True
@@ -57,12 +59,12 @@ def test_the_windows_own_writes_are_not_taken_for_someone_elses(services: Any) -
 
 def test_an_outside_write_between_two_of_ours_is_still_seen(services: Any) -> None:
     log = watch_changes(services)
-    services.add_brand("Own Shop")
+    services.brands.add_brand("Own Shop")
     other = open_services(services.store.home)
     try:
-        other.add_brand("Other Shop")
+        other.brands.add_brand("Other Shop")
     finally:
         other.store.close()
-    services.add_brand("Own Shop Two")
+    services.brands.add_brand("Own Shop Two")
     assert log.poll() is True
     log.close()

@@ -105,9 +105,9 @@ def test_import_a_file_asks_for_the_file_and_shows_its_preview(
 ) -> None:
     source = tmp_path / "mine.json"
     other = open_services(tmp_path / "other")
-    other.add_brand("Imported Shop", category="retail")
+    other.brands.add_brand("Imported Shop", category="retail")
     with source.open("w", encoding="utf-8") as out:
-        other.export_json(out)
+        other.transfer.export_json(out)
     other.store.close()
     asked: list[str] = []
 
@@ -176,11 +176,11 @@ def test_the_welcome_goes_when_another_process_adds_a_brand_and_returns_when_it_
     watcher = watch_window(empty)
     other = open_services(empty.services.store.home)  # its own connections: as `cmr` would
     try:
-        other.add_brand("Terminal Bakery", category="food")
+        other.brands.add_brand("Terminal Bakery", category="food")
         qtbot.waitUntil(lambda: not _welcome_shown(empty), timeout=15_000)
         assert empty.table.isVisible()
         assert empty.summary.text() != "No brands yet"
-        other.remove_brand("terminal-bakery")
+        other.brands.remove_brand("terminal-bakery")
         qtbot.waitUntil(lambda: _welcome_shown(empty), timeout=15_000)
         assert empty.summary.text() == "No brands yet"
     finally:
@@ -191,10 +191,10 @@ def test_the_welcome_goes_when_another_process_adds_a_brand_and_returns_when_it_
 def test_the_welcome_comes_back_when_the_window_reloads_a_home_without_brands(
     qtbot: Any, empty: MainWindow
 ) -> None:
-    empty.services.add_brand("Corner Shop")
+    empty.services.brands.add_brand("Corner Shop")
     empty.reload()
     qtbot.waitUntil(lambda: not _welcome_shown(empty), timeout=5000)
-    empty.services.remove_brand("corner-shop")
+    empty.services.brands.remove_brand("corner-shop")
     empty.reload()
     qtbot.waitUntil(lambda: _welcome_shown(empty), timeout=5000)
     assert empty.summary.text() == "No brands yet"

@@ -24,8 +24,8 @@ def _open(qtbot: Any, window: MainWindow) -> Any:
 
 
 def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: MainWindow) -> None:
-    window.services.import_directory(real_directory())
-    window.services.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
+    window.services.directory.import_directory(real_directory())
+    window.services.preferences.set_policy(MyTerms.of([NoChannel(Channel.SMS)]))
     wizard = _open(qtbot, window)
     who = wizard.who
     assert not who.isComplete()
@@ -47,7 +47,7 @@ def test_a_brand_from_the_directory_with_my_terms_applied(qtbot: Any, window: Ma
     assert wizard.check.apply_terms.isChecked()
     wizard.button(QWizard.WizardButton.FinishButton).click()
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=5000)
-    brand = window.services.get_brand("deutsche-bahn-ag").brand
+    brand = window.services.brands.get_brand("deutsche-bahn-ag").brand
     assert brand.privacy_contact == "konzerndatenschutz@deutschebahn.com"
     assert brand.preferences.channels.get(Channel.SMS) is False  # My Terms applied
     qtbot.waitUntil(
@@ -84,7 +84,7 @@ def test_a_brand_with_a_connector_tested_before_it_is_stored(
     assert "The vendor offers:" in check.result.text()
     wizard.button(QWizard.WizardButton.FinishButton).click()
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=5000)
-    brand = window.services.get_brand("fresh-vendor").brand
+    brand = window.services.brands.get_brand("fresh-vendor").brand
     assert brand.connector == "openpref"
     assert "token" not in brand.connector_config
     assert window.services.secrets.get("fresh-vendor", "token") == sim.token(vendor)
@@ -95,7 +95,7 @@ def test_a_brand_with_a_connector_tested_before_it_is_stored(
 def test_signing_in_again_stores_the_new_token(
     qtbot: Any, window: MainWindow, sim: VendorSimulator
 ) -> None:
-    window.services.set_secret("shop-002", "token", "expired")
+    window.services.connections.set_secret("shop-002", "token", "expired")
     window.select_brand("shop-002")
     window.sign_in_action.trigger()
     qtbot.waitUntil(lambda: window.sign_in is not None, timeout=3000)
@@ -116,7 +116,7 @@ def test_signing_in_again_stores_the_new_token(
 def test_retyping_the_name_drops_the_picked_organisations_details(
     qtbot: Any, window: MainWindow
 ) -> None:
-    window.services.import_directory(real_directory())
+    window.services.directory.import_directory(real_directory())
     wizard = _open(qtbot, window)
     who = wizard.who
     who.name.setFocus()

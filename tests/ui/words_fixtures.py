@@ -26,10 +26,10 @@ def small_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
     """Contoso Bank (demographics for analytics: allowed; contact for marketing: allowed
     until a day that has passed) and Deutsche Bahn AG, both handled by hand."""
     svc = open_services(tmp_path / "home")
-    svc.add_brand("Contoso Bank", category="finance")
-    svc.add_brand("Deutsche Bahn AG", category="travel")
+    svc.brands.add_brand("Contoso Bank", category="finance")
+    svc.brands.add_brand("Deutsche Bahn AG", category="travel")
     ended = svc.today() - dt.timedelta(days=30)
-    svc.update_preferences(
+    svc.preferences.update_preferences(
         "contoso-bank",
         lambda p: p.with_grant(*PAIR, Grant(Decision.ALLOW)).with_grant(
             *ENDED, Grant(Decision.ALLOW, ended)
@@ -57,4 +57,4 @@ def select(qtbot: Any, window: MainWindow, slug: str) -> None:
 
 
 def stored_grant(window: MainWindow, slug: str, pair: tuple[DataCategory, Purpose]) -> Any:
-    return window.services.get_brand(slug).brand.preferences.grants.get(pair)
+    return window.services.brands.get_brand(slug).brand.preferences.grants.get(pair)

@@ -30,6 +30,7 @@ from cmr_desktop.domain.vocabulary import Channel
 from cmr_desktop.services import Services
 from cmr_desktop.testing.sample import sample_brands
 from tests.conftest import NOW, open_services
+from tests.reads import export_document
 
 #: Digits that Python's ``\d`` and ``int()`` accept but a time or date must not contain.
 FOREIGN_DIGITS = "\uff10\uff11\uff13\u0660\u0668\u06f5\u0966\u09e7\U0001d7ce"
@@ -62,7 +63,7 @@ def _base_document(tmp_path: Path) -> dict[str, Any]:
     source = open_services(tmp_path / "fuzz-source")
     with source.store.write() as uow:
         uow.brands.add_many(sample_brands(3, seed=11), now=NOW)
-    source.set_policy(
+    source.preferences.set_policy(
         MyTerms.of(
             [
                 NoChannel(Channel.SMS),
@@ -71,7 +72,7 @@ def _base_document(tmp_path: Path) -> dict[str, Any]:
             ]
         )
     )
-    doc = source.export_document()
+    doc = export_document(source)
     source.store.close()
     return json.loads(json.dumps(doc))
 
@@ -201,7 +202,7 @@ def _check_accepted(services: Services, raw: bytes) -> None:
     """An accepted file was valid, and what is stored says what the file says."""
     doc = _strict(raw)
     assert doc is not None, raw[:300]
-    stored = services.export_document()
+    stored = export_document(services)
     brands = {b["slug"]: b for b in stored["brands"]}
     for brand in doc["brands"]:
         quiet = brand["preferences"].get("quiet_hours")
@@ -209,12 +210,12 @@ def _check_accepted(services: Services, raw: bytes) -> None:
     for rule in doc["policy"]["rules"]:
         assert rule in stored["policy"]["rules"]
     out = io.StringIO()
-    services.export_json(out)
+    services.transfer.export_json(out)
     out.getvalue().encode("utf-8")  # the export can be written
 
 
 def _state(services: Services) -> Any:
-    doc = services.export_document()
+    doc = export_document(services)
     return doc["brands"], doc["policy"]
 
 
