@@ -5,6 +5,7 @@ Run: python scripts/gen_plugin_api_docs.py   (a test checks the file is up to da
 
 from __future__ import annotations
 
+import enum
 import inspect
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from pathlib import Path
 from cmr_desktop.connectors import api
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "plugin-api.md"
-# Re-exported vocabulary and domain types are documented in docs/plugins.md and docs/cli.md.
+# Re-exported vocabulary and domain types: listed after the API's own names, enums with
+# their members.
 REEXPORTED = {
     "Channel",
     "DataCategory",
@@ -40,11 +42,23 @@ def render() -> str:
         _doc(api),
         "",
     ]
-    for name in api.__all__:
-        if name in REEXPORTED or name == "API_VERSION":
+    names = [n for n in api.__all__ if n not in REEXPORTED and n != "API_VERSION"]
+    vocabulary = [n for n in api.__all__ if n in REEXPORTED]
+    for name in [*names, "", *vocabulary]:
+        if not name:
+            lines += [
+                "# Vocabulary and preferences (re-exported from `cmr_desktop.domain`)",
+                "",
+                "The words a connector maps its vendor's words to, and the preference set it"
+                " reads and writes.",
+                "",
+            ]
             continue
         obj = getattr(api, name)
-        if inspect.isclass(obj):
+        if inspect.isclass(obj) and issubclass(obj, enum.Enum):
+            members = ", ".join(f"`{m.name}` (`{m.value}`)" for m in obj)
+            lines += [f"## `{name}`", "", _doc(obj), "", f"Members: {members}.", ""]
+        elif inspect.isclass(obj):
             sig = ""
             if not issubclass(obj, BaseException) and name != "Connector":
                 try:

@@ -102,9 +102,12 @@ class Quality:
         }
 
     def summary(self) -> str:
-        """One line for ``cmr connectors``: ``silver (2 todo)``, ``none: no quality list``."""
+        """One line for ``cmr connectors``: ``silver (2 todo)``, ``silver (claims bronze; 6
+        todo)`` when it reaches more than the file claims, ``none: no quality list``."""
         todo = sum(1 for s in self.rules.values() if s == "todo")
-        text = self.level + (f" ({todo} todo)" if todo and self.source else "")
+        notes = [f"claims {self.claimed}"] if self.claimed and self.claimed != self.level else []
+        notes += [f"{todo} todo"] if todo and self.source else []
+        text = self.level + (f" ({'; '.join(notes)})" if notes else "")
         return text + (
             f"; {len(self.problems)} problem(s): {self.problems[0]}" if self.problems else ""
         )

@@ -180,3 +180,11 @@ def test_a_file_that_is_not_text_is_a_problem_not_a_crash(plugin_module: Path) -
     quality = quality_of(_load(plugin_module))
     assert quality.level == "none"
     assert quality.problems[0].startswith("cannot read the quality list: ")
+
+
+def test_the_listing_says_when_a_connector_reaches_more_than_its_file_claims() -> None:
+    from cmr_desktop.connectors.quality import Quality
+
+    more = Quality("silver", "bronze", {"docs-mapping": "todo"}, source="quality.toml")
+    assert more.summary() == "silver (claims bronze; 1 todo)"
+    assert Quality("gold", "gold", {}, source="quality.toml").summary() == "gold"
