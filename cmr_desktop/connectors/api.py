@@ -495,6 +495,15 @@ class Connector(abc.ABC):
 # --- talking to the vendor over HTTP (since API 1.2) ---------------------------------------
 
 
+def _sendable(value: str) -> bool:
+    """Whether ``value`` can go in an HTTP header as it is (Latin-1, no control character)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
 def check_base_url(url: str, *, field: str = "base_url") -> str:
     """``url`` without surrounding blanks or a trailing slash, if it may be a vendor's base URL.
 
@@ -512,6 +521,8 @@ def check_base_url(url: str, *, field: str = "base_url") -> str:
             password found in the URL).
     """
     text = url.strip()
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{field} is not a valid address: it holds a space or a line break")
     try:
         parts = urlsplit(text)
         host = parts.hostname
@@ -916,6 +927,12 @@ class VendorHttp:
                 label = _noun(self._fields[self.auth.secret_field].label)
                 raise AuthenticationError(f"no {label} is stored for this brand; enter it again")
             name, value = self.auth.header(secret)
+            if not _sendable(value):
+                label = _noun(self._fields[self.auth.secret_field].label)
+                raise AuthenticationError(
+                    f"the stored {label} holds characters that cannot be sent (a line break, "
+                    "or a letter outside Latin-1: was it pasted?); enter it again"
+                )
             sent[name] = value
         failure = self._send(method, base + path, path, body, sent)
         if isinstance(failure, ConnectorError):
@@ -951,6 +968,12 @@ class VendorHttp:
             return InvalidResponse(
                 f"{self.vendor}'s answer to {method} {path} is larger than "
                 f"{exc.limit / (1024 * 1024):g} MiB"
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader):
+            return RejectedError(
+                f"{self.vendor} cannot be asked: {method} {path} is not a request that can be "
+                f"sent (check the {self.base_url_field} setting)",
+                field=self.base_url_field,
             )
         except requests.RequestException as exc:
             return TransientError(f"cannot reach {self.vendor}: {_failure_words(exc)}")

@@ -76,12 +76,15 @@ def in_test_mode() -> bool:
         return True
     if env.get("PYTEST_CURRENT_TEST"):
         return True
-    if env.get("PYTHON_KEYRING_BACKEND", "").endswith(".InMemoryKeyring"):
+    if env.get("PYTHON_KEYRING_BACKEND", "").strip() == _TEST_KEYRING:
         return True
-    keyring = sys.modules.get("keyring")  # only if this process uses a keyring already
-    if keyring is None:
+    # Only a backend this process has chosen already: asking keyring for one would set one
+    # up (a D-Bus round trip on Linux), and this runs as the customer types an address.
+    core = sys.modules.get("keyring.core")
+    chosen = getattr(core, "_keyring_backend", None) if core is not None else None
+    if chosen is None:
         return False
-    backend = type(keyring.get_keyring())
+    backend = type(chosen)
     return f"{backend.__module__}.{backend.__qualname__}" == _TEST_KEYRING
 
 

@@ -124,8 +124,35 @@ def _plain(sig: inspect.Signature) -> str:
 
 
 def _func(raw: object) -> Any:
-    """The function behind a method, class method or static method."""
-    return raw.__func__ if isinstance(raw, classmethod | staticmethod) else raw
+    """The function behind a method, class method or static method, and behind a decorator
+    that says what it wraps (``functools.cache``, ``functools.wraps``)."""
+    func = raw.__func__ if isinstance(raw, classmethod | staticmethod) else raw
+    return inspect.unwrap(func) if callable(func) and hasattr(func, "__wrapped__") else func
+
+
+def _could_be(klass: type, name: str, like: str) -> bool:
+    """Whether ``klass``'s ``name`` could be a misspelt ``like``: not when the same class
+    defines ``like`` too (then ``name`` is a helper of its own), and for a hook only a
+    function the host's call could reach (a helper needing more arguments than the hook is
+    given, such as ``problem(self, body)``, is not ``problems()``)."""
+    if like in vars(klass):
+        return False
+    if like not in HOOKS:
+        return True
+    raw = vars(klass)[name]
+    called = _as_called(raw)
+    if called is None:
+        return False  # a constant or an attribute, not a misspelt method
+    expected, _ = _as_called(inspect.getattr_static(Connector, like)) or (
+        inspect.Signature(),
+        False,
+    )
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    given = sum(1 for p in expected.parameters.values() if p.kind in positional)
+    required = [
+        p for p in called[0].parameters.values() if p.default is p.empty and p.kind in positional
+    ]
+    return len(required) <= given
 
 
 def _as_called(raw: object) -> tuple[inspect.Signature, bool] | None:
@@ -191,8 +218,10 @@ def hook_problems(cls: type[Connector]) -> list[str]:
       only with a default; a class method stays a class method; none may be async;
     - a public name that is not the API's but is a likely typo of one (``raed``, ``wirte``,
       ``config_problem``, ``config_field``: one edit away for names of up to five letters,
-      two for longer ones, ignoring case and ``_``) is an unknown hook. Helpers that are
-      not hooks are fine under any other name, or with a leading ``_``.
+      two for longer ones, ignoring case and ``_``) is an unknown hook, unless the same
+      class defines the real one too, or it is no method the host's call could reach (a
+      constant, an attribute, or a method needing more arguments than the hook is given).
+      Helpers that are not hooks are fine under any other name, or with a leading ``_``.
     """
     out: list[str] = []
     seen: set[str] = set()
@@ -207,9 +236,9 @@ def hook_problems(cls: type[Connector]) -> list[str]:
                 problem = _hook_problem(cls, name)
                 if problem:
                     out.append(problem)
-            elif name not in _API:
+            elif name not in _API and not name.isupper():  # CONSTANTS are no hooks
                 like = _looks_like(name)
-                if like is not None:
+                if like is not None and _could_be(klass, name, like):
                     kind = "hook" if like in HOOKS else "attribute"
                     out.append(
                         f"unknown {kind} {name!r} in {klass.__name__}: did you mean {like!r}? "

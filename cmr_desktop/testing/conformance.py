@@ -816,6 +816,7 @@ class ConnectorConformance:
                 continue
             except Exception as exc:  # pragma: no cover - what the test is looking for
                 pytest.fail(f"fault {fault}: {type(exc).__name__} escaped the connector")
+            pytest.fail(f"fault {fault}: read() raised nothing (a failure was swallowed)")
 
     def _errors(self, vendor: VendorSetup, proxy: FaultProxy) -> list[ConnectorError]:
         connector = self.make(vendor, proxy=proxy)
@@ -826,6 +827,8 @@ class ConnectorConformance:
                 connector.read()
             except ConnectorError as exc:
                 errors.append(exc)
+            else:
+                pytest.fail(f"fault {fault}: read() raised nothing (a failure was swallowed)")
         return errors
 
     def test_error_messages_are_one_short_line(

@@ -240,6 +240,7 @@ class PreferenceWriter(QObject):
         super().__init__(parent)
         self.services, self.runner, self.undo = services, runner, undo
         self._pending: Counter[str] = Counter()
+        self._by_command: Counter[int] = Counter()  # saves asked and not answered, by step
 
     def push(self, command: SaveCommand) -> None:
         """Do ``command`` (the stack calls its first redo at once) and keep it for undo."""
@@ -261,6 +262,8 @@ class PreferenceWriter(QObject):
     def _submit(self, save: Save, command: SaveCommand | None, step: Step, what: str) -> None:
         for target in _targets(save):
             self._pending[target] += 1
+        if command is not None:
+            self._by_command[id(command)] += 1
         origin = type(command) if command is not None else None
         self.asked.emit(Outcome(save, step, what, origin=origin))
         services = self.services
@@ -281,17 +284,28 @@ class PreferenceWriter(QObject):
             self._pending[target] -= 1
             if self._pending[target] <= 0:
                 del self._pending[target]
+        later = 0
+        if command is not None:
+            self._by_command[id(command)] -= 1
+            later = self._by_command[id(command)]
+            if later <= 0:
+                del self._by_command[id(command)]
         if outcome.problem is None:
             slug = brand_of(outcome.save)
             if slug is not None:  # (several brands: the view that asked reloads them all)
                 self.brand_stored.emit(slug)
             self.stored.emit(outcome)
             return
-        dropped = command is not None and self._take_back(command, outcome)
+        dropped = command is not None and self._take_back(command, outcome, later)
         self.refused.emit(replace(outcome, dropped=dropped))
 
-    def _take_back(self, command: SaveCommand, outcome: Outcome) -> bool:
-        """Leave no step on the stack that did not happen; True when it was taken off."""
+    def _take_back(self, command: SaveCommand, outcome: Outcome, later: int = 0) -> bool:
+        """Leave no step on the stack that did not happen; True when it was taken off.
+
+        ``later``: saves of the same step asked after this one and not answered yet (an undo
+        and at once a redo): the stack already stands where the last of them puts it, so a
+        refused undo or redo that is no longer beside the stack's index leaves it alone.
+        """
         if not shiboken6.isValid(command):
             return True  # the stack deleted it already (a new edit after an undo)
         stack, step = self.undo, outcome.step
@@ -301,6 +315,8 @@ class PreferenceWriter(QObject):
         else:
             beside = index > 0 and stack.command(index - 1) is command
         drop = step is Step.DO or outcome.gone
+        if not drop and not beside and later:
+            return False  # the later save decides; the stack already shows it
         if drop or not beside:
             # Qt deletes an obsolete command, without running it, when the stack reaches it.
             command.setObsolete(True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import textwrap
 from pathlib import Path
@@ -236,3 +237,39 @@ def test_cmr_connectors_shows_the_reason(cmr: Any, tmp_path: Path) -> None:
     refused = cmr("brand", "add", "X", "--connector", "wrong-write", env=env)
     assert refused.code == 2
     assert "connector 'wrong-write' is broken: write(self, desired, v, k)" in refused.err
+
+
+class Helpers(ManualConnector):
+    """Names a first hook check listed as broken: helpers and constants of a working
+    connector, and a cached catalog."""
+
+    info = ConnectorInfo(id="helpers", name="Helpers", version="1", api_version=API_VERSION)
+    CHECK = "ok"  # a constant
+    REMOTE = "https://vendor.example"
+
+    def read(self) -> RemoteState:  # the real hook in the same class: head is a helper
+        return super().read()
+
+    def head(self) -> None:
+        pass
+
+    def check(self) -> str:
+        return super().check()
+
+    def checks(self) -> list[str]:
+        return []
+
+    def problem(self, body: object) -> str:  # VendorHttp(problem=...) invites this name
+        return str(body)
+
+    def writer(self, text: str, more: str) -> None:
+        pass
+
+    @functools.cache  # noqa: B019 (one catalog per connector object)
+    def catalog(self) -> Catalog:
+        return super().catalog()
+
+
+def test_helpers_constants_and_a_cached_hook_of_a_working_connector_are_not_broken() -> None:
+    assert hook_problems(Helpers) == []
+    assert load_entry(_InTest(Helpers)).status is Status.OK  # type: ignore[arg-type]

@@ -510,3 +510,37 @@ def test_a_database_that_cannot_be_written_is_named_and_the_editor_rolls_back(
     assert window.undo_stack.count() == 0
     event.remove(engine, "connect", read_only)
     engine.dispose()
+
+
+def test_a_refused_undo_answered_after_a_quick_redo_keeps_the_step_undoable(
+    qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+Z then at once Ctrl+Y: the undo is refused (the store was busy), the redo is
+    stored. The step is done, and stored: a later Ctrl+Z must still undo it."""
+    from cmr_desktop.storage import StoreBusy
+
+    seen = Outcomes(window.writer)
+    writer, stack, svc = window.writer, window.undo_stack, window.services
+    writer.push(SetField(writer, "shop-001", SMS, None, True, name="Shop 001"))
+    qtbot.waitUntil(lambda: seen.answered() == 1, timeout=10_000)
+    real = svc.preferences.update_preferences
+    calls: list[int] = []
+
+    def busy_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreBusy("the database is busy")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(svc.preferences, "update_preferences", busy_once)
+    stack.undo()
+    stack.redo()  # before the undo is answered
+    qtbot.waitUntil(lambda: seen.answered() == 3, timeout=10_000)
+    assert [o.step for o in seen.refused] == [Step.UNDO]
+    assert _stored_sms(svc, "shop-001") is True
+    assert (stack.count(), stack.index()) == (1, 1)
+    assert stack.canUndo() and stack.undoText() == "SMS of Shop 001"
+    monkeypatch.setattr(svc.preferences, "update_preferences", real)
+    stack.undo()
+    qtbot.waitUntil(lambda: seen.answered() == 4, timeout=10_000)
+    assert _stored_sms(svc, "shop-001") is None

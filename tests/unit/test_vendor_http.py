@@ -483,3 +483,21 @@ def test_the_helper_refuses_settings_the_connector_does_not_declare(vendor: Vend
         VendorHttp(connector, base_url_field="token")
     with pytest.raises(ValueError, match="'subject' is not a setting declared with secret=True"):
         VendorHttp(connector, base_url_field="base_url", auth=BearerAuth("subject"))
+
+
+@pytest.mark.parametrize("pasted", ["token\u2019s", "token-123\n", "tok\x00en"])
+def test_a_secret_that_cannot_go_in_a_header_asks_for_it_again_before_any_request(
+    vendor: Vendor, pasted: str
+) -> None:
+    error = _error(_demo(vendor.url, secrets={"token": pasted}))
+    assert isinstance(error, AuthenticationError)
+    assert str(error).startswith("the stored access token holds characters that cannot be sent")
+    assert pasted.strip() not in str(error)
+    assert vendor.seen == []
+    _assert_plain(error)
+
+
+@pytest.mark.parametrize("address", ["https://exa mple.com", "https://example.com/a b"])
+def test_an_address_with_a_space_is_refused(address: str) -> None:
+    with pytest.raises(ValueError, match="base_url is not a valid address: it holds a space"):
+        check_base_url(address)
