@@ -539,7 +539,8 @@ def test_a_refused_undo_answered_after_a_quick_redo_keeps_the_step_undoable(
     assert [o.step for o in seen.refused] == [Step.UNDO]
     assert _stored_sms(svc, "shop-001") is True
     assert (stack.count(), stack.index()) == (1, 1)
-    assert stack.canUndo() and stack.undoText() == "SMS of Shop 001"
+    assert stack.canUndo()
+    assert stack.undoText() == "SMS of Shop 001"
     monkeypatch.setattr(svc.preferences, "update_preferences", real)
     stack.undo()
     qtbot.waitUntil(lambda: seen.answered() == 4, timeout=10_000)
