@@ -31,7 +31,7 @@ class TestOpenPref(ConnectorConformance):
             "partial_writes": (
                 "the Open Preference API's PUT replaces the whole state and openpref sends only "
                 "the fields it is given, so absent ones fall back to the vendor's defaults (the "
-                "sync engine always sends a full merged state; fix listed for openpref.write)"
+                "sync engine always sends a full merged state, so nothing is lost in use)"
             ),
         },
     )
