@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import signal
 import sys
@@ -254,6 +255,7 @@ def main(
         if os.environ.get(VISIBLE_ENV):
             on_first_expose(window, _report_visible)
             _report_loaded(window)
+        on_first_expose(window, after_first_paint)
         window.show()
         status = int(app.exec())
         watcher.stop()
@@ -343,6 +345,16 @@ class _FirstExpose(QObject):
 def on_first_expose(window: QWidget, then: Callable[[], None]) -> None:
     """Run ``then()`` once, just after ``window`` is first painted on the screen."""
     _FirstExpose(window, then)
+
+
+def after_first_paint() -> None:
+    """Turn the cyclic garbage collector back on (``cmr_desktop.app.gui_main`` keeps it off
+    while the app starts): one collection now, then everything made so far (modules,
+    classes, the window) is frozen out of later collections, which stay short."""
+    if not gc.isenabled():
+        gc.collect()
+        gc.freeze()
+        gc.enable()
 
 
 def _report_visible() -> None:
