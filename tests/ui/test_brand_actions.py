@@ -485,8 +485,10 @@ def test_a_refused_put_back_drops_the_steps_below_it_so_no_undo_edits_another_br
     settle(qtbot, window.runner)
     _remove_now(qtbot, window, "shop-006")
     svc.brands.add_brand("Shop 006", category="food")  # … and another brand with that id
+    said: list[str] = []  # every message, not only the last (a reload may follow it at once)
+    window.statusBar().messageChanged.connect(said.append)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: "Not put back" in window.statusBar().currentMessage(), timeout=5000)
+    qtbot.waitUntil(lambda: any("Not put back" in m for m in said), timeout=20_000)
     assert not window.undo_stack.canUndo()
     window.undo_stack.undo()  # nothing left to undo
     settle(qtbot, window.runner)
