@@ -202,11 +202,19 @@ class JournalWindow(QWidget):
         layout = QVBoxLayout(self)
         self.chain = QLabel("Checking the journal…", self)
         self.chain.setTextFormat(Qt.TextFormat.PlainText)
+        # Wrapped, and the brand list sized by a fixed length, so that what loads later
+        # (the chain's sentence, long brand names) never widens the window's minimum: a
+        # minimum that grows after a saved size was put back would undo the user's size.
+        self.chain.setWordWrap(True)
         self.chain.setAccessibleName("Journal verification")
         layout.addWidget(self.chain)
         filters = QHBoxLayout()
         self.brand = QComboBox(self)
         self.brand.setAccessibleName("Brand")
+        self.brand.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.brand.setMinimumContentsLength(18)
         self.brand.addItem("All brands", None)
         self.kind = QComboBox(self)
         self.kind.setAccessibleName("Kind of entry")

@@ -71,3 +71,18 @@ def test_receipts_for_a_brand(qtbot: Any, window: MainWindow, tmp_path: Path) ->
     assert receipts[0]["piiControllers"][0]["piiController"] == "Shop 003"
     journal.brand.setCurrentIndex(0)
     assert not journal.receipts.isEnabled()  # receipts are per brand
+
+
+def test_what_the_journal_loads_never_widens_its_minimum_so_a_saved_size_stays(
+    qtbot: Any, window: MainWindow
+) -> None:
+    # A long brand name and the chain's long sentence arrive after the window is shown; a
+    # minimum width that grew with them would undo the size the user left it at.
+    _synced(qtbot, window)
+    window.services.brands.edit_brand("shop-001", name="A Very Long Name Of A Brand " * 5)
+    journal = window.show_journal(None)
+    before = journal.minimumSizeHint().width()
+    _loaded(qtbot, journal)
+    assert max(len(journal.brand.itemText(i)) for i in range(journal.brand.count())) > 100
+    assert journal.minimumSizeHint().width() == before
+    assert before <= 500
