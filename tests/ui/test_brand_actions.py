@@ -172,7 +172,11 @@ def test_undo_puts_the_brand_back_with_its_decisions_and_secret_and_selects_it(
     assert "Put back Shop 006" in window.statusBar().currentMessage()
     # Redo removes it again.
     window.undo_stack.redo()
-    qtbot.waitUntil(lambda: "shop-006" not in _slugs(window), timeout=5000)
+    # The removal is stored first and its secrets deleted after: wait for the whole job.
+    qtbot.waitUntil(
+        lambda: "Removed Shop 006 again" in window.statusBar().currentMessage(), timeout=10_000
+    )
+    assert "shop-006" not in _slugs(window)
     assert svc.secrets.get("shop-006", "token") is None
     assert remove is not None
 
@@ -461,13 +465,17 @@ def test_an_empty_filter_says_no_brand_needs_attention(qtbot: Any, window: MainW
 
 
 def _remove_now(qtbot: Any, window: MainWindow, slug: str) -> None:
+    steps = window.undo_stack.count()
     _select(qtbot, window, slug)
     window.remove_action.trigger()
     _confirm(qtbot, window)
     assert window.brand_actions.remove_button is not None
     window.brand_actions.remove_button.click()
-    qtbot.waitUntil(lambda: slug not in _slugs(window), timeout=5000)
-    qtbot.waitUntil(lambda: window.undo_stack.canUndo(), timeout=5000)
+    # The removal's undo step is pushed once the whole job is done (its secrets deleted
+    # after the stored removal): wait for that step, not for canUndo(), which an older
+    # step already makes true — an undo() before the push would undo that older step.
+    qtbot.waitUntil(lambda: window.undo_stack.count() == steps + 1, timeout=10_000)
+    assert slug not in _slugs(window)
 
 
 def test_a_refused_put_back_drops_the_steps_below_it_so_no_undo_edits_another_brand(
