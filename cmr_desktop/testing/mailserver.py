@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import grp
 import os
 import pwd
 import random
@@ -414,6 +415,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 last_valid_uid = 0
@@ -498,11 +500,13 @@ class DovecotServer:
                 _first_user("dovecot", "nobody"),
                 _first_user("dovenull", "nobody"),
             )
+            internal_group = grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name
             login_chroot = anvil_chroot = ""
             overrides = "service auth {\n  user = root\n}\n"
         else:
             mail_uid, mail_gid = me.pw_uid, me.pw_gid
             internal = login_user = me.pw_name
+            internal_group = grp.getgrgid(me.pw_gid).gr_name
             login_chroot = anvil_chroot = "  chroot =\n"
             overrides = ""
         extra = ""
@@ -517,7 +521,8 @@ class DovecotServer:
         conf.write_text(
             _DOVECOT_CONF.format(
                 root=root, host=HOST, cert=tls.cert, key=tls.key, tls_port=tls_port,
-                starttls_port=starttls_port, internal_user=internal, login_user=login_user,
+                starttls_port=starttls_port, internal_user=internal, internal_group=internal_group,
+                login_user=login_user,
                 mail_uid=mail_uid, mail_gid=mail_gid, login_chroot=login_chroot,
                 service_overrides=overrides, anvil_chroot=anvil_chroot, extra_mailboxes=extra,
                 capability=capability,

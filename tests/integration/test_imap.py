@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -362,3 +363,15 @@ def test_the_headers_read_over_imap_are_what_the_parser_reads_from_the_file(
         assert g.dkim_domains == e.dkim_domains
         assert g.dkim_pass_domains == e.dkim_pass_domains
         assert g.date == e.date
+
+
+def test_without_dovecot_the_tests_skip_but_on_ci_they_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "dovecot_binary", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="dovecot is not installed"):
+        _need_dovecot()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the IMAP tests against Dovecot"):
+        _need_dovecot()
