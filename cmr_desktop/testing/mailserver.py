@@ -464,11 +464,12 @@ class DovecotServer:
     docstring). Use as a context manager.
 
     Args:
-        gmail: also make "[Gmail]/All Mail" flagged ``\\All`` and say X-GM-EXT-1, as Gmail
-            does (to test the folder choice).
+        gmail: also make "[Gmail]/All Mail" and say X-GM-EXT-1, as Gmail does (to test the
+            folder choice): ``"flagged"`` with the ``\\All`` special-use flag, ``"named"``
+            without it (only its name tells).
     """
 
-    def __init__(self, users: dict[str, str] | None = None, *, gmail: bool = False) -> None:
+    def __init__(self, users: dict[str, str] | None = None, *, gmail: str = "") -> None:
         self.users = dict(users or {USER: PASSWORD})
         self.gmail = gmail
         self.root: Path | None = None
@@ -512,9 +513,8 @@ class DovecotServer:
         extra = ""
         capability = "+ID"
         if self.gmail:
-            extra = (
-                '  mailbox "[Gmail]/All Mail" {\n    special_use = \\All\n    auto = create\n  }\n'
-            )
+            flag = "    special_use = \\All\n" if self.gmail == "flagged" else ""
+            extra = f'  mailbox "[Gmail]/All Mail" {{\n{flag}    auto = create\n  }}\n'
             capability = "+X-GM-EXT-1"
         tls_port, starttls_port = _free_port(), _free_port()
         conf = root / "dovecot.conf"

@@ -295,10 +295,10 @@ def test_without_chosen_folders_inbox_and_junk_are_read_once_per_message(
         run.close()
 
 
-@pytest.fixture(scope="module")
-def gmail_like() -> Iterator[ImapServer]:
+@pytest.fixture(scope="module", params=["flagged", "named"])
+def gmail_like(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
     _need_dovecot()
-    with DovecotServer(gmail=True) as server:
+    with DovecotServer(gmail=request.param) as server:
         yield server
 
 
