@@ -318,8 +318,11 @@ def test_on_gmail_only_all_mail_is_read(gmail_like: ImapServer) -> None:
 
 def test_the_pymap_launcher_fails_with_what_the_server_said(tmp_path: Path) -> None:
     server = PymapServer(tmp_path, {})  # no user: the launcher cannot start
-    with pytest.raises(RuntimeError, match="the test mail server did not start"):
-        server.start()
+    try:
+        with pytest.raises(RuntimeError, match="the test mail server did not start"):
+            server.start()
+    finally:
+        server.stop()
 
 
 def test_a_message_deleted_during_a_scan_is_passed_over(server: ImapServer) -> None:
