@@ -29,7 +29,10 @@ from tests.integration.unsub_servers import (
     smtp_server,
 )
 
-MAILTO = "mailto:unsub-123@news.shop.example?subject=unsubscribe%20me&body=Please%20stop.&bcc=spy@evil.example"
+MAILTO = (
+    "mailto:unsub-123@news.shop.example?subject=unsubscribe%20me&body=Please%20stop."
+    "&bcc=spy@evil.example"
+)
 
 
 @pytest.fixture
@@ -62,7 +65,11 @@ def unsub(services: Services, ca: tuple[trustme.CA, str]) -> UnsubscribeService:
 
 
 def add_brand(services: Services, **config: str) -> str:
-    settings: dict[str, str] = {"sender_domain": "shop.example", "mailto": MAILTO, "dkim_verified": "yes"}
+    settings: dict[str, str] = {
+        "sender_domain": "shop.example",
+        "mailto": MAILTO,
+        "dkim_verified": "yes",
+    }
     settings.update(config)
     brand = services.brands.add_brand("Shop", connector="email", connector_config=settings)
     services.preferences.update_preferences(
@@ -88,7 +95,8 @@ def test_the_server_receives_byte_for_byte_the_message_the_customer_was_shown(
     assert message["From"] == USER
     assert message["To"] == "unsub-123@news.shop.example"
     assert message["Subject"] == "unsubscribe me"
-    assert "Bcc" not in message and "Cc" not in message
+    assert "Bcc" not in message
+    assert "Cc" not in message
     body = message.get_body()
     assert body is not None
     assert body.get_content().strip() == "Please stop."
@@ -162,14 +170,23 @@ def test_a_server_without_starttls_is_never_used_in_the_clear(
     plain_server: SmtpServer, ca: tuple[trustme.CA, str]
 ) -> None:
     account = MailAccount(
-        id="me", address=USER, username=USER, imap_host="imap.test", smtp_host="127.0.0.1",
-        smtp_port=plain_server.port, smtp_security="starttls",
+        id="me",
+        address=USER,
+        username=USER,
+        imap_host="imap.test",
+        smtp_host="127.0.0.1",
+        smtp_port=plain_server.port,
+        smtp_security="starttls",
     )
     message = build_mailto(MAILTO, USER, date=_date())
 
     with pytest.raises(smtp.SmtpError, match="does not offer STARTTLS"):
         smtp.send(
-            account, PASSWORD, USER, ["unsub-123@news.shop.example"], message.as_bytes(),
+            account,
+            PASSWORD,
+            USER,
+            ["unsub-123@news.shop.example"],
+            message.as_bytes(),
             ssl_context=client_context(ca[1]),
         )
     assert plain_server.recorder.envelopes == []
@@ -177,8 +194,13 @@ def test_a_server_without_starttls_is_never_used_in_the_clear(
 
 def test_an_account_asking_for_plain_text_is_refused_before_connecting() -> None:
     account = MailAccount(
-        id="me", address=USER, username=USER, imap_host="imap.test", smtp_host="127.0.0.1",
-        smtp_port=1, smtp_security=cast(Any, "none"),
+        id="me",
+        address=USER,
+        username=USER,
+        imap_host="imap.test",
+        smtp_host="127.0.0.1",
+        smtp_port=1,
+        smtp_security=cast(Any, "none"),
     )
     with pytest.raises(smtp.SmtpError, match="only TLS or STARTTLS"):
         smtp.send(account, PASSWORD, USER, ["a@b.example"], b"x")
@@ -203,7 +225,9 @@ def test_a_line_break_in_a_mailto_address_or_subject_is_refused(uri: str) -> Non
 
 def test_a_mailto_without_subject_or_body_asks_to_unsubscribe() -> None:
     parsed = parse_mailto("mailto:leave@list.example")
-    assert parsed == replace(parsed, to=("leave@list.example",), subject="unsubscribe", body="unsubscribe")
+    assert parsed == replace(
+        parsed, to=("leave@list.example",), subject="unsubscribe", body="unsubscribe"
+    )
 
 
 def test_a_mailto_with_several_recipients_and_a_to_field_reaches_them_all() -> None:

@@ -112,7 +112,9 @@ def test_at_most_64_kib_of_an_answer_is_read(server: OneClickServer) -> None:
     server.body = b"x" * (1024 * 1024)
 
     answer = netguard.guarded_post(
-        server.url(), b"List-Unsubscribe=One-Click", resolver=loopback_resolver,
+        server.url(),
+        b"List-Unsubscribe=One-Click",
+        resolver=loopback_resolver,
         ca_file=server.ca_file,
     )
 

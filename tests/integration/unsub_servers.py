@@ -161,9 +161,7 @@ def smtp_server(ca: trustme.CA, mode: str) -> Iterator[SmtpServer]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         server = loop.run_until_complete(
-            loop.create_server(
-                factory, "127.0.0.1", 0, ssl=context if mode == "tls" else None
-            )
+            loop.create_server(factory, "127.0.0.1", 0, ssl=context if mode == "tls" else None)
         )
         box["server"] = server
         box["port"] = server.sockets[0].getsockname()[1]

@@ -96,7 +96,9 @@ def test_addresses_that_are_not_global_are_refused(real_mode: None, address: str
     assert why in problem
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "8.8.8.8"]
+)
 def test_global_addresses_are_accepted(real_mode: None, address: str) -> None:
     assert netguard.address_problem(address) == ""
 
@@ -121,9 +123,7 @@ def test_test_mode_allows_loopback_and_nothing_else() -> None:
         ("https://shop.example.com:99999/u", "not a valid address"),
     ],
 )
-def test_urls_of_the_wrong_form_are_refused_before_any_look_up(
-    url: str, why: str
-) -> None:
+def test_urls_of_the_wrong_form_are_refused_before_any_look_up(url: str, why: str) -> None:
     def never(host: str, port: int) -> list[str]:
         raise AssertionError("no look-up may happen")
 
@@ -131,7 +131,8 @@ def test_urls_of_the_wrong_form_are_refused_before_any_look_up(
         netguard.guarded_post(url, b"x", resolver=never)
     message = str(caught.value)
     assert why in message
-    assert "\n" not in message and "\r" not in message
+    assert "\n" not in message
+    assert "\r" not in message
 
 
 @pytest.mark.parametrize(
@@ -199,6 +200,5 @@ def test_a_name_that_does_not_resolve_is_one_line_naming_the_url() -> None:
 
 
 def test_the_test_overrides_cannot_be_used_outside_test_mode(real_mode: None) -> None:
-    with pytest.raises(RuntimeError, match="tests only"):
-        with netguard.overrides_for_tests(ca_file="x"):
-            pass
+    with pytest.raises(RuntimeError, match="tests only"), netguard.overrides_for_tests(ca_file="x"):
+        pass
