@@ -43,6 +43,7 @@ Whether the brand then stops writing is read from the mailbox by the discovery
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from cmr_desktop import __version__
@@ -131,7 +132,7 @@ class EmailConnector(Connector):
         return not self.targets.one_click_problem()
 
     @classmethod
-    def config_problems(cls, config: Any) -> list[str]:
+    def config_problems(cls, config: Mapping[str, str]) -> list[str]:
         out = []
         url = str(config.get("one_click_url") or "").strip()
         if url and not url.lower().startswith("https://"):
@@ -189,6 +190,11 @@ class EmailConnector(Connector):
         """The unsubscribe requests made since the last call (journal-ready), emptied."""
         out, self.performed = self.performed, []
         return out
+
+    def manual_hint(self) -> str:
+        """What the customer must do themselves when one-click cannot be used (one line,
+        for the sync's "do by hand" report)."""
+        return self.targets.what_to_do()
 
     def check(self) -> str:
         method = self.targets.preferred

@@ -82,6 +82,7 @@ def test_it_acts_on_the_email_channel_only_and_says_so() -> None:
     assert c.catalog().channels == frozenset({Channel.EMAIL})
     assert not c.catalog().data_uses
     assert not c.catalog().frequencies
+    assert c.manual_hint() == "send the unsubscribe e-mail to u@shop.example"
     assert c.check() == (
         "no one-click unsubscribe: send the unsubscribe e-mail to u@shop.example; "
         "other channels and data uses are yours to handle by hand"
