@@ -32,7 +32,7 @@ How it fits the sync engine, honestly:
 - **What is recorded**: the engine journals the ``push`` (``channels.email: false``) and
   the ``answer`` (the version says one-click and when) or the ``error`` (the reason). Each
   request is also kept in :attr:`EmailConnector.performed` as a journal-ready ``unsubscribe``
-  entry (``{"method", "target", "result", "at"}``) for the host to append
+  entry (``{"method", "target", "result", "at", "done"}``) for the host to append
   (:meth:`EmailConnector.take_performed`): the discovery reads the newest one per brand
   for the 48-hour deadline.
 
@@ -175,7 +175,13 @@ class EmailConnector(Connector):
         at = self.context.clock.now()
         outcome = one_click(url)
         self.performed.append(
-            {"method": "one-click", "target": url, "result": outcome.result, "at": at.isoformat()}
+            {
+                "method": "one-click",
+                "target": url,
+                "result": outcome.result,
+                "at": at.astimezone(dt.UTC).isoformat(),
+                "done": outcome.done,
+            }
         )
         if outcome.done:
             stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

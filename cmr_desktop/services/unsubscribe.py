@@ -3,9 +3,10 @@
 The methods act only when called, which the window and the CLI do only on the customer's
 explicit action (a button, a confirmed dialog); nothing here runs from a scan or a read.
 Every action is journaled as kind ``unsubscribe`` with ``{"method": "one-click" | "mailto" |
-"web", "target", "result", "at"}`` (ISO-8601 UTC; a mailto entry adds the sent message's
-``headers`` and ``text``); the discovery reads the newest one per brand for the deadline
-(48 hours after one-click, 10 business days after the others).
+"web", "target", "result", "at", "done"}`` (``at`` ISO-8601 UTC; ``done``: it reached the
+sender; a mailto entry adds the sent message's ``headers`` and ``text``); the discovery
+reads the newest one per brand for the deadline (48 hours after one-click, 10 business days
+after the others).
 
 When the customer's decision for the brand is "e-mail off" and the action is done (a 2xx
 to one-click, the message accepted by their SMTP server, the page confirmed by them), the
@@ -127,7 +128,7 @@ class UnsubscribeService:
             raise InputError(f"{brand.name}: {problem}; {t.what_to_do()}")
         at = self._ctx.now()
         outcome = one_click(t.one_click_url)
-        detail = _entry("one-click", t.one_click_url, outcome.result, at)
+        detail = _entry("one-click", t.one_click_url, outcome.result, at, outcome.done)
         with self._ctx.store.write() as uow:
             uow.journal.append(at=at, brand=brand.slug, kind="unsubscribe", detail=detail)
             if outcome.done:
@@ -233,7 +234,7 @@ class UnsubscribeService:
             ok, result = True, f"accepted by {found.smtp_host}: {said}"
         except smtp.SmtpError as exc:
             ok, result = False, f"not sent: {exc}"
-        detail = {**_entry("mailto", t.mailto, result, at), "headers": headers, "text": text}
+        detail = {**_entry("mailto", t.mailto, result, at, ok), "headers": headers, "text": text}
         with self._ctx.store.write() as uow:
             uow.journal.append(at=at, brand=brand.slug, kind="unsubscribe", detail=detail)
             if ok:
@@ -254,18 +255,23 @@ class UnsubscribeService:
         if not t.web_url:
             raise InputError(f"{brand.name}: its mail offers no unsubscribe page")
         at = self._ctx.now()
-        detail = _entry("web", t.web_url, "done by hand: the customer said they unsubscribed", at)
+        detail = _entry(
+            "web", t.web_url, "done by hand: the customer said they unsubscribed", at, True
+        )
         with self._ctx.store.write() as uow:
             uow.journal.append(at=at, brand=brand.slug, kind="unsubscribe", detail=detail)
             _carried_out(uow, brand.slug, at, "unsubscribed by hand on the brand's page")
 
 
-def _entry(method: str, target: str, result: str, at: dt.datetime) -> dict[str, Any]:
+def _entry(method: str, target: str, result: str, at: dt.datetime, done: bool) -> dict[str, Any]:
+    """An ``unsubscribe`` journal entry; ``done``: it reached the sender (the discovery starts
+    the deadline only then)."""
     return {
         "method": method,
         "target": target,
         "result": result,
         "at": at.astimezone(dt.UTC).isoformat(),
+        "done": done,
     }
 
 

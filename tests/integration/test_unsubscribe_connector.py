@@ -114,6 +114,7 @@ def test_a_write_of_email_off_posts_once_and_keeps_a_journal_ready_entry(
             "target": server.url(),
             "result": "HTTP 200 OK: the sender accepted the unsubscribe",
             "at": "2026-03-01T12:00:00+00:00",
+            "done": True,
         }
     ]
     assert c.take_performed() == []

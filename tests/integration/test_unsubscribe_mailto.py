@@ -124,6 +124,7 @@ def test_a_sent_mailto_is_journaled_with_its_headers_and_text_and_carries_out_em
     assert entry.detail["result"].startswith("accepted by 127.0.0.1: 250")
     assert entry.detail["at"] == services.now().isoformat()
     assert entry.detail["text"] == shown
+    assert entry.detail["done"] is True
     assert entry.detail["headers"]["To"] == "unsub-123@news.shop.example"
     assert entry.detail["headers"]["From"] == USER
     assert not services.brands.get_brand(slug).pending  # e-mail off is carried out
@@ -159,6 +160,7 @@ def test_a_refused_password_is_journaled_as_not_sent_and_reported_in_one_line(
     assert server.recorder.envelopes == []
     [entry] = [e for e in services.journal.entries(slug) if e.kind == "unsubscribe"]
     assert entry.detail["result"].startswith("not sent: ")
+    assert entry.detail["done"] is False
 
 
 @pytest.fixture

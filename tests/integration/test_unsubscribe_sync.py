@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -41,7 +42,7 @@ def add(services: Services, name: str, *, email_on: bool | None = False, **confi
     return brand.slug
 
 
-def unsubscribes(services: Services, slug: str) -> list[dict[str, str]]:
+def unsubscribes(services: Services, slug: str) -> list[dict[str, Any]]:
     return [e.detail for e in services.journal.entries(slug) if e.kind == "unsubscribe"]
 
 
@@ -153,6 +154,7 @@ def test_the_unsubscribe_button_sends_one_click_and_journals_it(
         "target": server.url(),
         "result": result,
         "at": services.now().isoformat(),
+        "done": True,
     }
     view = services.brands.get_brand(slug)
     assert not view.pending
@@ -171,6 +173,7 @@ def test_a_one_click_the_sender_does_not_accept_is_journaled_and_reported_never_
 
     [entry] = unsubscribes(services, slug)
     assert entry["result"] == "HTTP 500 Internal Server Error: not confirmed"
+    assert entry["done"] is False
     assert services.brands.get_brand(slug).pending
 
 
@@ -193,6 +196,7 @@ def test_the_web_link_is_offered_and_recorded_as_done_by_hand_when_confirmed(
     assert entry["method"] == "web"
     assert entry["target"] == "https://paper.example/prefs"
     assert entry["result"] == "done by hand: the customer said they unsubscribed"
+    assert entry["done"] is True
     assert not services.brands.get_brand(slug).pending
 
 
