@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import urllib3
 
 from cmr_desktop.connectors import http as _http
+from cmr_desktop.mail.errors import MailError
 
 #: Seconds to wait for the TCP and TLS connection, and for the answer.
 CONNECT_TIMEOUT = 5.0
@@ -55,7 +56,7 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _USER_AGENT = "CMR-Desktop (one-click unsubscribe, RFC 8058)"
 
 
-class GuardError(Exception):
+class GuardError(MailError):
     """The URL was not contacted, or the exchange failed; one line naming the URL and why."""
 
 

@@ -14,11 +14,12 @@ import ssl
 from collections.abc import Sequence
 
 from cmr_desktop.mail.accounts import MailAccount
+from cmr_desktop.mail.errors import MailError
 
 TIMEOUT = 30.0
 
 
-class SmtpError(Exception):
+class SmtpError(MailError):
     """Sending failed; one line naming the server and why (never the password)."""
 
 

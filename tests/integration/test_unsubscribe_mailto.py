@@ -130,6 +130,22 @@ def test_a_sent_mailto_is_journaled_with_its_headers_and_text_and_carries_out_em
     assert not services.brands.get_brand(slug).pending  # e-mail off is carried out
 
 
+def test_sending_from_a_saved_account_takes_its_password_from_the_keyring(
+    services: Services, server: SmtpServer, account: MailAccount, ca: tuple[trustme.CA, str]
+) -> None:
+    services.mail_accounts.add(account, PASSWORD)
+    unsub = UnsubscribeService(
+        services, accounts=services.mail_accounts, smtp_ssl_context=client_context(ca[1])
+    )
+    slug = add_brand(services)
+
+    shown = unsub.preview_mailto(slug, account.id)
+    unsub.send_mailto(slug, account.id, confirmed=shown)
+
+    [envelope] = server.recorder.envelopes
+    assert envelope.original_content == shown.encode()
+
+
 def test_a_message_that_changed_since_it_was_shown_is_not_sent(
     services: Services, unsub: UnsubscribeService, server: SmtpServer, account: MailAccount
 ) -> None:
