@@ -25,6 +25,7 @@ from cmr_desktop.services.mail_accounts import MailAccountService
 from cmr_desktop.services.preferences import PreferenceService
 from cmr_desktop.services.sync import SyncService
 from cmr_desktop.services.transfer import TransferService
+from cmr_desktop.services.unsubscribe import UnsubscribeService
 from cmr_desktop.storage import Store
 
 
@@ -60,6 +61,7 @@ class Services(Context):
         self.directory = DirectoryService(self)
         self.journal = JournalService(self)
         self.mail_accounts = MailAccountService(self)
+        self.unsubscribe = UnsubscribeService(self, accounts=self.mail_accounts)
 
     @classmethod
     def open(cls, home: Path, *, clock: Clock | None = None, app_version: str = "0") -> Services:
