@@ -117,7 +117,7 @@ def status_of(connector: str, pending: bool, sync_status: str, confirmed: str | 
     """The status of a brand from what is stored (connector id, outbox, last sync)."""
     if sync_status in ("needs_reauth", "failed", "drift"):
         return Status(sync_status)
-    if connector == "manual":
+    if connector == "manual" or sync_status == "manual":  # by hand, or left to the customer
         return Status.MANUAL if pending else Status.IN_SYNC
     if pending:
         return Status.PENDING if confirmed else Status.NEW

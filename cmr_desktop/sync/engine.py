@@ -445,7 +445,8 @@ class SyncEngine:
         brand = inp.brand
         connector = self.connector_for(brand)
         if not connector.remote:
-            return self._manual(brand, inp.base, inp.pending)
+            hint = getattr(connector, "manual_hint", None)
+            return self._manual(brand, inp.base, inp.pending, hint() if callable(hint) else "")
         vendor = self._vendor_of(slug)
         attempts = 0
         # Drift seen by an earlier attempt of this run: if the answer to the re-asserting
@@ -592,7 +593,12 @@ class SyncEngine:
                     kind="push",
                     detail={"sent": body, "base_version": remote.version, "key": key},
                 )
-            confirmed = connector.write(desired, base_version=remote.version, idempotency_key=key)
+            try:
+                confirmed = connector.write(
+                    desired, base_version=remote.version, idempotency_key=key
+                )
+            finally:
+                self._journal_performed(brand.slug, connector, now)
             sent = desired
         return self._finish(inp, wanted, merged, remote, confirmed, sent, seen, notes, catalog)
 
@@ -717,17 +723,30 @@ class SyncEngine:
             return BrandOutcome(brand.slug, brand.name, Result.SYNCED, text, 1)
         return BrandOutcome(brand.slug, brand.name, Result.UNCHANGED, "; ".join(notes), 1)
 
-    def _manual(self, brand: Brand, base: PreferenceSet | None, pending: bool) -> BrandOutcome:
+    def _journal_performed(self, slug: str, connector: Connector, now: dt.datetime) -> None:
+        """Journal what a connector did beyond its write (the e-mail connector's one-click
+        unsubscribe requests, as ``unsubscribe`` entries), whether the write succeeded."""
+        take = getattr(connector, "take_performed", None)
+        entries = take() if callable(take) else []
+        if entries:
+            with self.store.write() as uow:
+                for detail in entries:
+                    uow.journal.append(at=now, brand=slug, kind="unsubscribe", detail=detail)
+
+    def _manual(
+        self, brand: Brand, base: PreferenceSet | None, pending: bool, hint: str = ""
+    ) -> BrandOutcome:
         changes = differences(base or PreferenceSet(), brand.preferences)
         detail = "; ".join(changes) if changes else "nothing to change"
         if pending:
             with self.store.write() as uow:
                 uow.sync.set_status(brand.slug, "manual", detail)
+        then = hint or f"then: cmr brand done {brand.slug}"
         return BrandOutcome(
             brand.slug,
             brand.name,
             Result.MANUAL,
-            f"do by hand: {detail} (then: cmr brand done {brand.slug})" if pending else detail,
+            f"do by hand: {detail} ({then})" if pending else detail,
         )
 
     def _record_failure(

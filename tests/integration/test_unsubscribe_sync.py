@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trustme
 
+from cmr_desktop.domain.summary import Status, status_of
 from cmr_desktop.domain.vocabulary import Channel
 from cmr_desktop.mail import netguard
 from cmr_desktop.services import ConnectionFailed, InputError, Result, Services
@@ -62,16 +63,11 @@ def test_turning_email_off_and_syncing_sends_the_one_click_unsubscribe(
     assert view.vendor is not None
     assert view.vendor.channels == {Channel.EMAIL: False}
     kinds = [e.kind for e in services.journal.entries(slug)]
-    assert kinds[-2:] == ["push", "answer"]
+    assert kinds[-3:] == ["push", "unsubscribe", "answer"]
     answer = services.journal.entries(slug)[-1].detail
     assert answer["version"].startswith("one-click:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the integrator's engine hook: journal EmailConnector.take_performed() "
-    "as kind 'unsubscribe' after a write (see the unsub report)",
-)
 def test_the_one_click_sent_by_a_sync_is_journaled_as_an_unsubscribe(
     services: Services, server: OneClickServer
 ) -> None:
@@ -95,6 +91,11 @@ def test_a_brand_with_only_a_mailto_needs_the_customers_action_and_nothing_is_se
     [outcome] = report.outcomes
     assert outcome.result is Result.MANUAL
     assert "do by hand" in outcome.detail
+    assert "send the unsubscribe e-mail to leave@letters.example" in outcome.detail
+    assert "cmr brand done" not in outcome.detail  # the e-mail brand's own way, not by hand
+    record = services.brands.brand_record(slug)
+    assert record is not None
+    assert status_of(record.connector, record.pending, record.sync_status, None) is Status.MANUAL
     assert server.seen == []
     assert services.brands.get_brand(slug).pending
     assert unsubscribes(services, slug) == []
