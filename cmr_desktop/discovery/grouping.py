@@ -8,9 +8,9 @@ The rule (each step is tested in ``tests/unit/test_discovery_grouping.py``):
    domain that has none (``localhost``, a bare suffix such as ``co.uk``) has no brand.
 2. **The candidates.** ``F``: the From address's registrable domain (the Sender's when From
    has none). ``D``: the registrable domain of a DKIM signature the receiving server says
-   *passed* (Authentication-Results), preferring one equal to ``F``; a signature that was
-   not checked is never used. ``L``: the List-Id's registrable domain (RFC 2919: the id is
-   a domain name).
+   *passed* (Authentication-Results), preferring one equal to ``F``, then one that is not a
+   sending service's; a signature that was not checked is never used. ``L``: the List-Id's
+   registrable domain (RFC 2919: the id is a domain name).
 3. **Personal mail is not a brand.** No List-Id and no List-Unsubscribe, and ``F`` is an
    ordinary mailbox provider's (gmail.com, outlook.com, ...): a person wrote, not a brand.
    Such messages are counted as read and never stored.
@@ -145,10 +145,13 @@ class Observation:
 
 
 def _pass_domain(headers: MailHeaders, from_reg: str) -> str:
+    """The passing DKIM domain that says most about the brand: the From domain's own, else
+    one that is no sending service's (for mail sent through one: the brand's), else any."""
     passed = [d for d in headers.dkim_pass_domains if registrable(d)]
-    for d in passed:
-        if registrable(d) == from_reg:
-            return d
+    if not _is_service(from_reg):
+        for d in passed:
+            if registrable(d) == from_reg:
+                return d
     for d in passed:
         if not _is_service(registrable(d)):
             return d
