@@ -92,8 +92,12 @@ def letter(
 
 
 def personal(n: int) -> MailHeaders:
-    return MailHeaders(where=f"test at {n}", message_id=f"p{n}@gmail.com", date=NOW,
-                       from_address="friend@gmail.com")  # fmt: skip
+    return MailHeaders(
+        where=f"test at {n}",
+        message_id=f"p{n}@gmail.com",
+        date=NOW,
+        from_address="friend@gmail.com",
+    )
 
 
 def weekly(domain: str, weeks: int, name: str, first: int = 0) -> list[MailHeaders]:
@@ -120,7 +124,11 @@ def test_a_scan_stores_only_the_headers_of_brand_mail_and_lists_the_brands(
     ]
     [found] = report.found
     assert (found.key, found.name, found.messages, found.tracked_slug) == (
-        "shop.com", "Shop", 13, "")  # fmt: skip
+        "shop.com",
+        "Shop",
+        13,
+        "",
+    )
     # The mailbox covers 12 weeks (its oldest to its newest message): the window is that.
     assert found.per_week == pytest.approx(13 / 12)
     assert found.methods == ("one-click", "mailto", "web")
@@ -189,9 +197,15 @@ def test_a_source_that_fails_keeps_the_whole_batches_before_it_and_nothing_half_
 
 def test_two_lists_through_one_esp_are_found_as_two_brands(services: Services) -> None:
     def esp(n: int, list_id: str, name: str) -> MailHeaders:
-        return MailHeaders(where=f"at {n}", message_id=f"e{n}@x", date=NOW, from_name=name,
-                           from_address="bounce@mailchimpapp.net", list_id=list_id,
-                           dkim_pass_domains=("mcsv.net",))  # fmt: skip
+        return MailHeaders(
+            where=f"at {n}",
+            message_id=f"e{n}@x",
+            date=NOW,
+            from_name=name,
+            from_address="bounce@mailchimpapp.net",
+            list_id=list_id,
+            dkim_pass_domains=("mcsv.net",),
+        )
 
     services.discovery.scan(
         ListSource([esp(1, "a.mcsv.net", "Alpha"), esp(2, "b.mcsv.net", "Beta")])
@@ -210,12 +224,16 @@ def test_found_brands_are_matched_to_the_directory_by_domain(services: Services)
                     email="privacy@shop.com",
                     web="https://www.shop.com",
                 )
-            ]  # fmt: skip
+            ]
         )
     services.discovery.scan(ListSource(weekly("shop.com", 2, "Shop Newsletter")))
     [found] = services.discovery.found()
     assert (found.name, found.directory_slug, found.directory_name, found.privacy_contact) == (
-        "Shop GmbH", "shop-gmbh", "Shop GmbH", "privacy@shop.com")  # fmt: skip
+        "Shop GmbH",
+        "shop-gmbh",
+        "Shop GmbH",
+        "privacy@shop.com",
+    )
 
 
 def test_adding_found_brands_records_the_frequency_the_customer_chose_not_the_measured_one(
@@ -271,7 +289,7 @@ def test_a_brand_added_from_the_mailbox_is_matched_on_the_next_scan(services: Se
 
 def test_adding_an_unknown_key_adds_nothing(services: Services) -> None:
     services.discovery.scan(ListSource(weekly("shop.com", 2, "Shop")))
-    with pytest.raises(InputError, match="'nope.com'"):
+    with pytest.raises(InputError, match=r"'nope\.com'"):
         services.discovery.add_found({"shop.com": None, "nope.com": None})
     assert services.brands.brand_records() == []
 
@@ -289,9 +307,12 @@ def test_removing_a_brand_keeps_its_observations_and_it_is_found_again(
 
 
 def test_measured_compares_the_real_rate_with_the_customer_s_choice(services: Services) -> None:
-    services.discovery.scan(ListSource(weekly("shop.com", 13, "Shop") + [
-        letter(200 + i, domain="daily.com", days_ago=i / 2, name="Daily") for i in range(60)
-    ]))  # fmt: skip
+    services.discovery.scan(
+        ListSource(
+            weekly("shop.com", 13, "Shop")
+            + [letter(200 + i, domain="daily.com", days_ago=i / 2, name="Daily") for i in range(60)]
+        )
+    )
     services.discovery.add_found({"shop.com": Frequency.MONTHLY, "daily.com": None})
     measured = services.discovery.measured()
     shop, daily = measured["shop"], measured["daily"]
@@ -346,7 +367,7 @@ def unsubscribe(services: Services, slug: str, method: str, at: dt.datetime) -> 
                 "target": "https://x/u",
                 "result": "done",
                 "at": at.isoformat(),
-            },  # fmt: skip
+            },
         )
 
 
