@@ -39,6 +39,7 @@ __all__ = [
     "MAX_FIELDS_BYTES",
     "fields_fast",
     "fields_stdlib",
+    "header_end",
     "parse_headers",
     "unfold",
 ]
@@ -76,9 +77,9 @@ def fields_fast(raw: bytes) -> Fields | None:
     """The wanted fields of a header block by lower-case name, in order (at most
     :data:`_MAX_REPEATS` of each), values still folded (:func:`unfold`). ``None`` if they
     exceed :data:`MAX_FIELDS_BYTES`."""
-    end = _header_end(raw)
+    end = header_end(raw)
     if end >= 0:  # a whole message was passed: its header ends at the first blank line
-        raw = raw[: end + 1]
+        raw = raw[:end]
     found = _FIELD.findall(b"\n" + raw)
     if len(raw) > MAX_FIELDS_BYTES and sum(len(v) for _, v in found) > MAX_FIELDS_BYTES:
         return None
@@ -93,11 +94,18 @@ def fields_fast(raw: bytes) -> Fields | None:
     return fields
 
 
-def _header_end(raw: bytes) -> int:
-    """Where the first empty line starts (its preceding ``\\n``), or -1."""
-    lf = raw.find(b"\n\n")
-    crlf = raw.find(b"\n\r\n", 0, lf if lf >= 0 else len(raw))
-    return crlf if crlf >= 0 else lf
+def header_end(buf: bytes, pos: int = 0, end: int | None = None) -> int:
+    """Where a header block ends: just after the line break of its last line (the empty
+    line follows), looking in ``buf[pos:end]`` (``pos`` at a line break or 0); -1 if the
+    empty line is not there."""
+    if pos == 0 and (buf[:1] == b"\n" or buf[:2] == b"\r\n"):
+        return 0  # an empty header
+    stop = len(buf) if end is None else end
+    lf = buf.find(b"\n\n", pos, stop)
+    crlf = buf.find(b"\n\r\n", pos, lf + 2 if lf >= 0 else stop)
+    if crlf >= 0:
+        return crlf + 1
+    return lf + 1 if lf >= 0 else -1
 
 
 def unfold(value: bytes) -> bytes:
