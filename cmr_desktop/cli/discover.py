@@ -14,6 +14,7 @@ from cmr_desktop.cli.options import AsciiInt
 from cmr_desktop.domain.vocabulary import Frequency
 from cmr_desktop.domain.words import plural
 from cmr_desktop.mail.errors import MailError
+from cmr_desktop.mail.files import source_for_path
 from cmr_desktop.mail.headers import MailSource
 from cmr_desktop.services import FoundBrand, InputError, Measured, ScanProgress, ScanReport
 
@@ -25,7 +26,7 @@ def open_source(ctx: Ctx, spec: str) -> MailSource:
     """The mail source ``spec`` names: ``imap:ACCOUNT_ID``, an mbox file or a Maildir folder.
 
     Raises:
-        InputError: no such file or folder, or not a mailbox.
+        InputError: no such file or folder, not a mailbox, or no such account.
     """
     if spec.startswith("imap:"):
         account = spec[5:].strip()
@@ -36,15 +37,12 @@ def open_source(ctx: Ctx, spec: str) -> MailSource:
             raise InputError("IMAP accounts are not yet available in this build")
         source: MailSource = accounts.source(account)
         return source
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise InputError(f"{spec}: no such file or folder (give an mbox file or a Maildir folder)")
     try:
-        from cmr_desktop.mail.files import source_for_path  # type: ignore[import-not-found]
-    except ImportError:
-        raise InputError("reading mbox files and Maildir folders is not yet available") from None
-    found: MailSource = source_for_path(path)
-    return found
+        return source_for_path(Path(spec).expanduser())
+    except MailError as exc:
+        raise InputError(
+            f"{exc} (give an mbox file, a Maildir folder or imap:ACCOUNT_ID)"
+        ) from None
 
 
 def _choices(

@@ -34,9 +34,16 @@ def test_a_mailbox_that_does_not_exist_is_one_line_naming_it(cmr: Any, tmp_path:
     res = cmr("discover", str(tmp_path / "nope.mbox"))
     assert res.code == 2
     assert res.err.strip() == (
-        f"cmr: error: {tmp_path / 'nope.mbox'}: no such file or folder "
-        "(give an mbox file or a Maildir folder)"
+        f"cmr: error: no such file or folder: {tmp_path / 'nope.mbox'} "
+        "(give an mbox file, a Maildir folder or imap:ACCOUNT_ID)"
     )
+
+
+def test_a_file_that_is_not_a_mailbox_is_one_line(cmr: Any, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    res = cmr("discover", str(tmp_path / "notes.txt"))
+    assert (res.code, res.err.count("\n")) == (2, 1)
+    assert "not an mbox file" in res.err
 
 
 def test_imap_needs_an_account_id(cmr: Any) -> None:
