@@ -327,12 +327,11 @@ def _examine(client: IMAPClient, folder: str, source: ImapSource) -> int:
     try:
         info = client.select_folder(folder, readonly=True)
     except IMAPClientAbortError as exc:
-        raise MailConnectionError(
-            f"{_where(source.account)} closed the connection: {exc}"
-        ) from None
+        raise MailConnectionError(f"{_where(source.account)} closed the connection: {exc}") from None
     except IMAPClientError:
         raise MailError(
-            f"the folder {folder!r} cannot be opened on {_where(source.account)} (does it exist?)"
+            f"the folder {folder!r} cannot be opened on {_where(source.account)} "
+            "(does it exist?)"
         ) from None
     return int(info.get(b"UIDVALIDITY", 0))
 
@@ -383,9 +382,7 @@ class ImapScanRun:
             known = self._state.get(folder)
             since = known["last_uid"] if known and known["uidvalidity"] == uidvalidity else 0
             self._state[folder] = {"uidvalidity": uidvalidity, "last_uid": since}
-            self._plan.append(
-                (folder, uidvalidity, _guard(_uid_plan, source, client, folder, since))
-            )
+            self._plan.append((folder, uidvalidity, _guard(_uid_plan, source, client, folder, since)))
         self._dedupe = len(self._plan) > 1
         self.total: int | None = sum(len(uids) for _f, _v, uids in self._plan)
 

@@ -456,7 +456,9 @@ class DovecotServer:
             does (to test the folder choice).
     """
 
-    def __init__(self, users: dict[str, str] | None = None, *, gmail: bool = False) -> None:
+    def __init__(
+        self, users: dict[str, str] | None = None, *, gmail: bool = False
+    ) -> None:
         self.users = dict(users or {USER: PASSWORD})
         self.gmail = gmail
         self.root: Path | None = None
@@ -484,10 +486,7 @@ class DovecotServer:
             mail = pwd.getpwnam("nobody")
             mail_uid, mail_gid = mail.pw_uid, mail.pw_gid
             os.chown(root / "mail", mail_uid, mail_gid)
-            internal, login_user = (
-                _first_user("dovecot", "nobody"),
-                _first_user("dovenull", "nobody"),
-            )
+            internal, login_user = _first_user("dovecot", "nobody"), _first_user("dovenull", "nobody")
             login_chroot = ""
             overrides = "service auth {\n  user = root\n}\n"
         else:
@@ -499,7 +498,7 @@ class DovecotServer:
         capability = "+ID"
         if self.gmail:
             extra = (
-                '  mailbox "[Gmail]/All Mail" {\n    special_use = \\All\n    auto = create\n  }\n'
+                "  mailbox \"[Gmail]/All Mail\" {\n    special_use = \\All\n    auto = create\n  }\n"
             )
             capability = "+X-GM-EXT-1"
         tls_port, starttls_port = _free_port(), _free_port()
