@@ -35,7 +35,10 @@ def open_source(ctx: Ctx, spec: str) -> MailSource:
         accounts = getattr(ctx.services, "mail_accounts", None)
         if accounts is None:
             raise InputError("IMAP accounts are not yet available in this build")
-        source: MailSource = accounts.source(account)
+        try:
+            source: MailSource = accounts.source(account)
+        except (MailError, LookupError) as exc:
+            raise InputError(f"{spec}: {exc}") from None
         return source
     try:
         return source_for_path(Path(spec).expanduser())

@@ -427,7 +427,9 @@ class DiscoveryService:
             messages = sum(s.messages for s in keys)
             seen = [s.last_seen for s in keys if s.last_seen is not None]
             enabled, frequency = _email_choice(decisions[slug])
-            limit = allowed_per_week(frequency) if enabled is not False else None
+            # E-mail refused: nothing is allowed, but the brand is blamed only once told
+            # (the unsubscribe's deadline), never for the rate alone.
+            limit = allowed_per_week(frequency) if enabled is not False else 0.0
             ignored = None
             if slug in evidence:
                 method, at, deadline = deadlines[slug]

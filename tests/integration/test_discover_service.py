@@ -419,3 +419,13 @@ def test_the_window_ends_with_the_mailbox_s_newest_message(services: Services) -
     [found] = services.discovery.found()
     assert found.messages == 13
     assert found.suggested is Frequency.WEEKLY
+
+
+def test_a_brand_whose_e_mail_is_refused_allows_nothing_but_is_flagged_only_after_an_unsubscribe(
+    services: Services,
+) -> None:
+    services.discovery.scan(ListSource(weekly("shop.com", 13, "Shop")))
+    [slug] = services.discovery.add_found({"shop.com": None})
+    services.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
+    shop = services.discovery.measured()[slug]
+    assert (shop.allowed_per_week, shop.over_limit, shop.ignored_unsubscribe) == (0.0, False, None)
