@@ -85,8 +85,8 @@ class FoundBrand:
     privacy_contact: str
     messages: int
     per_week: float
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
     methods: tuple[str, ...]
     tracked_slug: str
     suggested: Frequency
@@ -235,8 +235,8 @@ class DiscoveryService:
         directory = DirectoryIndex(uow.mail.directory()) if stats else DirectoryIndex(())
         found = []
         for s in stats:
-            if not s.messages:
-                continue
+            if not s.messages or s.first_seen is None or s.last_seen is None:
+                continue  # nothing dated in the window: the brand stopped writing
             entry = directory.lookup(s.domain)
             name = entry.name if entry else (s.name or s.domain or s.key.split(":", 1)[-1])
             found.append(
@@ -314,8 +314,8 @@ class DiscoveryService:
                             "messages": f.messages,
                             "per_week": round(f.per_week, 3),
                             "days": DEFAULT_DAYS,
-                            "first_seen": f.first_seen.isoformat() if f.first_seen else None,
-                            "last_seen": f.last_seen.isoformat() if f.last_seen else None,
+                            "first_seen": f.first_seen.isoformat(),
+                            "last_seen": f.last_seen.isoformat(),
                             "methods": list(f.methods),
                         },
                     },
