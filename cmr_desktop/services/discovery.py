@@ -407,8 +407,10 @@ class DiscoveryService:
         if not by_slug:
             return {}
         unsubscribed = {
-            slug: e for slug, e in uow.mail.latest_entries("unsubscribe").items() if slug in by_slug
-        }
+            e.brand: e
+            for e in uow.mail.entries_of_kind("unsubscribe")
+            if e.brand in by_slug and unsubscribe_done(e.detail)
+        }  # the newest one that reached the sender, per brand
         deadlines: dict[str, tuple[str, dt.datetime, dt.datetime]] = {}
         for slug, e in unsubscribed.items():
             method, at = str(e.detail.get("method", "")), _at(e.detail, e.at)
@@ -490,6 +492,21 @@ class DiscoveryService:
                     },
                 )
                 uow.sync.set_status(slug, "drift", drift_text(item))
+
+
+def unsubscribe_done(detail: Mapping[str, object]) -> bool:
+    """Whether an ``unsubscribe`` journal entry reached the sender (only then does the
+    deadline run): its ``done`` flag when it has one, else what its ``result`` says (the
+    unsubscribe service's words: "... the sender accepted the unsubscribe" for one-click,
+    "accepted by <smtp host> ..." for mailto, "done by hand ..." for web). A refused or
+    unconfirmed attempt starts no deadline."""
+    done = detail.get("done")
+    if isinstance(done, bool):
+        return done
+    result = str(detail.get("result", ""))
+    return "the sender accepted the unsubscribe" in result or result.startswith(
+        ("accepted by ", "done by hand")
+    )
 
 
 def _iso(value: dt.datetime) -> str:

@@ -269,6 +269,14 @@ class MailRepository:
             TrackedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in rows
         ]
 
+    def entries_of_kind(self, kind: str) -> list[LatestEntry]:
+        """Every journal entry of ``kind`` (a rare kind: unsubscribes), oldest first (one
+        query)."""
+        rows = self._sql(
+            "SELECT brand, at, detail FROM journal WHERE kind = :kind ORDER BY id", {"kind": kind}
+        )
+        return [LatestEntry(r[0], dt.datetime.fromisoformat(r[1]), json.loads(r[2])) for r in rows]
+
     def latest_entries(self, kind: str, *, source: str | None = None) -> dict[str, LatestEntry]:
         """Each brand's newest journal entry of ``kind`` (only those whose detail's
         ``source`` is ``source``, when given), by brand id (one query)."""

@@ -355,8 +355,17 @@ def test_measured_costs_the_same_number_of_queries_for_one_brand_or_many(
     assert queries() == one + 1  # the evidence query runs once there is an unsubscribe
 
 
-def unsubscribe(services: Services, slug: str, method: str, at: dt.datetime) -> None:
-    """What the unsubscribe helper journals (kind "unsubscribe")."""
+RESULTS = {
+    "one-click": "HTTP 200: the sender accepted the unsubscribe",
+    "mailto": "accepted by smtp.example.org: 250 OK",
+    "web": "done by hand: the customer said they unsubscribed",
+}
+
+
+def unsubscribe(
+    services: Services, slug: str, method: str, at: dt.datetime, result: str = ""
+) -> None:
+    """What services.unsubscribe journals (kind "unsubscribe", its result's words)."""
     with services.store.write() as uow:
         uow.journal.append(
             at=at,
@@ -365,7 +374,7 @@ def unsubscribe(services: Services, slug: str, method: str, at: dt.datetime) -> 
             detail={
                 "method": method,
                 "target": "https://x/u",
-                "result": "done",
+                "result": result or RESULTS[method],
                 "at": at.isoformat(),
             },
         )
@@ -429,3 +438,26 @@ def test_a_brand_whose_e_mail_is_refused_allows_nothing_but_is_flagged_only_afte
     services.preferences.update_preferences(slug, lambda p: p.with_channel(Channel.EMAIL, False))
     shop = services.discovery.measured()[slug]
     assert (shop.allowed_per_week, shop.over_limit, shop.ignored_unsubscribe) == (0.0, False, None)
+
+
+def test_an_unsubscribe_that_did_not_reach_the_sender_starts_no_deadline(
+    services: Services,
+) -> None:
+    source = ListSource(weekly("shop.com", 8, "Shop"))
+    services.discovery.scan(source)
+    [slug] = services.discovery.add_found({"shop.com": None})
+    unsubscribe(services, slug, "one-click", NOW - dt.timedelta(days=30))
+    unsubscribe(services, slug, "mailto", NOW - dt.timedelta(days=20), "not sent: refused")
+    item = services.discovery.measured()[slug].ignored_unsubscribe
+    assert item is not None
+    assert (item.method, item.unsubscribed_at) == ("one-click", NOW - dt.timedelta(days=30))
+    with services.store.write() as uow:
+        uow.journal.append(
+            at=NOW,
+            brand=slug,
+            kind="unsubscribe",
+            detail={"method": "one-click", "result": "HTTP 500: not confirmed", "done": False},
+        )
+    item = services.discovery.measured()[slug].ignored_unsubscribe
+    assert item is not None
+    assert item.unsubscribed_at == NOW - dt.timedelta(days=30)
