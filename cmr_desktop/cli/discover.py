@@ -32,12 +32,9 @@ def open_source(ctx: Ctx, spec: str) -> MailSource:
         account = spec[5:].strip()
         if not account:
             raise InputError("imap: needs an account id (imap:ACCOUNT_ID; see your mail accounts)")
-        accounts = getattr(ctx.services, "mail_accounts", None)
-        if accounts is None:
-            raise InputError("IMAP accounts are not yet available in this build")
         try:
-            source: MailSource = accounts.source(account)
-        except (MailError, LookupError) as exc:
+            source: MailSource = ctx.services.mail_accounts.source(account)
+        except MailError as exc:
             raise InputError(f"{spec}: {exc}") from None
         return source
     try:
