@@ -153,14 +153,14 @@ def parse_headers(raw: bytes, where: str) -> MailHeaders | Skipped:
         fields = fields_fast(raw)
         if fields is None:
             return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
+        if not fields and b":" not in raw:
+            return Skipped(where, "no header fields (not an e-mail message?)")
         return _headers(fields, where)
     except Exception as exc:  # the promise: a message is read or skipped, never a crash
         return Skipped(where, f"unreadable header block ({type(exc).__name__})")
 
 
 def _headers(fields: Fields, where: str) -> MailHeaders | Skipped:
-    if not fields:
-        return Skipped(where, "no header fields (not an e-mail message?)")
     froms = fields.get(b"from")
     if not froms:
         return Skipped(where, "no From field")
@@ -222,7 +222,7 @@ def _mailbox(value: bytes) -> tuple[str, str]:
             addr = ""
         if "=?" in name:
             with contextlib.suppress(Exception):  # a bad encoded word: keep it as written
-                name = str(make_header(decode_header(name)))
+                name = str(make_header(decode_header(name))).strip() or name
         name = " ".join(name.translate(_CONTROLS).split())
     if len(_mailbox_cache) >= _CACHE_MAX:
         _mailbox_cache.clear()
