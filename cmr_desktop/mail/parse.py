@@ -73,11 +73,12 @@ _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 Fields = dict[bytes, list[bytes]]
 
 
-def fields_fast(raw: bytes) -> Fields | None:
+def fields_fast(raw: bytes, *, cut: bool = True) -> Fields | None:
     """The wanted fields of a header block by lower-case name, in order (at most
     :data:`_MAX_REPEATS` of each), values still folded (:func:`unfold`). ``None`` if they
-    exceed :data:`MAX_FIELDS_BYTES`."""
-    end = header_end(raw)
+    exceed :data:`MAX_FIELDS_BYTES`. ``cut=False``: the caller already cut ``raw`` at the
+    first empty line."""
+    end = header_end(raw) if cut else -1
     if end >= 0:  # a whole message was passed: its header ends at the first blank line
         raw = raw[:end]
     found = _FIELD.findall(b"\n" + raw)
@@ -94,7 +95,7 @@ def fields_fast(raw: bytes) -> Fields | None:
     return fields
 
 
-def header_end(buf: bytes, pos: int = 0, end: int | None = None) -> int:
+def header_end(buf: bytes | bytearray, pos: int = 0, end: int | None = None) -> int:
     """Where a header block ends: just after the line break of its last line (the empty
     line follows), looking in ``buf[pos:end]`` (``pos`` at a line break or 0); -1 if the
     empty line is not there."""
@@ -145,12 +146,14 @@ def fields_stdlib(raw: bytes) -> Fields | None:
     return fields
 
 
-def parse_headers(raw: bytes, where: str) -> MailHeaders | Skipped:
-    """Read one message's header block. Never raises."""
+def parse_headers(raw: bytes, where: str, *, cut: bool = True) -> MailHeaders | Skipped:
+    """Read one message's header block (or a whole message: read up to its first empty
+    line). Never raises. ``cut=False``: ``raw`` is already only the header block (the
+    mbox and Maildir readers cut it while looking for the next message)."""
     try:
         if len(raw) > MAX_BLOCK_BYTES:
             return Skipped(where, f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)")
-        fields = fields_fast(raw)
+        fields = fields_fast(raw, cut=cut)
         if fields is None:
             return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
         if not fields and b":" not in raw:
