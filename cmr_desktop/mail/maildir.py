@@ -125,4 +125,4 @@ def _read(file: str, where: str) -> MailHeaders | Skipped:
         return Skipped(where, "the file went away while reading (moved by a mail client?)")
     except OSError as exc:
         return Skipped(where, f"cannot read the file ({exc.strerror or type(exc).__name__})")
-    return parse_headers(block[:end], where)
+    return parse_headers(block[:end], where, cut=False)

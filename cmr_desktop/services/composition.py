@@ -20,6 +20,7 @@ from cmr_desktop.services.base import Context
 from cmr_desktop.services.brands import BrandService
 from cmr_desktop.services.connections import ConnectionService
 from cmr_desktop.services.directory import DirectoryService
+from cmr_desktop.services.discovery import DiscoveryService
 from cmr_desktop.services.journal import JournalService
 from cmr_desktop.services.mail_accounts import MailAccountService
 from cmr_desktop.services.preferences import PreferenceService
@@ -60,6 +61,7 @@ class Services(Context):
         self.transfer = TransferService(self)
         self.directory = DirectoryService(self)
         self.journal = JournalService(self)
+        self.discovery = DiscoveryService(self)
         self.mail_accounts = MailAccountService(self)
         self.unsubscribe = UnsubscribeService(self, accounts=self.mail_accounts)
 
