@@ -55,6 +55,8 @@ KINDS = {
     "undecided": "Made undecided",
     "removed": "Removed",
     "restored": "Put back",
+    "unsubscribe": "Unsubscribed",
+    "from_mailbox": "From the mailbox",
 }
 
 
@@ -89,6 +91,22 @@ def summarize(entry: JournalEntry) -> str:
         return f"sent your choices (request {d.get('key', '?')})"
     if entry.kind == "answer":
         return f"the vendor confirmed them (version {d.get('version', '?')})"
+    if entry.kind == "drift" and d.get("source") == "mailbox":
+        return (
+            f"kept writing after your {d.get('method', '')} unsubscribe: "
+            f"{d.get('evidence_count', '?')} messages after the deadline {d.get('deadline', '?')}"
+        )
+    if entry.kind == "unsubscribe":
+        done = "done" if d.get("done") else "not done"
+        return f"{d.get('method', '?')} unsubscribe ({done}): {d.get('result', '')}"
+    if entry.kind == "from_mailbox":
+        freq = d.get("email_frequency")
+        measured = d.get("measured") or {}
+        return (
+            f"{d.get('action', 'added')} from the mailbox; e-mail "
+            + (f"allowed {freq} (your choice)" if freq else "left undecided")
+            + f"; the sender wrote {measured.get('per_week', '?')} a week (its behaviour)"
+        )
     if entry.kind in ("drift", "accepted"):
         parts = [
             f"{field_words(str(f.get('field')))}: vendor had {value_words(f.get('vendor'))}, "

@@ -86,3 +86,27 @@ def test_what_the_journal_loads_never_widens_its_minimum_so_a_saved_size_stays(
     assert max(len(journal.brand.itemText(i)) for i in range(journal.brand.count())) > 100
     assert journal.minimumSizeHint().width() == before
     assert before <= 500
+
+
+def test_the_mailbox_entries_are_told_in_the_customers_words() -> None:
+    import datetime as dt
+
+    from cmr_desktop.storage.repositories import JournalEntry
+    from cmr_desktop.ui.journal import summarize
+
+    def entry(kind: str, detail: dict[str, object]) -> JournalEntry:
+        return JournalEntry(1, dt.datetime(2026, 12, 1, tzinfo=dt.UTC), "b", kind, detail, "", "")
+
+    drift = {"source": "mailbox", "method": "one-click", "evidence_count": 3, "deadline": "D"}
+    assert summarize(entry("drift", drift)) == (
+        "kept writing after your one-click unsubscribe: 3 messages after the deadline D"
+    )
+    sent = {"method": "mailto", "done": True, "result": "sent to leave@x.example"}
+    assert summarize(entry("unsubscribe", sent)) == (
+        "mailto unsubscribe (done): sent to leave@x.example"
+    )
+    added = {"action": "added", "email_frequency": "weekly", "measured": {"per_week": 2.5}}
+    assert summarize(entry("from_mailbox", added)) == (
+        "added from the mailbox; e-mail allowed weekly (your choice); "
+        "the sender wrote 2.5 a week (its behaviour)"
+    )
