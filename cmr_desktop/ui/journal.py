@@ -97,8 +97,8 @@ def summarize(entry: JournalEntry) -> str:
             f"{d.get('evidence_count', '?')} messages after the deadline {d.get('deadline', '?')}"
         )
     if entry.kind == "unsubscribe":
-        done = "done" if d.get("done") else "not done"
-        return f"{d.get('method', '?')} unsubscribe ({done}): {d.get('result', '')}"
+        state = "done" if d.get("done") else "not done"
+        return f"{d.get('method', '?')} unsubscribe ({state}): {d.get('result', '')}"
     if entry.kind == "from_mailbox":
         freq = d.get("email_frequency")
         measured = d.get("measured") or {}
