@@ -83,10 +83,17 @@ class ConnectorChoices:
         return next((c for c in self.usable if c.id == connector), None)
 
 
+#: Connectors a brand gets from "Find my brands", not from this wizard: the e-mail
+#: connector needs the unsubscribe headers read from the brand's own mail.
+FROM_THE_MAILBOX_ONLY = frozenset({"email"})
+
+
 def connector_choices(services: Services) -> ConnectorChoices:
     """Discover the connectors (this imports plugins: call it off the GUI thread)."""
     usable, unusable = [], []
     for entry in services.connections.connector_entries():
+        if entry.id in FROM_THE_MAILBOX_ONLY:
+            continue
         if entry.status != "ok" or entry.cls is None:
             unusable.append(f"{entry.id} ({entry.status}: {entry.reason})")
             continue

@@ -174,3 +174,19 @@ def test_a_connector_that_raises_in_its_check_is_reported_not_fatal(
         lambda: wizard.check.result.text().startswith("The connection failed"), timeout=10_000
     )
     assert wizard.isVisible()
+
+
+def test_the_e_mail_connector_is_not_offered_by_the_wizard_but_by_find_my_brands(
+    tmp_path: Path,
+) -> None:
+    from cmr_desktop.ui.wizard import connector_choices
+
+    services = open_services(tmp_path / "home")
+    try:
+        installed = {e.id for e in services.connections.connector_entries()}
+        offered = {c.id for c in connector_choices(services).usable}
+    finally:
+        services.close()
+    assert "email" in installed
+    assert "email" not in offered
+    assert {"manual", "openpref"} <= offered
