@@ -18,7 +18,7 @@ is safe to:
 - short timeouts (connect 5 s, read 10 s) and at most 64 KiB of the answer is read.
 
 Loopback (and only loopback, never a private range) is allowed in test mode
-(:func:`cmr_desktop.connectors.http.in_test_mode`), so tests can run a real HTTPS server on
+(:func:`cmr_desktop.testmode.in_test_mode`), so tests can run a real HTTPS server on
 this machine. The resolver and the trusted certificates can be given (tests: a resolver that
 lies, a ``trustme`` CA).
 
@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from cmr_desktop.connectors import http as _http
+from cmr_desktop import testmode as _http
 from cmr_desktop.mail.errors import MailError
 
 #: Seconds to wait for the TCP and TLS connection, and for the answer.

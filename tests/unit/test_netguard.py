@@ -8,15 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from cmr_desktop.connectors import http as connectors_http
+from cmr_desktop import testmode as testmode
 from cmr_desktop.mail import netguard
 
 
 @pytest.fixture
 def real_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a customer's machine: test mode off (pytest would turn it on)."""
-    monkeypatch.setattr(connectors_http, "in_test_mode", lambda: False)
-    assert not connectors_http.in_test_mode()
+    monkeypatch.setattr(testmode, "in_test_mode", lambda: False)
+    assert not testmode.in_test_mode()
 
 
 class Listener:
@@ -104,7 +104,7 @@ def test_global_addresses_are_accepted(real_mode: None, address: str) -> None:
 
 
 def test_test_mode_allows_loopback_and_nothing_else() -> None:
-    assert connectors_http.in_test_mode()
+    assert testmode.in_test_mode()
     assert netguard.address_problem("127.0.0.1", allow_loopback=True) == ""
     assert netguard.address_problem("::ffff:127.0.0.1", allow_loopback=True) == ""
     for address in ("10.0.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0"):
@@ -170,7 +170,7 @@ def test_a_loopback_literal_is_refused_outside_test_mode_and_not_contacted(
 
 
 def test_a_private_address_is_refused_even_in_test_mode(listener: Listener) -> None:
-    assert connectors_http.in_test_mode()
+    assert testmode.in_test_mode()
 
     def private(host: str, port: int) -> list[str]:
         return ["192.168.1.20"]
