@@ -24,6 +24,7 @@ from cmr_desktop.services.journal import JournalService
 from cmr_desktop.services.preferences import PreferenceService
 from cmr_desktop.services.sync import SyncService
 from cmr_desktop.services.transfer import TransferService
+from cmr_desktop.services.unsubscribe import UnsubscribeService
 from cmr_desktop.storage import Store
 
 
@@ -58,6 +59,7 @@ class Services(Context):
         self.transfer = TransferService(self)
         self.directory = DirectoryService(self)
         self.journal = JournalService(self)
+        self.unsubscribe = UnsubscribeService(self)
 
     @classmethod
     def open(cls, home: Path, *, clock: Clock | None = None, app_version: str = "0") -> Services:
