@@ -1,0 +1,332 @@
+"""One message's header block -> :class:`MailHeaders` (or :class:`Skipped`), never an exception.
+
+Used by every source (mbox, Maildir, IMAP). The raw block may hold any fields; only
+:data:`WANTED_FIELDS` are read. The work is done in two steps:
+
+1. **Cut** the block down to the wanted fields with one compiled bytes regex (a field line
+   and its folded continuation lines), unfold them (RFC 5322 2.2.3: drop the CRLF before
+   white space). This is what the standard library's ``BytesHeaderParser`` does for the
+   fields, at a fraction of the cost: measured on the generated mail of
+   :mod:`cmr_desktop.testing.mailgen`, ``BytesHeaderParser(policy=compat32)`` took 150 µs per
+   whole block and 89 µs per block already cut to the wanted fields, while the scan's budget
+   is 20 µs per message (50,000 messages/s). :func:`fields_stdlib` is the same cut done by
+   ``BytesHeaderParser``; the tests check that both agree (``tests/unit/test_mail_parse.py``).
+2. **Normalise** each field with the standard library's own readers:
+   ``email.utils.getaddresses`` (addresses), ``email.header.decode_header`` (RFC 2047
+   names), ``email.utils.parsedate_to_datetime`` (dates: a fast path reads the common RFC
+   5322 form and falls back to it, and the tests check both agree). Values that repeat
+   across a mailbox (a brand's From and List-Id) are remembered in a bounded cache.
+
+Hostile input (NULs, 8-bit bytes, unbalanced ``<>``, bad encodings, duplicated or
+thousands of fields, megabytes of header) never raises: what cannot be read is left empty,
+and a message that cannot be used at all is :class:`Skipped` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.policy import Compat32
+from email.utils import getaddresses, parsedate_to_datetime
+
+from cmr_desktop.mail.headers import WANTED_FIELDS, MailHeaders, Skipped
+
+__all__ = ["MAX_FIELDS_BYTES", "fields_fast", "fields_stdlib", "parse_headers"]
+
+#: The most header-field text (of the wanted fields) a message may have.
+MAX_FIELDS_BYTES = 256 * 1024
+#: Of a repeated field, only the first ones count (a DKIM-Signature flood reads as 20).
+_MAX_REPEATS = 20
+_MAX_URIS = 10
+_CACHE_MAX = 20_000
+
+_WANTED = tuple(f.lower().encode() for f in WANTED_FIELDS)
+_FIELD = re.compile(
+    rb"\n(" + b"|".join(re.escape(f) for f in _WANTED) + rb")[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)",
+    re.IGNORECASE,
+)
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_BLANK = re.compile(rb"\n\r?\n")
+
+Fields = dict[bytes, list[bytes]]
+
+
+def fields_fast(raw: bytes) -> Fields | None:
+    """The wanted fields of a header block, unfolded, by lower-case name, in order (at most
+    :data:`_MAX_REPEATS` of each). ``None`` if they exceed :data:`MAX_FIELDS_BYTES`."""
+    blank = _BLANK.search(raw)
+    if blank is not None:  # a whole message was passed: its header ends at the first blank line
+        raw = raw[: blank.start() + 1]
+    fields: Fields = {}
+    total = 0
+    for m in _FIELD.finditer(b"\n" + raw):
+        value = m.group(2)
+        total += len(value)
+        if total > MAX_FIELDS_BYTES:
+            return None
+        name = m.group(1).lower()
+        if b"\n" in value:
+            value = _FOLD.sub(b"", value)
+        value = value.strip(b" \t\r\n")
+        got = fields.get(name)
+        if got is None:
+            fields[name] = [value]
+        elif len(got) < _MAX_REPEATS:
+            got.append(value)
+    return fields
+
+
+class _RawValues(Compat32):
+    """compat32, but a field's value is returned as read (not wrapped in a ``Header`` when
+    it holds 8-bit bytes), so it can be turned back into the original bytes."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_PARSER = BytesHeaderParser(policy=_RawValues())
+
+
+def fields_stdlib(raw: bytes) -> Fields | None:
+    """:func:`fields_fast` done by the standard library's ``BytesHeaderParser`` (the
+    reference the fast cut is tested against; too slow for a scan)."""
+    msg = _PARSER.parsebytes(raw)
+    fields: Fields = {}
+    total = 0
+    for name, value in msg.items():
+        key = name.strip().lower().encode("ascii", "surrogateescape")
+        if key not in _WANTED:
+            continue
+        data = value.encode("ascii", "surrogateescape")
+        total += len(data)
+        if total > MAX_FIELDS_BYTES:
+            return None
+        data = _FOLD.sub(b"", data).strip(b" \t\r\n")
+        fields.setdefault(key, [])
+        if len(fields[key]) < _MAX_REPEATS:
+            fields[key].append(data)
+    return fields
+
+
+def parse_headers(raw: bytes, where: str) -> MailHeaders | Skipped:
+    """Read one message's header block. Never raises."""
+    try:
+        fields = fields_fast(raw)
+        if fields is None:
+            return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
+        return _headers(fields, where)
+    except Exception as exc:  # the promise: a message is read or skipped, never a crash
+        return Skipped(where, f"unreadable header block ({type(exc).__name__})")
+
+
+def _headers(fields: Fields, where: str) -> MailHeaders | Skipped:
+    if not fields:
+        return Skipped(where, "no header fields (not an e-mail message?)")
+    froms = fields.get(b"from")
+    if not froms:
+        return Skipped(where, "no From field")
+    from_name, from_address = _mailbox(froms[0])
+    if not from_address:
+        return Skipped(where, f"unreadable From: {_show(froms[0])}")
+    get = fields.get
+    sender = get(b"sender")
+    reply_to = get(b"reply-to")
+    date = get(b"date")
+    msgid = get(b"message-id")
+    list_id = get(b"list-id")
+    unsub = get(b"list-unsubscribe")
+    post = get(b"list-unsubscribe-post")
+    dkim = get(b"dkim-signature")
+    auth = get(b"authentication-results")
+    return MailHeaders(
+        where=where,
+        message_id=_message_id(msgid[0]) if msgid else "",
+        date=_date(date[0]) if date else None,
+        from_address=from_address,
+        from_name=from_name,
+        sender=_mailbox(sender[0])[1] if sender else "",
+        reply_to=_mailbox(reply_to[0])[1] if reply_to else "",
+        list_id=_list_id(list_id[0]) if list_id else "",
+        list_unsubscribe=_uris(unsub[0]) if unsub else (),
+        one_click=any(_is_one_click(v) for v in post) if post else False,
+        dkim_domains=_dkim_domains(dkim) if dkim else (),
+        # Only the topmost Authentication-Results: the one the customer's own provider added
+        # last. Fields further down may have been written by the sender (RFC 8601 7.2).
+        dkim_pass_domains=_dkim_pass(auth[0]) if auth else (),
+    )
+
+
+def _show(value: bytes) -> str:
+    """A field value quoted for a one-line message."""
+    text = value[:60].decode("utf-8", "replace")
+    return repr(text + ("…" if len(value) > 60 else ""))
+
+
+_CONTROLS = dict.fromkeys([*range(32), 127])
+_ADDR_SPEC = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.?")
+_mailbox_cache: dict[bytes, tuple[str, str]] = {}
+
+
+def _mailbox(value: bytes) -> tuple[str, str]:
+    """(display name, addr-spec lower-case) of the first mailbox; "" where unreadable."""
+    hit = _mailbox_cache.get(value)
+    if hit is not None:
+        return hit
+    text = value.decode("utf-8", "replace").translate(_CONTROLS)
+    name, addr = "", ""
+    pairs = getaddresses([text])
+    if pairs:
+        name, addr = pairs[0]
+        addr = addr.strip().lower()
+        if not _ADDR_SPEC.fullmatch(addr):
+            addr = ""
+        if "=?" in name:
+            with contextlib.suppress(Exception):  # a bad encoded word: keep it as written
+                name = str(make_header(decode_header(name)))
+        name = " ".join(name.translate(_CONTROLS).split())
+    if len(_mailbox_cache) >= _CACHE_MAX:
+        _mailbox_cache.clear()
+    _mailbox_cache[value] = hit = (name, addr)
+    return hit
+
+
+_MONTHS = {
+    m.encode(): i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_DATE = re.compile(
+    rb"(?:[A-Z][a-z]{2}, ?)?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) "
+    rb"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
+    rb"(?: \([^()]*\))?"
+)
+
+
+def _date(value: bytes) -> dt.datetime | None:
+    """The Date as an aware UTC datetime; ``None`` if unreadable."""
+    m = _DATE.fullmatch(value)
+    if m is not None:
+        month = _MONTHS.get(m.group(2))
+        if month is not None:
+            day, _, year, hour, minute, second, sign, oh, om = m.groups()
+            try:
+                when = dt.datetime(
+                    int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=dt.UTC
+                )
+                offset = dt.timedelta(hours=int(oh), minutes=int(om))
+                return when - offset if sign == b"+" else when + offset
+            except (ValueError, OverflowError):
+                pass  # out of range: let the standard library decide
+    return _date_stdlib(value)
+
+
+def _date_stdlib(value: bytes) -> dt.datetime | None:
+    try:
+        when = parsedate_to_datetime(value.decode("ascii", "replace"))
+        if when.tzinfo is None:  # "-0000": the zone is unknown; RFC 5322 says read as UTC
+            when = when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def _inside_angles(value: bytes) -> bytes | None:
+    start = value.find(b"<")
+    if start < 0:
+        return None
+    end = value.find(b">", start + 1)
+    return value[start + 1 : end] if end > 0 else None
+
+
+_WS = b" \t\r\n"
+
+
+def _message_id(value: bytes) -> str:
+    inner = _inside_angles(value)
+    if inner is None:
+        parts = value.split()
+        inner = parts[0] if parts else b""
+    return inner.translate(None, _WS)[:998].decode("utf-8", "replace").translate(_CONTROLS)
+
+
+_list_id_cache: dict[bytes, str] = {}
+
+
+def _list_id(value: bytes) -> str:
+    hit = _list_id_cache.get(value)
+    if hit is not None:
+        return hit
+    inner = _inside_angles(value)
+    if inner is None:
+        inner = value if value and not any(c in value for c in _WS) else b""
+    text = inner.strip().lower()[:255].decode("utf-8", "replace").translate(_CONTROLS)
+    if len(_list_id_cache) >= _CACHE_MAX:
+        _list_id_cache.clear()
+    _list_id_cache[value] = text
+    return text
+
+
+_URI = re.compile(rb"<([^<>]*)>")
+
+
+def _uris(value: bytes) -> tuple[str, ...]:
+    out: list[str] = []
+    for uri in _URI.findall(value):
+        uri = uri.translate(None, _WS)  # RFC 2369: white space in a URI is ignored
+        if uri:
+            out.append(uri.decode("utf-8", "replace").translate(_CONTROLS))
+            if len(out) >= _MAX_URIS:
+                break
+    return tuple(out)
+
+
+def _is_one_click(value: bytes) -> bool:
+    return value.translate(None, _WS).lower() == b"list-unsubscribe=one-click"
+
+
+_DOMAIN = re.compile(rb"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_DKIM_D = re.compile(rb"(?:^|;)[ \t\r\n]*d[ \t\r\n]*=[ \t\r\n]*([^; \t\r\n]+)", re.IGNORECASE)
+
+
+def _domain(value: bytes) -> str:
+    value = value.strip(b"\"'").lower().rstrip(b".")
+    return value.decode() if _DOMAIN.fullmatch(value) else ""
+
+
+def _dkim_domains(values: list[bytes]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        m = _DKIM_D.search(value)
+        if m is not None:
+            d = _domain(m.group(1))
+            if d and d not in out:
+                out.append(d)
+    return tuple(out)
+
+
+_COMMENT = re.compile(rb"\([^()]*\)")
+_DKIM_PASS = re.compile(rb"[ \t\r\n]*dkim[ \t\r\n]*=[ \t\r\n]*pass\b", re.IGNORECASE)
+_HEADER_DI = re.compile(rb"\bheader\.([di])[ \t\r\n]*=[ \t\r\n]*\"?([^\s;\"]+)", re.IGNORECASE)
+
+
+def _dkim_pass(value: bytes) -> tuple[str, ...]:
+    for _ in range(4):  # nested comments, a few levels
+        if b"(" not in value:
+            break
+        value = _COMMENT.sub(b"", value)
+    out: list[str] = []
+    for part in value.split(b";")[1:]:  # the first is the authserv-id
+        if not _DKIM_PASS.match(part):
+            continue
+        for kind, ident in _HEADER_DI.findall(part):
+            if kind in b"iI":
+                ident = ident.rpartition(b"@")[2]
+            d = _domain(ident)
+            if d and d not in out:
+                out.append(d)
+            break  # header.d, else header.i: one domain per result
+    return tuple(out)
