@@ -42,6 +42,7 @@ from cmr_desktop.ui.mail_accounts import MailAccountDialog, one_line, plain_labe
 from cmr_desktop.ui.plugin_calls import PluginCalls
 from cmr_desktop.ui.runner import Runner
 
+ONE_CLICK_TIP = "Ask the brand to stop e-mailing you, the one-click way its own mail offers"
 #: How long an unsubscribe request or e-mail may take before the app says so.
 NETWORK_TIMEOUT_MS = 60_000
 
@@ -116,6 +117,7 @@ class MailtoDialog(QDialog):
         secondary_window(self, "unsubscribe-mail")
         self.answer = ""
         self.error = ""
+        self.previewed = ""
         self.load_accounts()
 
     def accept(self) -> None:  # Enter sends (when there is a message to send)
@@ -162,7 +164,8 @@ class MailtoDialog(QDialog):
         unsubscribe = self.services.unsubscribe
 
         def show(text: Any) -> None:
-            self.preview.setPlainText(str(text))
+            self.previewed = str(text)  # sent as confirmed: exactly this message, or none
+            self.preview.setPlainText(self.previewed)
             self.send.setEnabled(True)
             self._say("Nothing is sent until you press Send.")
 
@@ -184,7 +187,8 @@ class MailtoDialog(QDialog):
     def send_now(self) -> None:
         """Send the message shown, through the account's SMTP server."""
         account_id, slug, unsubscribe = self.account_id(), self.slug, self.services.unsubscribe
-        if not account_id:
+        confirmed = self.previewed
+        if not account_id or not confirmed:
             return
         self.send.setEnabled(False)
         self._say("Sending…")
@@ -196,7 +200,7 @@ class MailtoDialog(QDialog):
             self.close()
 
         self.calls.run(
-            lambda: unsubscribe.send_mailto(slug, account_id),
+            lambda: unsubscribe.send_mailto(slug, account_id, confirmed=confirmed),
             done,
             self._failed,
             timeout_ms=NETWORK_TIMEOUT_MS,
@@ -228,9 +232,7 @@ class UnsubscribeActions(QObject):
         self.services, self.runner, self.window, self.current = services, runner, window, current
         self.calls = PluginCalls(self)
         self.one_click_action = QAction("Unsubscribe (&one click)", window)
-        self.one_click_action.setToolTip(
-            "Ask the brand to stop e-mailing you, the one-click way its own mail offers"
-        )
+        self.one_click_action.setToolTip(ONE_CLICK_TIP)
         self.mailto_action = QAction("Send unsubscribe &e-mail…", window)
         self.mailto_action.setToolTip("Shows the exact message before it is sent")
         self.web_action = QAction("Open unsubscribe &page", window)
@@ -250,6 +252,8 @@ class UnsubscribeActions(QObject):
     def _enable(self, options: Any) -> None:
         for action, attribute in zip(self.actions, ("one_click", "mailto", "web"), strict=True):
             action.setEnabled(bool(options is not None and getattr(options, attribute)))
+        problem = str(getattr(options, "one_click_problem", "") or "")
+        self.one_click_action.setToolTip(f"Not possible: {problem}" if problem else ONE_CLICK_TIP)
 
     def brand_shown(self, slug: str | None) -> None:
         """The current brand changed: enable what its mail offers (read off the thread)."""
