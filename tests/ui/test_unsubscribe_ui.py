@@ -100,12 +100,14 @@ def test_one_click_posts_to_the_sender_and_says_what_it_answered(
     window.unsubscribe.one_click_action.trigger()
     qtbot.waitUntil(lambda: bool(unsubscribes(window, slug)), timeout=15_000)
     [seen] = server.seen
-    assert seen.method == "POST" and seen.body == b"List-Unsubscribe=One-Click"
+    assert seen.method == "POST"
+    assert seen.body == b"List-Unsubscribe=One-Click"
     qtbot.waitUntil(lambda: "HTTP 200" in window.statusBar().currentMessage(), timeout=5000)
     assert window.statusBar().currentMessage().startswith("Acme Outdoor: ")
     assert window.unsubscribe.error is None
     [entry] = unsubscribes(window, slug)
-    assert entry["method"] == "one-click" and entry["target"] == server.url()
+    assert entry["method"] == "one-click"
+    assert entry["target"] == server.url()
 
 
 def test_a_refused_one_click_is_shown_as_an_error_not_as_done(
@@ -116,7 +118,8 @@ def test_a_refused_one_click_is_shown_as_an_error_not_as_done(
     window.unsubscribe.one_click_action.trigger()
     qtbot.waitUntil(lambda: window.unsubscribe.error is not None, timeout=15_000)
     box = window.unsubscribe.error
-    assert box is not None and box.isVisible()
+    assert box is not None
+    assert box.isVisible()
     assert box.windowTitle() == "Unsubscribe failed"
     assert "Unsubscribing from Acme Outdoor failed: " in box.text()
     assert "500" in box.text()
@@ -135,7 +138,8 @@ def test_the_unsubscribe_page_opens_in_the_browser_and_is_recorded_only_when_con
     window.unsubscribe.web_action.trigger()
     assert opened == [PAGE]
     box = window.unsubscribe.question
-    assert box is not None and box.isVisible()
+    assert box is not None
+    assert box.isVisible()
     assert "Did you unsubscribe from Acme Outdoor on the page?" in box.text()
     not_yet = next(b for b in box.buttons() if b.text() == "&Not yet")
     qtbot.mouseClick(not_yet, Qt.MouseButton.LeftButton)
@@ -149,7 +153,8 @@ def test_the_unsubscribe_page_opens_in_the_browser_and_is_recorded_only_when_con
     qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(unsubscribes(window, slug)), timeout=5000)
     [entry] = unsubscribes(window, slug)
-    assert entry["method"] == "web" and entry["target"] == PAGE
+    assert entry["method"] == "web"
+    assert entry["target"] == PAGE
     qtbot.waitUntil(
         lambda: (
             window.statusBar().currentMessage()
@@ -186,4 +191,5 @@ def test_only_a_web_address_is_ever_opened_as_the_unsubscribe_page(link: str, op
     url = web_url(link)
     assert (url is not None) == opened
     if url is not None:
-        assert isinstance(url, QUrl) and url.toString() == link
+        assert isinstance(url, QUrl)
+        assert url.toString() == link
