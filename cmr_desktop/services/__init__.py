@@ -5,6 +5,13 @@ from cmr_desktop.services.base import BrandView
 from cmr_desktop.services.brands import RemovedBrand
 from cmr_desktop.services.composition import Services
 from cmr_desktop.services.directory import DirectoryImportResult
+from cmr_desktop.services.discovery import (
+    FoundBrand,
+    IgnoredUnsubscribe,
+    Measured,
+    ScanProgress,
+    ScanReport,
+)
 from cmr_desktop.services.errors import (
     BrandNotFound,
     ConnectionFailed,
@@ -32,11 +39,16 @@ __all__ = [
     "ConnectionFailed",
     "DirectoryImportResult",
     "DriftItem",
+    "FoundBrand",
+    "IgnoredUnsubscribe",
     "ImportResult",
     "InputError",
+    "Measured",
     "PolicyChange",
     "RemovedBrand",
     "Result",
+    "ScanProgress",
+    "ScanReport",
     "ServiceError",
     "Services",
     "SettingRefused",

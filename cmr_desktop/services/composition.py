@@ -20,6 +20,7 @@ from cmr_desktop.services.base import Context
 from cmr_desktop.services.brands import BrandService
 from cmr_desktop.services.connections import ConnectionService
 from cmr_desktop.services.directory import DirectoryService
+from cmr_desktop.services.discovery import DiscoveryService
 from cmr_desktop.services.journal import JournalService
 from cmr_desktop.services.preferences import PreferenceService
 from cmr_desktop.services.sync import SyncService
@@ -60,6 +61,7 @@ class Services(Context):
         self.directory = DirectoryService(self)
         self.journal = JournalService(self)
         self.unsubscribe = UnsubscribeService(self)
+        self.discovery = DiscoveryService(self)
 
     @classmethod
     def open(cls, home: Path, *, clock: Clock | None = None, app_version: str = "0") -> Services:

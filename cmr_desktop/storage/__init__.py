@@ -24,6 +24,13 @@ from cmr_desktop.storage.db import (
     current_revision,
     migrate,
 )
+from cmr_desktop.storage.mail_repository import (
+    KeyStats,
+    LatestEntry,
+    MailRepository,
+    TrackedRow,
+    UnsubscribeTargets,
+)
 from cmr_desktop.storage.repositories import (
     AlreadyExists,
     BrandRecord,
@@ -49,6 +56,9 @@ __all__ = [
     "HomeUnusable",
     "JournalEntry",
     "JournalRepository",
+    "KeyStats",
+    "LatestEntry",
+    "MailRepository",
     "NotFound",
     "SettingsRepository",
     "Store",
@@ -57,7 +67,9 @@ __all__ = [
     "SyncInput",
     "SyncRepository",
     "SyncState",
+    "TrackedRow",
     "UnitOfWork",
+    "UnsubscribeTargets",
     "current_revision",
     "migrate",
 ]
@@ -102,6 +114,7 @@ class UnitOfWork:
     sync: SyncRepository
     journal: JournalRepository
     directory: DirectoryRepository
+    mail: MailRepository
 
 
 def _unit(session: Session) -> UnitOfWork:
@@ -111,6 +124,7 @@ def _unit(session: Session) -> UnitOfWork:
         SyncRepository(session),
         JournalRepository(session),
         DirectoryRepository(session),
+        MailRepository(session),
     )
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.pool import NullPool
 
 #: Newest migration this build knows. A test checks it against the Alembic scripts, so the
 #: common start-up (database already current) needs no Alembic import at all.
-SCHEMA_HEAD = "0006"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_HEAD = "0007"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE = "cmr_write"
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -154,3 +164,46 @@ class DirectoryRow(Base):
     address: Mapped[str] = mapped_column(Text)
     quality: Mapped[str] = mapped_column(String(16))
     runs: Mapped[str] = mapped_column(Text)  # JSON array
+
+
+class MailSourceRow(Base):
+    """A mailbox that was scanned (mbox file, Maildir folder, IMAP account) and where its
+    next scan starts: the resume point covers exactly the messages stored from it."""
+
+    __tablename__ = "mail_sources"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)  # MailSource.key
+    description: Mapped[str] = mapped_column(Text, default="")
+    resume: Mapped[str] = mapped_column(Text, default="{}")  # ScanRun.resume_point() as JSON
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class MailMessageRow(Base):
+    """The headers of one message from a brand (never its body): what discovery measures.
+
+    The sender's behaviour, never a decision of the customer's. ``ident`` is the Message-ID,
+    or where the message is when it has none; unique per source (a rescan adds nothing twice).
+    """
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        UniqueConstraint("source", "ident", name="uq_mail_messages_source_ident"),
+        Index("ix_mail_messages_brand_key_date", "brand_key", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(
+        String(500), ForeignKey("mail_sources.key", ondelete="CASCADE")
+    )
+    ident: Mapped[str] = mapped_column(Text)
+    brand_key: Mapped[str] = mapped_column(String(500))
+    domain: Mapped[str] = mapped_column(String(253), default="")
+    name: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    from_address: Mapped[str] = mapped_column(Text, default="")
+    list_id: Mapped[str] = mapped_column(Text, default="")
+    unsubscribe: Mapped[str] = mapped_column(Text, default="[]")  # JSON array of URIs
+    one_click: Mapped[bool] = mapped_column(Boolean, default=False)
+    dkim_pass_domain: Mapped[str] = mapped_column(String(253), default="")
+    location: Mapped[str] = mapped_column(Text, default="")  # MailHeaders.where
