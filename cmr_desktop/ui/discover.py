@@ -530,7 +530,7 @@ class DiscoverDialog(QDialog):
 
     def load_accounts(self, select: str | None = None) -> None:
         """Fill the account list (off the GUI thread); ``select`` that account."""
-        accounts = self.services.mail_accounts
+        services = self.services
 
         def show(found: Any) -> None:
             self.accounts.clear()
@@ -541,7 +541,12 @@ class DiscoverDialog(QDialog):
             if select is not None:
                 self.accounts.setCurrentIndex(max(0, self.accounts.findData(select)))
 
-        self.runner.run(accounts.list, show, self._accounts_failed, latest="mail-accounts")
+        self.runner.run(
+            lambda: services.mail_accounts.list(),
+            show,
+            self._accounts_failed,
+            latest="mail-accounts",
+        )
 
     def _accounts_failed(self, error: Exception) -> None:
         self.accounts.clear()

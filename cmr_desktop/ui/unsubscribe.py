@@ -125,7 +125,7 @@ class MailtoDialog(QDialog):
             self.send_now()
 
     def load_accounts(self, select: str | None = None) -> None:
-        accounts = self.services.mail_accounts
+        services = self.services
 
         def show(found: Any) -> None:
             self.accounts.blockSignals(True)
@@ -141,7 +141,9 @@ class MailtoDialog(QDialog):
                 self.add_account.setFocus()
             self.load_preview()
 
-        self.runner.run(accounts.list, show, self._failed, latest="mailto-accounts")
+        self.runner.run(
+            lambda: services.mail_accounts.list(), show, self._failed, latest="mailto-accounts"
+        )
 
     def show_add_account(self) -> MailAccountDialog:
         if self.account_dialog is None:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cmr_desktop.mail.mbox import MboxSource
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from cmr_desktop.domain.vocabulary import Channel, Frequency
 from cmr_desktop.mail.headers import MailHeaders, MailSource, ScanRun, Skipped
+from cmr_desktop.mail.mbox import MboxSource
 from cmr_desktop.testing.mailgen import messages, write_mbox
 from cmr_desktop.ui import discover
 from cmr_desktop.ui.discover import DiscoverDialog, FoundModel, read_text
@@ -88,6 +88,8 @@ def test_find_my_brands_scans_an_mbox_and_adds_the_checked_brand_at_the_chosen_f
     assert "Added 1 brand from your mailbox: Zalando" in window.statusBar().currentMessage()
     view = window.services.brands.get_brand(slug)
     assert view.brand.preferences.get(("frequency", Channel.EMAIL)) == Frequency.MONTHLY
+    # The dashboard measures it at once (the Measured column is read again after an add).
+    qtbot.waitUntil(lambda: window.model.measured(slug) is not None, timeout=5000)
     # Afterwards the dialog shows it as tracked: it cannot be added a second time.
     qtbot.waitUntil(lambda: found.rows[row_of(found, "Zalando")].tracked_slug == slug)
     again = row_of(found, "Zalando")
