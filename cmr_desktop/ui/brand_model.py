@@ -201,7 +201,7 @@ def measured_cell(measured: Any) -> MeasuredCell:
     ]
     allowed = measured.allowed_per_week
     if allowed is not None:
-        lines.append(f"You allow e-mail about {per_week_text(float(allowed))}.")
+        lines.append(f"You allow up to {per_week_text(float(allowed))}.")
     if measured.over_limit:
         lines.append("It writes more often than you allow.")
     ignored = measured.ignored_unsubscribe
@@ -362,6 +362,10 @@ class BrandTableModel(QAbstractTableModel):
 
     def measured(self, slug: str) -> MeasuredCell | None:
         return self._measured.get(slug)
+
+    def measured_flagged(self, kind: str) -> frozenset[str]:
+        """The brands with a mailbox flag: ``over_limit`` or ``ignored_unsubscribe``."""
+        return frozenset(slug for slug, c in self._measured.items() if getattr(c, kind))
 
     def measured_flag_counts(self) -> dict[str, int]:
         """How many brands write more often than allowed (``over_limit``) and keep writing

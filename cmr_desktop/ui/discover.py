@@ -101,7 +101,7 @@ def _date(value: Any) -> str:
 class FoundModel(QAbstractTableModel):
     """The found brands, each with a check box and the e-mail frequency to allow."""
 
-    COLUMNS = ("Brand", "In the directory", "A week", "First seen", "Last seen", "Unsubscribe")
+    COLUMNS = ("Brand", "In the directory", "Per week", "First seen", "Last seen", "Unsubscribe")
     ALLOW = len(COLUMNS)  # the editable column
     HEADERS = (*COLUMNS, "Allow e-mail")
 
@@ -330,7 +330,7 @@ class DiscoverDialog(QDialog):
         self.services, self.runner = services, runner
         self.calls = PluginCalls(self)
         self.setWindowTitle("Find my brands in my mailbox")
-        self.resize(980, 600)
+        self.resize(1120, 640)
         self.pages = QStackedWidget(self)
         self._build_source()
         self._build_progress()

@@ -439,7 +439,11 @@ class MainWindow(QMainWindow):
         def load() -> dict[str, Any]:
             return measured_cells(services.discovery.measured())
 
-        self.runner.run(load, self.model.set_measured, self._on_error, latest="measured")
+        def show(cells: dict[str, Any]) -> None:
+            self.model.set_measured(cells)
+            self._update_counts()  # the sidebar's mailbox flags
+
+        self.runner.run(load, show, self._on_error, latest="measured")
 
     def remove_selected(self) -> None:
         """Ask to remove the selected brands (one confirmation for all)."""
@@ -597,6 +601,10 @@ class MainWindow(QMainWindow):
         for kind, label in FLAG_LABELS:
             if flags[kind]:
                 entries.append((f"   {label}  {flags[kind]}", (kind, None)))
+        measured = self.model.measured_flag_counts()  # what the mailbox shows (issue 12)
+        entries += [
+            (f"{label}  {measured[k]}", (k, None)) for k, label in MEASURED_LABELS if measured[k]
+        ]
         entries += [(f"{STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
         categories = self.model.category_counts()
         entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
@@ -646,6 +654,8 @@ class MainWindow(QMainWindow):
             predicate = _Category("" if value == "(none)" else str(value))
         elif kind == "picked" and self._picked is not None:
             predicate = _Picked(self._picked[1])
+        elif kind in ("over_limit", "ignored_unsubscribe"):
+            predicate = _Picked(self.model.measured_flagged(kind))
         if (predicate is None and self._filter is None) or predicate == self._filter:
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
@@ -1007,9 +1017,17 @@ FLAG_LABELS = (
     ("ending", "Permission ends soon"),
     ("vendor", "Vendor allows, undecided"),
 )
+#: Sidebar entries of what the mailbox shows (the Measured column's flags).
+MEASURED_LABELS = (
+    ("over_limit", "Writes more than you allow"),
+    ("ignored_unsubscribe", "Still writing after unsubscribe"),
+)
 #: The whole sentence of a sidebar entry whose label is short (shown as its tooltip).
 FLAG_TIPS = {
     "vendor": "Vendor allows what you haven't decided, and My Terms object: decide it",
+    "over_limit": "Your mailbox shows them writing more often than you allow",
+    "ignored_unsubscribe": "Your mailbox shows them writing after you unsubscribed, past the "
+    "deadline (48 hours for one click, 10 business days otherwise)",
 }
 
 

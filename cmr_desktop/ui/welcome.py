@@ -67,7 +67,7 @@ IMPORT = WelcomeAction(
 DEMO = WelcomeAction("demo", "Try the &demo", "Try the demo", DEMO_NOTE)
 MAILBOX = WelcomeAction(
     "mailbox",
-    "&Find my brands in my mailbox…",
+    "Find my brands in my &mailbox…",
     "Find my brands in my mailbox",
     "Read the headers of your mail (an mbox file such as a Google Takeout export, a Maildir "
     "folder or an IMAP account) and pick the brands that write to you (Ctrl+Shift+F).",
