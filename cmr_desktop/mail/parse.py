@@ -34,49 +34,83 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from cmr_desktop.mail.headers import WANTED_FIELDS, MailHeaders, Skipped
 
-__all__ = ["MAX_FIELDS_BYTES", "fields_fast", "fields_stdlib", "parse_headers"]
+__all__ = [
+    "MAX_BLOCK_BYTES",
+    "MAX_FIELDS_BYTES",
+    "fields_fast",
+    "fields_stdlib",
+    "header_end",
+    "parse_headers",
+    "unfold",
+]
 
 #: The most header-field text (of the wanted fields) a message may have.
 MAX_FIELDS_BYTES = 256 * 1024
 #: Of a repeated field, only the first ones count (a DKIM-Signature flood reads as 20).
 _MAX_REPEATS = 20
+#: The most header a message may have at all (its other fields are skipped, not read).
+MAX_BLOCK_BYTES = 8 << 20
 _MAX_URIS = 10
 _CACHE_MAX = 20_000
 
 _WANTED = tuple(f.lower().encode() for f in WANTED_FIELDS)
-_FIELD = re.compile(
-    rb"\n(" + b"|".join(re.escape(f) for f in _WANTED) + rb")[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)",
+_FIELD = re.compile(  # possessive: no backtracking into a long value
+    rb"\n("
+    + b"|".join(re.escape(f) for f in _WANTED)
+    + rb")[ \t]*+:[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)",
     re.IGNORECASE,
 )
+#: The usual spellings, to skip a lower() per field.
+_KEYS = {
+    **{f.encode(): f.lower().encode() for f in WANTED_FIELDS},
+    **{f.lower().encode(): f.lower().encode() for f in WANTED_FIELDS},
+    b"Message-Id": b"message-id",
+    b"List-ID": b"list-id",
+}
+_WS = b" \t\r\n"
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_BLANK = re.compile(rb"\n\r?\n")
 
 Fields = dict[bytes, list[bytes]]
 
 
 def fields_fast(raw: bytes) -> Fields | None:
-    """The wanted fields of a header block, unfolded, by lower-case name, in order (at most
-    :data:`_MAX_REPEATS` of each). ``None`` if they exceed :data:`MAX_FIELDS_BYTES`."""
-    blank = _BLANK.search(raw)
-    if blank is not None:  # a whole message was passed: its header ends at the first blank line
-        raw = raw[: blank.start() + 1]
+    """The wanted fields of a header block by lower-case name, in order (at most
+    :data:`_MAX_REPEATS` of each), values still folded (:func:`unfold`). ``None`` if they
+    exceed :data:`MAX_FIELDS_BYTES`."""
+    end = header_end(raw)
+    if end >= 0:  # a whole message was passed: its header ends at the first blank line
+        raw = raw[:end]
+    found = _FIELD.findall(b"\n" + raw)
+    if len(raw) > MAX_FIELDS_BYTES and sum(len(v) for _, v in found) > MAX_FIELDS_BYTES:
+        return None
     fields: Fields = {}
-    total = 0
-    for m in _FIELD.finditer(b"\n" + raw):
-        value = m.group(2)
-        total += len(value)
-        if total > MAX_FIELDS_BYTES:
-            return None
-        name = m.group(1).lower()
-        if b"\n" in value:
-            value = _FOLD.sub(b"", value)
-        value = value.strip(b" \t\r\n")
-        got = fields.get(name)
+    for name, value in found:  # values keep a CRLF file's trailing "\r": the readers allow it
+        key = _KEYS.get(name) or name.lower()
+        got = fields.get(key)
         if got is None:
-            fields[name] = [value]
+            fields[key] = [value]
         elif len(got) < _MAX_REPEATS:
             got.append(value)
     return fields
+
+
+def header_end(buf: bytes, pos: int = 0, end: int | None = None) -> int:
+    """Where a header block ends: just after the line break of its last line (the empty
+    line follows), looking in ``buf[pos:end]`` (``pos`` at a line break or 0); -1 if the
+    empty line is not there."""
+    if pos == 0 and (buf[:1] == b"\n" or buf[:2] == b"\r\n"):
+        return 0  # an empty header
+    stop = len(buf) if end is None else end
+    lf = buf.find(b"\n\n", pos, stop)
+    crlf = buf.find(b"\n\r\n", pos, lf + 2 if lf >= 0 else stop)
+    if crlf >= 0:
+        return crlf + 1
+    return lf + 1 if lf >= 0 else -1
+
+
+def unfold(value: bytes) -> bytes:
+    """RFC 5322 2.2.3: a folded value without the line breaks before white space."""
+    return _FOLD.sub(b"", value) if b"\n" in value else value
 
 
 class _RawValues(Compat32):
@@ -104,7 +138,7 @@ def fields_stdlib(raw: bytes) -> Fields | None:
         total += len(data)
         if total > MAX_FIELDS_BYTES:
             return None
-        data = _FOLD.sub(b"", data).strip(b" \t\r\n")
+        data = data.lstrip(b" \t")
         fields.setdefault(key, [])
         if len(fields[key]) < _MAX_REPEATS:
             fields[key].append(data)
@@ -114,6 +148,8 @@ def fields_stdlib(raw: bytes) -> Fields | None:
 def parse_headers(raw: bytes, where: str) -> MailHeaders | Skipped:
     """Read one message's header block. Never raises."""
     try:
+        if len(raw) > MAX_BLOCK_BYTES:
+            return Skipped(where, f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)")
         fields = fields_fast(raw)
         if fields is None:
             return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
@@ -166,6 +202,7 @@ def _show(value: bytes) -> str:
 
 
 _CONTROLS = dict.fromkeys([*range(32), 127])
+_CONTROL_BYTES = bytes([*range(32), 127])  # includes the white space of folding
 _ADDR_SPEC = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.?")
 _mailbox_cache: dict[bytes, tuple[str, str]] = {}
 
@@ -175,7 +212,7 @@ def _mailbox(value: bytes) -> tuple[str, str]:
     hit = _mailbox_cache.get(value)
     if hit is not None:
         return hit
-    text = value.decode("utf-8", "replace").translate(_CONTROLS)
+    text = unfold(value).decode("utf-8", "replace").translate(_CONTROLS)
     name, addr = "", ""
     pairs = getaddresses([text])
     if pairs:
@@ -202,26 +239,44 @@ _MONTHS = {
 _DATE = re.compile(
     rb"(?:[A-Z][a-z]{2}, ?)?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) "
     rb"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
-    rb"(?: \([^()]*\))?"
+    rb"(?: \([^()]*\))?[ \t\r]*"
 )
 
 
+_day_cache: dict[tuple[bytes, bytes, bytes, bytes, bytes, bytes], dt.datetime] = {}
+
+
 def _date(value: bytes) -> dt.datetime | None:
-    """The Date as an aware UTC datetime; ``None`` if unreadable."""
+    """The Date as an aware UTC datetime; ``None`` if unreadable. The common RFC 5322 form
+    is read here (the midnight of each day and zone remembered); anything else by
+    ``parsedate_to_datetime``."""
     m = _DATE.fullmatch(value)
     if m is not None:
-        month = _MONTHS.get(m.group(2))
-        if month is not None:
-            day, _, year, hour, minute, second, sign, oh, om = m.groups()
-            try:
-                when = dt.datetime(
-                    int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=dt.UTC
-                )
-                offset = dt.timedelta(hours=int(oh), minutes=int(om))
-                return when - offset if sign == b"+" else when + offset
-            except (ValueError, OverflowError):
-                pass  # out of range: let the standard library decide
+        day, month, year, hour, minute, second, sign, oh, om = m.groups()
+        key = (day, month, year, sign, oh, om)
+        base = _day_cache.get(key)
+        if base is None:
+            base = _midnight(key)
+        if base is not None and hour < b"24" and minute < b"60" and second < b"60":
+            return base + dt.timedelta(seconds=int(hour) * 3600 + int(minute) * 60 + int(second))
     return _date_stdlib(value)
+
+
+def _midnight(key: tuple[bytes, bytes, bytes, bytes, bytes, bytes]) -> dt.datetime | None:
+    day, month, year, sign, oh, om = key
+    number = _MONTHS.get(month)
+    if number is None:
+        return None
+    try:
+        when = dt.datetime(int(year), number, int(day), tzinfo=dt.UTC)
+        offset = dt.timedelta(hours=int(oh), minutes=int(om))
+        base = when - offset if sign == b"+" else when + offset
+    except (ValueError, OverflowError):
+        return None  # out of range: the standard library decides
+    if len(_day_cache) >= _CACHE_MAX:
+        _day_cache.clear()
+    _day_cache[key] = base
+    return base
 
 
 def _date_stdlib(value: bytes) -> dt.datetime | None:
@@ -242,15 +297,12 @@ def _inside_angles(value: bytes) -> bytes | None:
     return value[start + 1 : end] if end > 0 else None
 
 
-_WS = b" \t\r\n"
-
-
 def _message_id(value: bytes) -> str:
     inner = _inside_angles(value)
     if inner is None:
         parts = value.split()
         inner = parts[0] if parts else b""
-    return inner.translate(None, _WS)[:998].decode("utf-8", "replace").translate(_CONTROLS)
+    return inner.translate(None, _CONTROL_BYTES + b" ")[:998].decode("utf-8", "replace")
 
 
 _list_id_cache: dict[bytes, str] = {}
@@ -263,7 +315,7 @@ def _list_id(value: bytes) -> str:
     inner = _inside_angles(value)
     if inner is None:
         inner = value if value and not any(c in value for c in _WS) else b""
-    text = inner.strip().lower()[:255].decode("utf-8", "replace").translate(_CONTROLS)
+    text = inner.translate(None, _CONTROL_BYTES).strip().lower()[:255].decode("utf-8", "replace")
     if len(_list_id_cache) >= _CACHE_MAX:
         _list_id_cache.clear()
     _list_id_cache[value] = text
@@ -275,10 +327,10 @@ _URI = re.compile(rb"<([^<>]*)>")
 
 def _uris(value: bytes) -> tuple[str, ...]:
     out: list[str] = []
-    for uri in _URI.findall(value):
-        uri = uri.translate(None, _WS)  # RFC 2369: white space in a URI is ignored
+    # RFC 2369: white space in a URI is ignored
+    for uri in _URI.findall(value.translate(None, _CONTROL_BYTES + b" ")):
         if uri:
-            out.append(uri.decode("utf-8", "replace").translate(_CONTROLS))
+            out.append(uri.decode("utf-8", "replace"))
             if len(out) >= _MAX_URIS:
                 break
     return tuple(out)
@@ -292,9 +344,18 @@ _DOMAIN = re.compile(rb"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 _DKIM_D = re.compile(rb"(?:^|;)[ \t\r\n]*d[ \t\r\n]*=[ \t\r\n]*([^; \t\r\n]+)", re.IGNORECASE)
 
 
+_domain_cache: dict[bytes, str] = {}
+
+
 def _domain(value: bytes) -> str:
-    value = value.strip(b"\"'").lower().rstrip(b".")
-    return value.decode() if _DOMAIN.fullmatch(value) else ""
+    hit = _domain_cache.get(value)
+    if hit is None:
+        low = value.strip(b"\"'").lower().rstrip(b".")
+        hit = low.decode() if _DOMAIN.fullmatch(low) else ""
+        if len(_domain_cache) >= _CACHE_MAX:
+            _domain_cache.clear()
+        _domain_cache[value] = hit
+    return hit
 
 
 def _dkim_domains(values: list[bytes]) -> tuple[str, ...]:
@@ -309,8 +370,13 @@ def _dkim_domains(values: list[bytes]) -> tuple[str, ...]:
 
 
 _COMMENT = re.compile(rb"\([^()]*\)")
-_DKIM_PASS = re.compile(rb"[ \t\r\n]*dkim[ \t\r\n]*=[ \t\r\n]*pass\b", re.IGNORECASE)
-_HEADER_DI = re.compile(rb"\bheader\.([di])[ \t\r\n]*=[ \t\r\n]*\"?([^\s;\"]+)", re.IGNORECASE)
+# A resinfo (after a ";": the first part is the authserv-id) saying dkim=pass, and its
+# header.d, else header.i: one domain per result.
+_DKIM_PASS = re.compile(
+    rb";[ \t\r\n]*dkim[ \t\r\n]*=[ \t\r\n]*pass\b[^;]*?\bheader\.[di][ \t\r\n]*=[ \t\r\n]*\"?"
+    rb"(?:[^\s;\"@]*@)?([^\s;\"@]+)",
+    re.IGNORECASE,
+)
 
 
 def _dkim_pass(value: bytes) -> tuple[str, ...]:
@@ -319,14 +385,8 @@ def _dkim_pass(value: bytes) -> tuple[str, ...]:
             break
         value = _COMMENT.sub(b"", value)
     out: list[str] = []
-    for part in value.split(b";")[1:]:  # the first is the authserv-id
-        if not _DKIM_PASS.match(part):
-            continue
-        for kind, ident in _HEADER_DI.findall(part):
-            if kind in b"iI":
-                ident = ident.rpartition(b"@")[2]
-            d = _domain(ident)
-            if d and d not in out:
-                out.append(d)
-            break  # header.d, else header.i: one domain per result
+    for ident in _DKIM_PASS.findall(value):
+        d = _domain(ident)
+        if d and d not in out:
+            out.append(d)
     return tuple(out)
