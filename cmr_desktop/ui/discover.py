@@ -284,14 +284,9 @@ def open_source(services: Services, kind: str, value: str) -> Any:
     password from the keyring)."""
     if kind == "imap":
         return services.mail_accounts.source(value)
-    path = Path(value).expanduser().resolve()
-    if kind == "maildir":
-        from cmr_desktop.mail.maildir import MaildirSource
+    from cmr_desktop.mail.files import source_for_path  # says what a file is not, in one line
 
-        return MaildirSource(path)
-    from cmr_desktop.mail.mbox import MboxSource
-
-    return MboxSource(path)
+    return source_for_path(Path(value).expanduser().resolve())
 
 
 def source_problem(kind: str, value: str) -> str:
