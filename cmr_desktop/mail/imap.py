@@ -17,7 +17,6 @@ is another class with the same ``sign_in`` and needs no change in the callers.
 from __future__ import annotations
 
 import contextlib
-import socket
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -182,7 +181,7 @@ def connect(
             f"no TLS connection could be made with {where} ({exc.reason or exc}); "
             "check the port and the security setting"
         ) from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         _shutdown(client)
         raise MailConnectionError(f"{where} did not answer within {timeout:g} s") from None
     except OSError as exc:
@@ -309,7 +308,7 @@ def _guard(fn: Any, source: ImapSource, *args: Any, **kwargs: Any) -> Any:
         raise MailConnectionError(f"{where} closed the connection: {exc}") from None
     except IMAPClientError as exc:
         raise MailError(f"{where} refused a request: {exc}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise MailConnectionError(f"{where} stopped answering") from None
     except (OSError, EOFError) as exc:
         raise MailConnectionError(f"the connection to {where} broke: {exc}") from None
@@ -327,11 +326,12 @@ def _examine(client: IMAPClient, folder: str, source: ImapSource) -> int:
     try:
         info = client.select_folder(folder, readonly=True)
     except IMAPClientAbortError as exc:
-        raise MailConnectionError(f"{_where(source.account)} closed the connection: {exc}") from None
+        raise MailConnectionError(
+            f"{_where(source.account)} closed the connection: {exc}"
+        ) from None
     except IMAPClientError:
         raise MailError(
-            f"the folder {folder!r} cannot be opened on {_where(source.account)} "
-            "(does it exist?)"
+            f"the folder {folder!r} cannot be opened on {_where(source.account)} (does it exist?)"
         ) from None
     return int(info.get(b"UIDVALIDITY", 0))
 
@@ -382,7 +382,9 @@ class ImapScanRun:
             known = self._state.get(folder)
             since = known["last_uid"] if known and known["uidvalidity"] == uidvalidity else 0
             self._state[folder] = {"uidvalidity": uidvalidity, "last_uid": since}
-            self._plan.append((folder, uidvalidity, _guard(_uid_plan, source, client, folder, since)))
+            self._plan.append(
+                (folder, uidvalidity, _guard(_uid_plan, source, client, folder, since))
+            )
         self._dedupe = len(self._plan) > 1
         self.total: int | None = sum(len(uids) for _f, _v, uids in self._plan)
 

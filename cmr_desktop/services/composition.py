@@ -22,6 +22,7 @@ from cmr_desktop.services.connections import ConnectionService
 from cmr_desktop.services.directory import DirectoryService
 from cmr_desktop.services.discovery import DiscoveryService
 from cmr_desktop.services.journal import JournalService
+from cmr_desktop.services.mail_accounts import MailAccountService
 from cmr_desktop.services.preferences import PreferenceService
 from cmr_desktop.services.sync import SyncService
 from cmr_desktop.services.transfer import TransferService
@@ -60,7 +61,8 @@ class Services(Context):
         self.transfer = TransferService(self)
         self.directory = DirectoryService(self)
         self.journal = JournalService(self)
-        self.unsubscribe = UnsubscribeService(self)
+        self.mail_accounts = MailAccountService(self)
+        self.unsubscribe = UnsubscribeService(self, self.mail_accounts)
         self.discovery = DiscoveryService(self)
 
     @classmethod

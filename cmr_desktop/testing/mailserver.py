@@ -78,7 +78,7 @@ class TlsFiles:
 
         directory.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
-        issued = ca.issue_cert("127.0.0.1", "localhost")
+        issued = ca.issue_cert(HOST, "localhost")
         files = cls(directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
         ca.cert_pem.write_to_path(str(files.ca))
         issued.private_key_pem.write_to_path(str(files.key))
@@ -157,13 +157,14 @@ class ImapServer:
         user: str = USER,
         folders: Sequence[str] = (),
         port: int | None = None,
+        host: str = HOST,
     ) -> MailAccount:
         default = self.tls_port if security == "tls" else self.starttls_port
         return MailAccount(
             id=user.replace("@", "-").replace(".", "-"),
             address=user,
             username=user,
-            imap_host=HOST,
+            imap_host=host,
             imap_port=port or default,
             imap_security=security,
             folders=tuple(folders),
@@ -218,10 +219,10 @@ class ImapServer:
         """UID -> flags of every message in ``folder`` (read-only)."""
         with self.client(user) as client:
             client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
             return {
-                uid: tuple(item[b"FLAGS"])
-                for uid, item in client.fetch("1:*", [b"FLAGS"]).items()
-            }  # fmt: skip
+                uid: tuple(item[b"FLAGS"]) for uid, item in client.fetch(uids, [b"FLAGS"]).items()
+            }
 
 
 def _free_port() -> int:
@@ -238,7 +239,7 @@ class PymapServer:
 
     def __init__(self, directory: Path, users: dict[str, str] | None = None) -> None:
         self.directory = directory
-        self.users = dict(users or {USER: PASSWORD})
+        self.users = dict(users if users is not None else {USER: PASSWORD})
         self._proc: subprocess.Popen[str] | None = None
         self.server: ImapServer | None = None
 
@@ -318,10 +319,11 @@ def _pymap_main(argv: Sequence[str]) -> None:
 
 async def _pymap_serve(cli: argparse.Namespace) -> None:
     from proxyprotocol.reader import ProxyProtocolReader
-    from pymap.backend.dict import Config, DictBackend, Identity, Login
+    from pymap.backend.dict import Config, Identity, Login
     from pymap.exceptions import InvalidAuth
     from pymap.imap import IMAPServer
     from pymap.user import Passwords, UserMetadata
+    from pysasl.hashing import Cleartext
 
     users = [
         tuple(line.split("\t", 1))
@@ -342,6 +344,7 @@ async def _pymap_serve(cli: argparse.Namespace) -> None:
     def config(tls_enabled: bool) -> Config:
         return Config.from_args(
             namespace(tls_enabled), ssl_context=server_ctx, invalid_user_sleep=0,
+            hash_context=Cleartext(),  # a test server: no key stretching at every sign-in
             reject_dnsbl=False, bad_command_limit=None,
         )  # fmt: skip
 
@@ -415,6 +418,7 @@ default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 last_valid_uid = 0
 auth_mechanisms = plain login
+auth_failure_delay = 0
 imap_capability = {capability}
 passdb {{
   driver = passwd-file
@@ -443,6 +447,12 @@ service imap-login {{
     ssl = yes
   }}
 }}
+# No growing delay for sign-ins after the wrong-password tests (Dovecot's auth penalty).
+service anvil {{
+{anvil_chroot}  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 {service_overrides}
 """
 
@@ -456,9 +466,7 @@ class DovecotServer:
             does (to test the folder choice).
     """
 
-    def __init__(
-        self, users: dict[str, str] | None = None, *, gmail: bool = False
-    ) -> None:
+    def __init__(self, users: dict[str, str] | None = None, *, gmail: bool = False) -> None:
         self.users = dict(users or {USER: PASSWORD})
         self.gmail = gmail
         self.root: Path | None = None
@@ -486,19 +494,22 @@ class DovecotServer:
             mail = pwd.getpwnam("nobody")
             mail_uid, mail_gid = mail.pw_uid, mail.pw_gid
             os.chown(root / "mail", mail_uid, mail_gid)
-            internal, login_user = _first_user("dovecot", "nobody"), _first_user("dovenull", "nobody")
-            login_chroot = ""
+            internal, login_user = (
+                _first_user("dovecot", "nobody"),
+                _first_user("dovenull", "nobody"),
+            )
+            login_chroot = anvil_chroot = ""
             overrides = "service auth {\n  user = root\n}\n"
         else:
             mail_uid, mail_gid = me.pw_uid, me.pw_gid
             internal = login_user = me.pw_name
-            login_chroot = "  chroot =\n"
-            overrides = "service anvil {\n  chroot =\n}\n"
+            login_chroot = anvil_chroot = "  chroot =\n"
+            overrides = ""
         extra = ""
         capability = "+ID"
         if self.gmail:
             extra = (
-                "  mailbox \"[Gmail]/All Mail\" {\n    special_use = \\All\n    auto = create\n  }\n"
+                '  mailbox "[Gmail]/All Mail" {\n    special_use = \\All\n    auto = create\n  }\n'
             )
             capability = "+X-GM-EXT-1"
         tls_port, starttls_port = _free_port(), _free_port()
@@ -508,7 +519,8 @@ class DovecotServer:
                 root=root, host=HOST, cert=tls.cert, key=tls.key, tls_port=tls_port,
                 starttls_port=starttls_port, internal_user=internal, login_user=login_user,
                 mail_uid=mail_uid, mail_gid=mail_gid, login_chroot=login_chroot,
-                service_overrides=overrides, extra_mailboxes=extra, capability=capability,
+                service_overrides=overrides, anvil_chroot=anvil_chroot, extra_mailboxes=extra,
+                capability=capability,
             )
         )  # fmt: skip
         self._proc = subprocess.Popen(
