@@ -127,8 +127,8 @@ def address_problem(address: str, *, allow_loopback: bool = False) -> str:
         (ip.is_unspecified, "the unspecified address"),
         (ip.is_link_local, "a link-local address"),
         (ip.is_multicast, "a multicast address"),
-        (ip.is_private, "a private address"),
         (ip.is_reserved, "a reserved address"),
+        (ip.is_private, "a private address"),
     ):
         if test:
             return f"{ip} is {words}"

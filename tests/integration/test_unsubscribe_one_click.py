@@ -112,7 +112,9 @@ def test_at_most_64_kib_of_an_answer_is_read(server: OneClickServer) -> None:
     server.body = b"x" * (1024 * 1024)
 
     answer = netguard.guarded_post(
-        server.url(), b"List-Unsubscribe=One-Click", resolver=loopback_resolver,
+        server.url(),
+        b"List-Unsubscribe=One-Click",
+        resolver=loopback_resolver,
         ca_file=server.ca_file,
     )
 
@@ -141,3 +143,14 @@ def test_the_connection_goes_to_the_address_that_was_checked_with_one_look_up(
     assert answer.address == "127.0.0.1"
     assert asked == [(HOST, server.port)]
     assert len(server.seen) == 1
+
+
+def test_a_redirect_back_to_the_same_server_is_not_followed_either(
+    server: OneClickServer,
+) -> None:
+    server.status, server.location = 307, server.url("/landed")
+
+    outcome = one_click(server.url(), resolver=loopback_resolver, ca_file=server.ca_file)
+
+    assert not outcome.done
+    assert [s.path for s in server.seen] == ["/u/abc?list=news"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -125,7 +126,7 @@ def _authenticator(
         and auth_data.login == USER.encode()
         and auth_data.password == PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=True would send no reply
 
 
 @dataclass
@@ -148,16 +149,19 @@ def smtp_server(ca: trustme.CA, mode: str) -> Iterator[SmtpServer]:
         kwargs: dict[str, Any] = {"authenticator": _authenticator, "auth_required": True}
         if mode == "starttls":
             kwargs.update(tls_context=context, require_starttls=True)
-        if mode == "plain":
+        if mode in ("plain", "tls"):
+            # aiosmtpd cannot tell an implicit-TLS connection (it only knows its own
+            # STARTTLS), so it would never offer AUTH there; "plain" lets AUTH be offered
+            # so that only the missing STARTTLS stops the client.
             kwargs.update(auth_require_tls=False)
-        return SMTP(recorder, hostname="smtp.test", **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "AUTH while not requiring TLS"
+            return SMTP(recorder, hostname="smtp.test", **kwargs)
 
     def run() -> None:
         asyncio.set_event_loop(loop)
         server = loop.run_until_complete(
-            loop.create_server(
-                factory, "127.0.0.1", 0, ssl=context if mode == "tls" else None
-            )
+            loop.create_server(factory, "127.0.0.1", 0, ssl=context if mode == "tls" else None)
         )
         box["server"] = server
         box["port"] = server.sockets[0].getsockname()[1]
