@@ -13,15 +13,23 @@ import trustme
 from PySide6.QtCore import QSettings, Qt, QUrl
 
 from cmr_desktop.mail import netguard
+from cmr_desktop.mail.accounts import MailAccount
+from cmr_desktop.services.mail_accounts import MailAccountService
+from cmr_desktop.services.unsubscribe import UnsubscribeService
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
-from cmr_desktop.ui.unsubscribe import web_url
+from cmr_desktop.ui.unsubscribe import MailtoDialog, web_url
 from tests.conftest import open_services
+from tests.integration.unsub_servers import PASSWORD as SMTP_PASSWORD
+from tests.integration.unsub_servers import USER as SMTP_USER
 from tests.integration.unsub_servers import (
     OneClickServer,
+    SmtpServer,
+    client_context,
     loopback_resolver,
     make_ca,
     one_click_server,
+    smtp_server,
 )
 from tests.ui.conftest import settle
 
@@ -193,3 +201,97 @@ def test_only_a_web_address_is_ever_opened_as_the_unsubscribe_page(link: str, op
     if url is not None:
         assert isinstance(url, QUrl)
         assert url.toString() == link
+
+
+# --- the unsubscribe e-mail, through a real SMTP server (aiosmtpd, TLS) ----------------------
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[tuple[SmtpServer, str]]:
+    ca, ca_file = make_ca(_mkdir(tmp_path / "smtp"))
+    for running in smtp_server(ca, "tls"):
+        yield running, ca_file
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def with_account(window: MainWindow, smtp: tuple[SmtpServer, str], password: str) -> str:
+    server, ca_file = smtp
+    svc = window.services
+    svc.mail_accounts = MailAccountService(svc)
+    svc.unsubscribe = UnsubscribeService(
+        svc, svc.mail_accounts, smtp_ssl_context=client_context(ca_file)
+    )
+    account = MailAccount(
+        id="me-example-org",
+        address=SMTP_USER,
+        username=SMTP_USER,
+        imap_host="imap.example.org",
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_security="tls",
+    )
+    svc.mail_accounts.add(account, password)
+    return account.id
+
+
+def open_mailto(qtbot: Any, window: MainWindow) -> tuple[str, MailtoDialog]:
+    slug = show(qtbot, window, "Blue Shop")
+    dialog = window.unsubscribe.ask_mailto()
+    assert dialog is not None
+    qtbot.waitUntil(dialog.send.isEnabled, timeout=10_000)
+    return slug, dialog
+
+
+def test_the_unsubscribe_email_shows_the_exact_message_and_sends_only_that(
+    qtbot: Any, window: MainWindow, smtp: tuple[SmtpServer, str]
+) -> None:
+    with_account(window, smtp, SMTP_PASSWORD)
+    slug, dialog = open_mailto(qtbot, window)
+    shown = dialog.preview.toPlainText()
+    assert "To: leave@blue.example" in shown
+    assert f"From: {SMTP_USER}" in shown
+    assert shown.strip() == dialog.previewed.replace("\r\n", "\n").strip()
+    assert smtp[0].recorder.envelopes == []  # nothing sent before Send
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(unsubscribes(window, slug)), timeout=30_000)
+    [envelope] = smtp[0].recorder.envelopes
+    assert envelope.original_content is not None
+    sent = envelope.original_content.decode("utf-8")
+    assert sent.replace("\r\n", "\n").strip() == dialog.previewed.replace("\r\n", "\n").strip()
+    [entry] = unsubscribes(window, slug)
+    assert entry["method"] == "mailto"
+    assert entry["text"] == dialog.previewed
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    assert window.statusBar().currentMessage().startswith("Blue Shop: accepted by 127.0.0.1")
+
+
+def test_an_unsubscribe_email_the_server_refuses_is_shown_as_not_sent(
+    qtbot: Any, window: MainWindow, smtp: tuple[SmtpServer, str]
+) -> None:
+    with_account(window, smtp, "a wrong password")
+    slug, dialog = open_mailto(qtbot, window)
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(dialog.error), timeout=30_000)
+    assert dialog.status.text().startswith("Not sent: ")
+    assert dialog.isVisible()  # the customer can see it and try again
+    assert dialog.send.isEnabled()
+    assert smtp[0].recorder.envelopes == []
+    [entry] = unsubscribes(window, slug)
+    assert entry["result"].startswith("not sent")
+
+
+def test_without_a_mail_account_the_email_dialog_asks_for_one_first(
+    qtbot: Any, window: MainWindow
+) -> None:
+    window.services.mail_accounts = MailAccountService(window.services)
+    show(qtbot, window, "Blue Shop")
+    dialog = window.unsubscribe.ask_mailto()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: bool(dialog.error), timeout=5000)
+    assert dialog.error == "Add the mail account to send it from first."
+    assert not dialog.send.isEnabled()
+    dialog.close()
