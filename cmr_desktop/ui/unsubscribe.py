@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -42,6 +42,8 @@ from cmr_desktop.ui.mail_accounts import MailAccountDialog, one_line, plain_labe
 from cmr_desktop.ui.plugin_calls import PluginCalls
 from cmr_desktop.ui.runner import Runner
 
+#: The keys of one click, the e-mail and the page (every menu action has one).
+SHORTCUTS = ("Ctrl+U", "Ctrl+Shift+U", "Ctrl+Alt+U")
 ONE_CLICK_TIP = "Ask the brand to stop e-mailing you, the one-click way its own mail offers"
 #: How long an unsubscribe request or e-mail may take before the app says so.
 NETWORK_TIMEOUT_MS = 60_000
@@ -243,6 +245,8 @@ class UnsubscribeActions(QObject):
         self.mailto_action.triggered.connect(self.ask_mailto)
         self.web_action.triggered.connect(self.open_page)
         self.actions = (self.one_click_action, self.mailto_action, self.web_action)
+        for action, keys in zip(self.actions, SHORTCUTS, strict=True):
+            action.setShortcut(QKeySequence(keys))
         self._options: tuple[str, Any] | None = None  # (slug, UnsubscribeOptions)
         self.mailto_dialog: MailtoDialog | None = None
         self.question: QMessageBox | None = None

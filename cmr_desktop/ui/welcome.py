@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -253,6 +253,13 @@ class StartPages(QStackedWidget):
         for page in (brands, self.welcome, self.preparing):
             self.addWidget(page)
         self._preparing = False
+        self.currentChanged.connect(lambda _: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        """The page shown's: a hidden welcome (four big buttons) must not take height from
+        the brand panes and the results dock (QStackedWidget takes the largest page's)."""
+        current = self.currentWidget()
+        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
 
     def prepare(self) -> None:
         """Show "Preparing…" until :meth:`prepared` (the home is being filled)."""

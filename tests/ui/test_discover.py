@@ -382,3 +382,12 @@ def test_a_file_that_is_not_an_mbox_is_one_line_and_the_source_page_stays(
     assert str(photo) in text
     assert "\n" not in text
     assert "Traceback" not in text
+
+
+def test_the_hidden_welcome_takes_no_height_from_the_brand_panes(window: MainWindow) -> None:
+    # Four big welcome buttons are taller than the brand panes need: hidden, they must not
+    # make the window's centre (and so the results dock's room) any taller.
+    pages = window.pages
+    assert pages.currentWidget() is pages.brands
+    assert pages.welcome.minimumSizeHint().height() > pages.brands.minimumSizeHint().height()
+    assert pages.minimumSizeHint() == pages.brands.minimumSizeHint()
