@@ -152,6 +152,7 @@ class MailAccountDialog(QDialog):
         box.addLayout(form)
         box.addWidget(self.status)
         box.addWidget(buttons)
+        self.resize(600, self.sizeHint().height())  # the placeholders show whole
         secondary_window(self, "mail-account")  # Esc closes; on the main window's screen
         self.account_saved: str | None = None
         self.error = ""
@@ -162,6 +163,9 @@ class MailAccountDialog(QDialog):
     def _guess_servers(self, address: str) -> None:
         domain = address.rpartition("@")[2].strip()
         self.server.setPlaceholderText(f"imap.{domain}" if domain else "imap.example.org")
+        self.smtp_server.setPlaceholderText(
+            f"smtp.{domain or 'example.org'} (to send unsubscribe e-mails)"
+        )
 
     def account(self) -> MailAccount | str:
         """The account the form describes, or what is wrong with it (one line)."""

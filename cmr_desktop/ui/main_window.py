@@ -403,6 +403,9 @@ class MainWindow(QMainWindow):
         self.unsubscribe.message.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.unsubscribe.changed.connect(self._refresh_brand)
         menu.addSeparator()
+        separator = QAction(self)
+        separator.setSeparator(True)
+        self.table.addAction(separator)
         for action in self.unsubscribe.actions:
             menu.addAction(action)
             self.table.addAction(action)
