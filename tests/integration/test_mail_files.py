@@ -271,3 +271,18 @@ def test_source_for_path_says_in_one_line_what_is_wrong(
     with pytest.raises(MailError) as err:
         source_for_path(path)
     assert str(err.value) == message.format(p=path)
+
+
+def test_a_source_whose_file_or_folder_went_away_says_so_in_one_line(tmp_path: Path) -> None:
+    write_mbox(tmp_path / "inbox.mbox", messages(seed=36, n=1))
+    write_maildir(tmp_path / "Maildir", messages(seed=36, n=1))
+    mbox, maildir = MboxSource(tmp_path / "inbox.mbox"), MaildirSource(tmp_path / "Maildir")
+    (tmp_path / "inbox.mbox").unlink()
+    for sub in ("cur", "new", "tmp"):
+        for f in (tmp_path / "Maildir" / sub).iterdir():
+            f.unlink()
+        (tmp_path / "Maildir" / sub).rmdir()
+    with pytest.raises(MailError, match=r"^cannot read the mbox file .*inbox.mbox: No such file"):
+        mbox.scan()
+    with pytest.raises(MailError, match=r"^not a Maildir folder \(any more\): .*Maildir has no"):
+        maildir.scan()
