@@ -20,9 +20,10 @@ import os
 import re
 import zlib
 from collections.abc import Iterator, Mapping
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
+from cmr_desktop.mail.errors import MailError
 from cmr_desktop.mail.headers import MailHeaders, Skipped
 from cmr_desktop.mail.parse import MAX_BLOCK_BYTES, header_end, parse_headers
 
@@ -51,7 +52,12 @@ class MboxSource:
         return f"the mbox file {self.path}"
 
     def scan(self, resume: Mapping[str, object] | None = None) -> MboxRun:
-        return MboxRun(self.path, resume)
+        try:
+            return MboxRun(self.path, resume)
+        except OSError as exc:
+            raise MailError(
+                f"cannot read the mbox file {self.path}: {exc.strerror or type(exc).__name__}"
+            ) from None
 
 
 def _int(resume: Mapping[str, object] | None, key: str) -> int:
@@ -66,7 +72,7 @@ class MboxRun:
 
     def __init__(self, path: Path, resume: Mapping[str, object] | None) -> None:
         self.path = path
-        self._file: BinaryIO | None = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._file: BufferedReader | None = open(path, "rb")  # noqa: SIM115 (closed by close())
         st = os.fstat(self._file.fileno())
         self._size = st.st_size
         self._mtime_ns = st.st_mtime_ns
@@ -125,18 +131,22 @@ class MboxRun:
             return
         name = self.path.name
         limit = self._size  # what was there when the run began: appends wait for the next
-        buf, base, eof, end = b"", self.start, False, 0
+        # One buffer and one read area for the whole run (a new megabyte per read cost
+        # more than the reading: page faults).
+        buf, base, eof, end = bytearray(), self.start, False, 0
+        area = memoryview(bytearray(CHUNK))
 
         def fill(keep_from: int) -> None:
             """Drop ``buf[:keep_from]`` and read on. ``end``: separators are looked for
             only up to the last line break, so a "From " line cut by the chunk's end is
             judged when it is whole."""
-            nonlocal buf, base, eof, end
+            nonlocal base, eof, end
             base += keep_from
-            rest = buf[keep_from:]
-            want = min(CHUNK, limit - base - len(rest))
-            buf = rest + (f.read(want) if want > 0 else b"")
-            eof = base + len(buf) >= limit
+            del buf[:keep_from]
+            want = min(CHUNK, limit - base - len(buf))
+            got = f.readinto(area[:want]) if want > 0 else 0
+            buf.extend(area[:got])
+            eof = got < want or base + len(buf) >= limit
             end = len(buf) if eof else buf.rfind(b"\n") + len(_SEP) - 1
 
         f.seek(self.start)
@@ -171,7 +181,7 @@ class MboxRun:
                     where, f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)"
                 )
             else:
-                item = parse_headers(buf[le + 1 : h] if le >= 0 else b"", where)
+                item = parse_headers(bytes(buf[le + 1 : h]) if le >= 0 else b"", where, cut=False)
             while s < 0 and not eof:  # skip the body, unread
                 fill(max(i, end - len(_SEP) + 1))
                 i = 0
@@ -185,7 +195,7 @@ class MboxRun:
             yield item
 
 
-def _find_sep(buf: bytes, pos: int, end: int) -> int:
+def _find_sep(buf: bytearray, pos: int, end: int) -> int:
     """The ``\\n`` before the next real "From " line in ``buf[pos:end]``, or -1."""
     while True:
         p = buf.find(_SEP, pos, end)

@@ -73,11 +73,12 @@ _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 Fields = dict[bytes, list[bytes]]
 
 
-def fields_fast(raw: bytes) -> Fields | None:
+def fields_fast(raw: bytes, *, cut: bool = True) -> Fields | None:
     """The wanted fields of a header block by lower-case name, in order (at most
     :data:`_MAX_REPEATS` of each), values still folded (:func:`unfold`). ``None`` if they
-    exceed :data:`MAX_FIELDS_BYTES`."""
-    end = header_end(raw)
+    exceed :data:`MAX_FIELDS_BYTES`. ``cut=False``: the caller already cut ``raw`` at the
+    first empty line."""
+    end = header_end(raw) if cut else -1
     if end >= 0:  # a whole message was passed: its header ends at the first blank line
         raw = raw[:end]
     found = _FIELD.findall(b"\n" + raw)
@@ -94,7 +95,7 @@ def fields_fast(raw: bytes) -> Fields | None:
     return fields
 
 
-def header_end(buf: bytes, pos: int = 0, end: int | None = None) -> int:
+def header_end(buf: bytes | bytearray, pos: int = 0, end: int | None = None) -> int:
     """Where a header block ends: just after the line break of its last line (the empty
     line follows), looking in ``buf[pos:end]`` (``pos`` at a line break or 0); -1 if the
     empty line is not there."""
@@ -145,22 +146,24 @@ def fields_stdlib(raw: bytes) -> Fields | None:
     return fields
 
 
-def parse_headers(raw: bytes, where: str) -> MailHeaders | Skipped:
-    """Read one message's header block. Never raises."""
+def parse_headers(raw: bytes, where: str, *, cut: bool = True) -> MailHeaders | Skipped:
+    """Read one message's header block (or a whole message: read up to its first empty
+    line). Never raises. ``cut=False``: ``raw`` is already only the header block (the
+    mbox and Maildir readers cut it while looking for the next message)."""
     try:
         if len(raw) > MAX_BLOCK_BYTES:
             return Skipped(where, f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)")
-        fields = fields_fast(raw)
+        fields = fields_fast(raw, cut=cut)
         if fields is None:
             return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
+        if not fields and b":" not in raw:
+            return Skipped(where, "no header fields (not an e-mail message?)")
         return _headers(fields, where)
     except Exception as exc:  # the promise: a message is read or skipped, never a crash
         return Skipped(where, f"unreadable header block ({type(exc).__name__})")
 
 
 def _headers(fields: Fields, where: str) -> MailHeaders | Skipped:
-    if not fields:
-        return Skipped(where, "no header fields (not an e-mail message?)")
     froms = fields.get(b"from")
     if not froms:
         return Skipped(where, "no From field")
@@ -222,7 +225,7 @@ def _mailbox(value: bytes) -> tuple[str, str]:
             addr = ""
         if "=?" in name:
             with contextlib.suppress(Exception):  # a bad encoded word: keep it as written
-                name = str(make_header(decode_header(name)))
+                name = str(make_header(decode_header(name))).strip() or name
         name = " ".join(name.translate(_CONTROLS).split())
     if len(_mailbox_cache) >= _CACHE_MAX:
         _mailbox_cache.clear()
