@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import grp
 import os
 import pwd
 import random
@@ -414,6 +415,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 last_valid_uid = 0
@@ -462,11 +464,12 @@ class DovecotServer:
     docstring). Use as a context manager.
 
     Args:
-        gmail: also make "[Gmail]/All Mail" flagged ``\\All`` and say X-GM-EXT-1, as Gmail
-            does (to test the folder choice).
+        gmail: also make "[Gmail]/All Mail" and say X-GM-EXT-1, as Gmail does (to test the
+            folder choice): ``"flagged"`` with the ``\\All`` special-use flag, ``"named"``
+            without it (only its name tells).
     """
 
-    def __init__(self, users: dict[str, str] | None = None, *, gmail: bool = False) -> None:
+    def __init__(self, users: dict[str, str] | None = None, *, gmail: str = "") -> None:
         self.users = dict(users or {USER: PASSWORD})
         self.gmail = gmail
         self.root: Path | None = None
@@ -498,41 +501,54 @@ class DovecotServer:
                 _first_user("dovecot", "nobody"),
                 _first_user("dovenull", "nobody"),
             )
+            internal_group = grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name
             login_chroot = anvil_chroot = ""
             overrides = "service auth {\n  user = root\n}\n"
         else:
             mail_uid, mail_gid = me.pw_uid, me.pw_gid
             internal = login_user = me.pw_name
+            internal_group = grp.getgrgid(me.pw_gid).gr_name
             login_chroot = anvil_chroot = "  chroot =\n"
             overrides = ""
         extra = ""
         capability = "+ID"
         if self.gmail:
-            extra = (
-                '  mailbox "[Gmail]/All Mail" {\n    special_use = \\All\n    auto = create\n  }\n'
-            )
+            flag = "    special_use = \\All\n" if self.gmail == "flagged" else ""
+            extra = f'  mailbox "[Gmail]/All Mail" {{\n{flag}    auto = create\n  }}\n'
             capability = "+X-GM-EXT-1"
-        tls_port, starttls_port = _free_port(), _free_port()
-        conf = root / "dovecot.conf"
-        conf.write_text(
-            _DOVECOT_CONF.format(
-                root=root, host=HOST, cert=tls.cert, key=tls.key, tls_port=tls_port,
-                starttls_port=starttls_port, internal_user=internal, login_user=login_user,
-                mail_uid=mail_uid, mail_gid=mail_gid, login_chroot=login_chroot,
-                service_overrides=overrides, anvil_chroot=anvil_chroot, extra_mailboxes=extra,
-                capability=capability,
+        settings = {
+            "root": root, "host": HOST, "cert": tls.cert, "key": tls.key,
+            "internal_user": internal, "internal_group": internal_group, "login_user": login_user,
+            "mail_uid": mail_uid, "mail_gid": mail_gid, "login_chroot": login_chroot,
+            "service_overrides": overrides, "anvil_chroot": anvil_chroot,
+            "extra_mailboxes": extra, "capability": capability,
+        }  # fmt: skip
+        for attempt in range(3):
+            # Free ports, unless someone else takes one before Dovecot binds it: then again.
+            tls_port, starttls_port = _free_port(), _free_port()
+            conf = root / "dovecot.conf"
+            conf.write_text(
+                _DOVECOT_CONF.format(tls_port=tls_port, starttls_port=starttls_port, **settings)
             )
-        )  # fmt: skip
-        self._proc = subprocess.Popen(
-            [binary, "-F", "-c", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.server = ImapServer("dovecot", tls, tls_port, starttls_port, users=dict(self.users))
-        try:
-            self._wait_listening((tls_port, starttls_port))
-        except BaseException:
-            self.stop()
-            raise
+            self._proc = subprocess.Popen(
+                [binary, "-F", "-c", str(conf)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            self.server = ImapServer(
+                "dovecot", tls, tls_port, starttls_port, users=dict(self.users)
+            )
+            try:
+                self._wait_listening((tls_port, starttls_port))
+                break
+            except RuntimeError as exc:
+                self._kill()
+                if "Address already in use" not in str(exc) or attempt == 2:
+                    self.stop()
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        assert self.server is not None
         return self.server
 
     def log(self) -> str:
@@ -558,7 +574,7 @@ class DovecotServer:
             except OSError:
                 waiter.wait(0.02)  # the port is not bound yet: try again at once, briefly
 
-    def stop(self) -> None:
+    def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.terminate()
@@ -569,6 +585,9 @@ class DovecotServer:
                 proc.wait()
             if proc.stderr:
                 proc.stderr.close()
+
+    def stop(self) -> None:
+        self._kill()
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -294,10 +295,10 @@ def test_without_chosen_folders_inbox_and_junk_are_read_once_per_message(
         run.close()
 
 
-@pytest.fixture(scope="module")
-def gmail_like() -> Iterator[ImapServer]:
+@pytest.fixture(scope="module", params=["flagged", "named"])
+def gmail_like(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
     _need_dovecot()
-    with DovecotServer(gmail=True) as server:
+    with DovecotServer(gmail=request.param) as server:
         yield server
 
 
@@ -319,3 +320,58 @@ def test_the_pymap_launcher_fails_with_what_the_server_said(tmp_path: Path) -> N
     server = PymapServer(tmp_path, {})  # no user: the launcher cannot start
     with pytest.raises(RuntimeError, match="the test mail server did not start"):
         server.start()
+
+
+def test_a_message_deleted_during_a_scan_is_passed_over(server: ImapServer) -> None:
+    folder = _folder("expunged")
+    server.append(folder, [sample_message(i, message_id=f"e{i}@x.example") for i in range(4)])
+    source = _source(server, folder)
+    run = source.scan()  # the UIDs are planned here
+    try:
+        with server.client() as client:
+            client.select_folder(folder)
+            uids = sorted(client.search(["ALL"]))
+            client.delete_messages([uids[1]])
+            client.expunge()
+        items = list(run)
+        assert _ids(items) == ["e0@x.example", "e2@x.example", "e3@x.example"]
+        assert run.resume_point()["folders"][folder]["last_uid"] == uids[-1]  # type: ignore[index]
+    finally:
+        run.close()
+
+
+def test_the_headers_read_over_imap_are_what_the_parser_reads_from_the_file(
+    server: ImapServer,
+) -> None:
+    from cmr_desktop.testing import mailgen
+
+    folder = _folder("mailgen")
+    generated = list(mailgen.messages(seed=3, n=40))
+    server.append(
+        folder, [m.raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for m in generated]
+    )
+    items, _resume, total = _scan_all(_source(server, folder, chunk_size=16))
+    assert total == 40
+    got = [i for i in items if isinstance(i, MailHeaders)]
+    expected = [m.expected for m in generated]
+    assert [g.message_id for g in got] == [e.message_id for e in expected]
+    for g, e in zip(got, expected, strict=True):
+        assert g.from_address == e.from_address
+        assert g.list_id == e.list_id
+        assert g.list_unsubscribe == e.list_unsubscribe
+        assert g.one_click == e.one_click
+        assert g.dkim_domains == e.dkim_domains
+        assert g.dkim_pass_domains == e.dkim_pass_domains
+        assert g.date == e.date
+
+
+def test_without_dovecot_the_tests_skip_but_on_ci_they_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "dovecot_binary", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="dovecot is not installed"):
+        _need_dovecot()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the IMAP tests against Dovecot"):
+        _need_dovecot()
