@@ -14,7 +14,17 @@ from collections.abc import Sequence
 import click
 
 from cmr_desktop import __version__
-from cmr_desktop.cli import brands, connectors, directory, journal, policy, prefs, sync, transfer
+from cmr_desktop.cli import (
+    brands,
+    connectors,
+    directory,
+    discover,
+    journal,
+    policy,
+    prefs,
+    sync,
+    transfer,
+)
 from cmr_desktop.cli.common import CONTEXT, Ctx, ServicesFactory
 from cmr_desktop.domain.errors import DomainError
 from cmr_desktop.interop import ImportProblem
@@ -48,6 +58,8 @@ for command in (
     transfer.export_cmd,
     transfer.import_cmd,
     directory.directory,
+    discover.discover_cmd,
+    discover.measured_cmd,
 ):
     cli.add_command(command)
 

@@ -4,7 +4,9 @@ Both match by registrable domain (:func:`.grouping.registrable`):
 
 - **Directory**: an organisation matches when the registrable domain of its privacy e-mail
   address or of its website is the found brand's domain. When several do, the one whose
-  website matches wins over one whose e-mail does, then the directory's order (its slug).
+  website matches wins over one whose e-mail does, a website that is a home page over one
+  that is a part of a site (``otto.de/`` over ``otto.de/mytoys/``), then the directory's
+  order (its slug).
 - **Tracked brands**, in this order: the e-mail connector's ``sender_domain`` setting (or,
   for a ``list:``/``from:`` key, the key itself in ``list_id``); the website's registrable
   domain; the privacy contact's (an e-mail address or a URL); else the same name (case
@@ -46,13 +48,24 @@ def name_key(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
+def _has_path(url: str) -> bool:
+    value = url.strip()
+    if "//" not in value:
+        value = "//" + value
+    try:
+        return urlsplit(value).path.strip("/") != ""
+    except ValueError:
+        return True
+
+
 class DirectoryIndex:
     """The directory's organisations by registrable domain (built once per read)."""
 
     def __init__(self, entries: Iterable[DirectoryEntry]) -> None:
         by_web: dict[str, DirectoryEntry] = {}
         by_email: dict[str, DirectoryEntry] = {}
-        for e in sorted(entries, key=lambda e: e.slug):
+        # A site's own home page before a part of it ("otto.de/" before "otto.de/mytoys/").
+        for e in sorted(entries, key=lambda e: (_has_path(e.web), e.slug)):
             if web := host_domain(e.web):
                 by_web.setdefault(web, e)
             if email := host_domain(e.email):

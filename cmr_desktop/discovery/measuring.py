@@ -8,9 +8,9 @@ span the mailbox actually covers (from its oldest stored brand message to now, a
 week): a 30-day export is not read as a third of the real rate.
 
 **Allowed per week** for the customer's chosen e-mail frequency: realtime has no limit;
-daily 7; weekly 1; monthly 12/52; quarterly 4/52. E-mail refused, or no frequency chosen:
-no limit to measure against (a brand can only be blamed once it was told: see the
-unsubscribe deadline).
+daily 7; weekly 1; monthly 12/52; quarterly 4/52; no frequency chosen: no limit. E-mail
+refused: 0, but never flagged as over the limit for that alone: a brand can only be blamed
+once it was told (see the unsubscribe deadline).
 
 **Tolerance.** A brand is over the limit when, within the window, it sent more than the
 allowance times :data:`TOLERANCE` (1.25) plus one message: a weekly brand may send an extra

@@ -85,8 +85,8 @@ class FoundBrand:
     privacy_contact: str
     messages: int
     per_week: float
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
     methods: tuple[str, ...]
     tracked_slug: str
     suggested: Frequency
@@ -235,8 +235,8 @@ class DiscoveryService:
         directory = DirectoryIndex(uow.mail.directory()) if stats else DirectoryIndex(())
         found = []
         for s in stats:
-            if not s.messages:
-                continue
+            if not s.messages or s.first_seen is None or s.last_seen is None:
+                continue  # nothing dated in the window: the brand stopped writing
             entry = directory.lookup(s.domain)
             name = entry.name if entry else (s.name or s.domain or s.key.split(":", 1)[-1])
             found.append(
@@ -314,8 +314,8 @@ class DiscoveryService:
                             "messages": f.messages,
                             "per_week": round(f.per_week, 3),
                             "days": DEFAULT_DAYS,
-                            "first_seen": f.first_seen.isoformat() if f.first_seen else None,
-                            "last_seen": f.last_seen.isoformat() if f.last_seen else None,
+                            "first_seen": f.first_seen.isoformat(),
+                            "last_seen": f.last_seen.isoformat(),
                             "methods": list(f.methods),
                         },
                     },
@@ -407,8 +407,10 @@ class DiscoveryService:
         if not by_slug:
             return {}
         unsubscribed = {
-            slug: e for slug, e in uow.mail.latest_entries("unsubscribe").items() if slug in by_slug
-        }
+            e.brand: e
+            for e in uow.mail.entries_of_kind("unsubscribe")
+            if e.brand in by_slug and unsubscribe_done(e.detail)
+        }  # the newest one that reached the sender, per brand
         deadlines: dict[str, tuple[str, dt.datetime, dt.datetime]] = {}
         for slug, e in unsubscribed.items():
             method, at = str(e.detail.get("method", "")), _at(e.detail, e.at)
@@ -427,7 +429,9 @@ class DiscoveryService:
             messages = sum(s.messages for s in keys)
             seen = [s.last_seen for s in keys if s.last_seen is not None]
             enabled, frequency = _email_choice(decisions[slug])
-            limit = allowed_per_week(frequency) if enabled is not False else None
+            # E-mail refused: nothing is allowed, but the brand is blamed only once told
+            # (the unsubscribe's deadline), never for the rate alone.
+            limit = allowed_per_week(frequency) if enabled is not False else 0.0
             ignored = None
             if slug in evidence:
                 method, at, deadline = deadlines[slug]
@@ -488,6 +492,21 @@ class DiscoveryService:
                     },
                 )
                 uow.sync.set_status(slug, "drift", drift_text(item))
+
+
+def unsubscribe_done(detail: Mapping[str, object]) -> bool:
+    """Whether an ``unsubscribe`` journal entry reached the sender (only then does the
+    deadline run): its ``done`` flag when it has one, else what its ``result`` says (the
+    unsubscribe service's words: "... the sender accepted the unsubscribe" for one-click,
+    "accepted by <smtp host> ..." for mailto, "done by hand ..." for web). A refused or
+    unconfirmed attempt starts no deadline."""
+    done = detail.get("done")
+    if isinstance(done, bool):
+        return done
+    result = str(detail.get("result", ""))
+    return "the sender accepted the unsubscribe" in result or result.startswith(
+        ("accepted by ", "done by hand")
+    )
 
 
 def _iso(value: dt.datetime) -> str:

@@ -80,22 +80,36 @@ class LatestEntry:
 
 _INSERT = (
     "INSERT OR IGNORE INTO mail_messages (source, ident, brand_key, domain, name, message_id, "
-    "date, from_address, list_id, unsubscribe, one_click, dkim_pass_domain, location) VALUES "
-    "(:source, :ident, :brand_key, :domain, :name, :message_id, :date, :from_address, "
-    ":list_id, :unsubscribe, :one_click, :dkim_pass_domain, :location)"
+    "date, from_address, list_id, unsubscribe, one_click, methods, dkim_pass_domain, location) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: The bits of ``mail_messages.methods``.
+ONE_CLICK, MAILTO, WEB = 1, 2, 4
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
+#: Every brand key's figures in one pass over the covering index (brand_key, date, methods,
+#: ident); its name and domain from its newest message.
 _STATS = """
-SELECT m.brand_key, max(m.domain),
+SELECT m.brand_key,
+  (SELECT n.domain FROM mail_messages n WHERE n.brand_key = m.brand_key LIMIT 1),
   (SELECT n.name FROM mail_messages n WHERE n.brand_key = m.brand_key AND n.name != ''
    ORDER BY n.date DESC LIMIT 1),
   count(DISTINCT CASE WHEN m.date >= :since AND m.date <= :until THEN m.ident END),
-  min(m.date), max(m.date),
-  max(m.one_click AND instr(m.unsubscribe, '"https:') > 0),
-  max(instr(lower(m.unsubscribe), '"mailto:') > 0),
-  max(instr(m.unsubscribe, '"http') > 0)
+  min(m.date), max(m.date), max(m.methods & 1), max(m.methods & 2), max(m.methods & 4)
 FROM mail_messages m GROUP BY m.brand_key
 """
+
+
+def methods_of(o: Observation) -> int:
+    """The unsubscribe methods ``o`` offers (the bits of ``mail_messages.methods``)."""
+    lowered = [u[:8].lower() for u in o.unsubscribe]
+    https = any(u.startswith("https:") for u in lowered)
+    bits = ONE_CLICK if o.one_click and https else 0
+    if any(u.startswith("mailto:") for u in lowered):
+        bits |= MAILTO
+    if any(u.startswith(("https:", "http:")) for u in lowered):
+        bits |= WEB
+    return bits
 
 
 class MailRepository:
@@ -141,24 +155,26 @@ class MailRepository:
         if not observations:
             return 0
         before = self._sql("SELECT total_changes()").scalar()
+        stamp = _stamp
         self._sql(
             _INSERT,
             [
-                {
-                    "source": source,
-                    "ident": o.ident,
-                    "brand_key": o.brand_key,
-                    "domain": o.domain,
-                    "name": o.name,
-                    "message_id": o.message_id,
-                    "date": _stamp(o.date) if o.date is not None else None,
-                    "from_address": o.from_address,
-                    "list_id": o.list_id,
-                    "unsubscribe": json.dumps(list(o.unsubscribe)),
-                    "one_click": o.one_click,
-                    "dkim_pass_domain": o.dkim_pass_domain,
-                    "location": o.where,
-                }
+                (
+                    source,
+                    o.ident,
+                    o.brand_key,
+                    o.domain,
+                    o.name,
+                    o.message_id,
+                    stamp(o.date) if o.date is not None else None,
+                    o.from_address,
+                    o.list_id,
+                    _ENCODE(list(o.unsubscribe)),
+                    o.one_click,
+                    methods_of(o),
+                    o.dkim_pass_domain,
+                    o.where,
+                )
                 for o in observations
             ],
         )
@@ -252,6 +268,14 @@ class MailRepository:
         return [
             TrackedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in rows
         ]
+
+    def entries_of_kind(self, kind: str) -> list[LatestEntry]:
+        """Every journal entry of ``kind`` (a rare kind: unsubscribes), oldest first (one
+        query)."""
+        rows = self._sql(
+            "SELECT brand, at, detail FROM journal WHERE kind = :kind ORDER BY id", {"kind": kind}
+        )
+        return [LatestEntry(r[0], dt.datetime.fromisoformat(r[1]), json.loads(r[2])) for r in rows]
 
     def latest_entries(self, kind: str, *, source: str | None = None) -> dict[str, LatestEntry]:
         """Each brand's newest journal entry of ``kind`` (only those whose detail's

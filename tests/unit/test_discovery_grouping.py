@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cmr_desktop.discovery.grouping import Observation, observe, registrable
 from cmr_desktop.mail.headers import MailHeaders
 
@@ -138,3 +141,32 @@ def test_a_message_without_a_message_id_is_identified_by_where_it_is() -> None:
     found = observe(MailHeaders(where="inbox at byte 9", from_address="a@shop.com"))
     assert found is not None
     assert found.ident == "where:inbox at byte 9"
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=80)
+_DOMAINISH = st.one_of(
+    _TEXT, st.from_regex(r"[a-z0-9.-]{0,30}\.(com|co\.uk|de|net|example)", fullmatch=True)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    from_address=st.one_of(_TEXT, st.builds(lambda d: f"x@{d}", _DOMAINISH)),
+    list_id=_DOMAINISH,
+    dkim=st.lists(_DOMAINISH, max_size=3),
+    unsubscribe=st.lists(_TEXT, max_size=3),
+)
+def test_grouping_never_fails_on_hostile_headers(
+    from_address: str, list_id: str, dkim: list[str], unsubscribe: list[str]
+) -> None:
+    found = observe(
+        MailHeaders(
+            where="x",
+            from_address=from_address,
+            list_id=list_id,
+            list_unsubscribe=tuple(unsubscribe),
+            dkim_domains=tuple(dkim),
+            dkim_pass_domains=tuple(dkim),
+        )
+    )
+    assert found is None or (found.brand_key and found.ident == "where:x")

@@ -123,3 +123,13 @@ def test_a_tracked_brand_matches_by_sender_domain_then_website_then_privacy_then
     assert index.match("list:x", "", ["nobody"]) == ""
     only_site = TrackedIndex([TrackedBrand("by-site", "S", website="shop.com")])
     assert only_site.match("shop.com", "shop.com") == "by-site"
+
+
+def test_the_directory_prefers_a_site_s_home_page_to_a_part_of_it() -> None:
+    index = DirectoryIndex(
+        [
+            DirectoryEntry("mytoys", "myToys", web="https://www.otto.de/mytoys/"),
+            DirectoryEntry("otto-handel", "OTTO", web="https://www.otto.de/"),
+        ]
+    )
+    assert index.lookup("otto.de").slug == "otto-handel"  # type: ignore[union-attr]

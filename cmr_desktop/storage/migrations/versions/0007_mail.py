@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("list_id", sa.Text(), nullable=False),
         sa.Column("unsubscribe", sa.Text(), nullable=False),
         sa.Column("one_click", sa.Boolean(), nullable=False),
+        sa.Column("methods", sa.Integer(), nullable=False),
         sa.Column("dkim_pass_domain", sa.String(length=253), nullable=False),
         sa.Column("location", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -56,11 +57,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "ident", name="uq_mail_messages_source_ident"),
     )
     op.create_index(
-        "ix_mail_messages_brand_key_date", "mail_messages", ["brand_key", "date"], unique=False
+        "ix_mail_messages_brand_key",
+        "mail_messages",
+        ["brand_key", "date", "methods", "ident"],
+        unique=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_mail_messages_brand_key_date", table_name="mail_messages")
+    op.drop_index("ix_mail_messages_brand_key", table_name="mail_messages")
     op.drop_table("mail_messages")
     op.drop_table("mail_sources")
