@@ -130,7 +130,8 @@ def test_a_brand_still_writing_after_an_unsubscribe_shows_the_dates_and_message_
             detail={
                 "method": "one-click",
                 "target": "https://etsy.example/u",
-                "result": "HTTP 200",
+                "result": "HTTP 200: the sender accepted the unsubscribe",
+                "done": True,  # as services.unsubscribe journals an accepted one-click
                 "at": at.isoformat(),
             },
         )
