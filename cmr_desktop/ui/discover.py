@@ -602,6 +602,10 @@ class DiscoverDialog(QDialog):
             latest[0] = figures
 
         def work() -> Any:
+            # The found brands are matched to the company directory: a home that has none
+            # yet gets the bundled one first (as the demo does), once.
+            if not services.directory.directory_size():
+                services.directory.import_directory()
             source = open_source(services, kind, value)
             return services.discovery.scan(source, progress=progress, cancel=cancel)
 

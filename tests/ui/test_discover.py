@@ -391,3 +391,17 @@ def test_the_hidden_welcome_takes_no_height_from_the_brand_panes(window: MainWin
     assert pages.currentWidget() is pages.brands
     assert pages.welcome.minimumSizeHint().height() > pages.brands.minimumSizeHint().height()
     assert pages.minimumSizeHint() == pages.brands.minimumSizeHint()
+
+
+def test_a_home_without_the_company_directory_gets_the_bundled_one_so_brands_match(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    assert window.services.directory.directory_size() == 0
+    dialog = window.find_brands()
+    scan_file(qtbot, dialog, make_mbox(tmp_path / "inbox.mbox"))
+    assert window.services.directory.directory_size() > 1000
+    matched = {f.name: f.directory_name for f in dialog.found.rows if f.directory_slug}
+    assert matched  # e.g. Zalando, IKEA: "In the directory" says so
+    row = next(i for i, f in enumerate(dialog.found.rows) if f.directory_slug)
+    shown = dialog.found.index(row, 1).data()
+    assert shown == dialog.found.rows[row].directory_name
