@@ -87,7 +87,7 @@ def test_an_added_account_signs_in_is_saved_and_its_mail_is_scanned(
     qtbot.mouseClick(dialog.scan_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.pages.currentWidget() is dialog.found_page, timeout=60_000)
     assert dialog.report.read == 150
-    assert "Zalando" in [f.name for f in dialog.found.rows]
+    assert "zalando.de" in [f.domain for f in dialog.found.rows]
 
 
 def test_a_wrong_password_is_one_line_shown_as_an_error_and_nothing_is_saved(
