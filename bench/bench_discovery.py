@@ -80,17 +80,20 @@ def _scan_ours(path: Path) -> int:
 
 def _scan_stdlib(path: Path) -> int:
     import email
+    import email.message
     import email.policy
     import mailbox
+    from typing import IO, Any
 
-    def factory(f: object) -> object:
-        return email.message_from_binary_file(f, policy=email.policy.default)  # type: ignore[arg-type]
+    def factory(f: IO[bytes]) -> email.message.EmailMessage:
+        return email.message_from_binary_file(f, policy=email.policy.default)
 
     box = mailbox.mbox(path, factory=factory, create=False)  # type: ignore[arg-type]
     count = 0
+    msg: Any
     for msg in box:
         for field in ("From", "Date", "Message-ID", "List-Id", "List-Unsubscribe"):
-            msg.get(field)  # type: ignore[attr-defined]
+            msg.get(field)
         count += 1
     box.close()
     return count

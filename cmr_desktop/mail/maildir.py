@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from cmr_desktop.mail.errors import MailError
 from cmr_desktop.mail.headers import MailHeaders, Skipped
 from cmr_desktop.mail.parse import MAX_BLOCK_BYTES, header_end, parse_headers
 
@@ -37,6 +38,8 @@ class MaildirSource:
         return f"the Maildir folder {self.path}"
 
     def scan(self, resume: Mapping[str, object] | None = None) -> MaildirRun:
+        if not (self.path / "cur").is_dir() and not (self.path / "new").is_dir():
+            raise MailError(f"not a Maildir folder (any more): {self.path} has no cur/ or new/")
         return MaildirRun(self.path, resume)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from io import BufferedReader
 from pathlib import Path
 
+from cmr_desktop.mail.errors import MailError
 from cmr_desktop.mail.headers import MailHeaders, Skipped
 from cmr_desktop.mail.parse import MAX_BLOCK_BYTES, header_end, parse_headers
 
@@ -51,7 +52,12 @@ class MboxSource:
         return f"the mbox file {self.path}"
 
     def scan(self, resume: Mapping[str, object] | None = None) -> MboxRun:
-        return MboxRun(self.path, resume)
+        try:
+            return MboxRun(self.path, resume)
+        except OSError as exc:
+            raise MailError(
+                f"cannot read the mbox file {self.path}: {exc.strerror or type(exc).__name__}"
+            ) from None
 
 
 def _int(resume: Mapping[str, object] | None, key: str) -> int:

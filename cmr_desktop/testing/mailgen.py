@@ -23,6 +23,7 @@ import base64
 import datetime as dt
 import random
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.header import Header
@@ -446,7 +447,7 @@ def mbox_entry(msg: GenMessage, *, takeout: bool = False) -> bytes:
     head, sep, body = msg.raw.partition(b"\n\n")
     body = _FROM_LINE.sub(rb">\1", body)
     if takeout:
-        thrid = abs(hash(msg.expected.message_id)) % 10**19
+        thrid = 10**18 + zlib.crc32(msg.expected.message_id.encode()) * 7919  # stable
         head = (
             f"X-GM-THRID: {thrid}\nX-Gmail-Labels: Inbox,Category Promotions,Opened\n".encode()
             + head

@@ -10,7 +10,7 @@ are still visible.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from operator import attrgetter
@@ -38,9 +38,10 @@ class Column(IntEnum):
     CATEGORY = 1
     CHANNELS = 2
     FREQUENCY = 3
-    GRANTS = 4
-    STATUS = 5
-    SYNCED = 6
+    MEASURED = 4
+    GRANTS = 5
+    STATUS = 6
+    SYNCED = 7
 
 
 HEADERS = {
@@ -48,6 +49,7 @@ HEADERS = {
     Column.CATEGORY: "Category",
     Column.CHANNELS: "May reach you by",
     Column.FREQUENCY: "At most",
+    Column.MEASURED: "Measured",
     Column.GRANTS: "Data uses",
     Column.STATUS: "Status",
     Column.SYNCED: "Last confirmed",
@@ -142,6 +144,92 @@ class BrandRow:
         return cls.of(record, summary)
 
 
+@dataclass(frozen=True, slots=True)
+class MeasuredCell:
+    """What the Measured column shows of one brand: how often it really writes (read in the
+    customer's mailbox, services.discovery.measured), its flags and their evidence. Built
+    off the GUI thread (:func:`measured_cells`), once per scan or reload, never per edit."""
+
+    per_week: float
+    text: str  # "2.3 a week"
+    tip: str  # the figures and the evidence, plain text
+    over_limit: bool = False  # writes more often than the customer allows
+    ignored_unsubscribe: bool = False  # still writing after an unsubscribe, past the deadline
+
+    @property
+    def flagged(self) -> bool:
+        return self.over_limit or self.ignored_unsubscribe
+
+    @property
+    def spoken(self) -> str:
+        """The cell for a screen reader: the figure and the flags in words."""
+        flags = [
+            *(["writes more often than you allow"] if self.over_limit else []),
+            *(["still writing after you unsubscribed"] if self.ignored_unsubscribe else []),
+        ]
+        return ", ".join([self.text, *flags])
+
+
+#: Evidence lines shown in a tooltip at most (the rest are counted).
+EVIDENCE_SHOWN = 8
+
+
+def per_week_text(per_week: float) -> str:
+    """A rate in words: "2.3 a week", "12 a week", "< 0.1 a week"."""
+    if per_week <= 0:
+        return "none"
+    if per_week < 0.05:
+        return "< 0.1 a week"
+    return f"{per_week:.0f} a week" if per_week >= 10 else f"{per_week:.1f} a week"
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value or "?")
+
+
+def measured_cell(measured: Any) -> MeasuredCell:
+    """One brand's cell from its ``Measured`` (per_week, messages, last_seen,
+    allowed_per_week, over_limit, ignored_unsubscribe): every word is plain text."""
+    per_week = float(measured.per_week)
+    lines = [
+        f"Measured in your mailbox over the last 90 days: {measured.messages} messages, "
+        f"{per_week_text(per_week)}; the last on {_day(measured.last_seen)}."
+    ]
+    allowed = measured.allowed_per_week
+    if allowed is not None:
+        lines.append(f"You allow up to {per_week_text(float(allowed))}.")
+    if measured.over_limit:
+        lines.append("It writes more often than you allow.")
+    ignored = measured.ignored_unsubscribe
+    if ignored is not None:
+        lines.append(
+            f"It is still writing after you unsubscribed ({ignored.method}) on "
+            f"{_day(ignored.unsubscribed_at)}; it had until {_day(ignored.deadline)} to stop."
+        )
+        evidence = list(ignored.evidence)
+        if evidence:
+            lines.append("Messages since the deadline (date, message id):")
+            lines += [f"• {_day(when)}  {mid}" for when, mid in evidence[:EVIDENCE_SHOWN]]
+            if len(evidence) > EVIDENCE_SHOWN:
+                lines.append(f"… and {len(evidence) - EVIDENCE_SHOWN} more")
+    return MeasuredCell(
+        per_week=per_week,
+        text=per_week_text(per_week),
+        tip="\n".join(lines),
+        over_limit=bool(measured.over_limit),
+        ignored_unsubscribe=ignored is not None,
+    )
+
+
+def measured_cells(measured: Mapping[str, Any]) -> dict[str, MeasuredCell]:
+    """Every brand's cell (slug -> cell) from ``services.discovery.measured()``."""
+    return {slug: measured_cell(m) for slug, m in measured.items()}
+
+
 def status_of(connector: str, pending: bool, sync_status: str, confirmed: str | None) -> str:
     """The status id of a brand (domain.summary.status_of)."""
     return str(summary_status_of(connector, pending, sync_status, confirmed))
@@ -152,6 +240,7 @@ _SORT_ATTRIBUTE = {
     Column.CATEGORY: "category_key",
     Column.CHANNELS: "channel_count",
     Column.FREQUENCY: "frequency_rank",
+    Column.MEASURED: "slug",  # not used: sorted on the measured map (BrandTableModel.sort)
     Column.GRANTS: "grants",
     Column.STATUS: "status_label",
     Column.SYNCED: "synced",
@@ -184,6 +273,8 @@ class BrandTableModel(QAbstractTableModel):
         self._counts: dict[str, int] = {}
         self._flags: dict[str, int] = dict.fromkeys(FLAGS, 0)
         self._categories: dict[str, int] = {}
+        # The Measured column (slug -> cell): set after a scan or a reload, never per edit.
+        self._measured: dict[str, MeasuredCell] = {}
         app = QGuiApplication.instance()
         self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
@@ -207,6 +298,8 @@ class BrandTableModel(QAbstractTableModel):
             return None
         row = self._rows[self._visible[index.row()]]
         column = Column(index.column())
+        if column is Column.MEASURED:
+            return self._measured_data(row, role)
         if role == Qt.ItemDataRole.DisplayRole:
             if column is Column.CHANNELS:
                 return "" if row.channels else "–"  # icons say it; words in the tooltip
@@ -233,6 +326,57 @@ class BrandTableModel(QAbstractTableModel):
             return row
         return None
 
+    def _measured_data(self, row: BrandRow, role: int) -> Any:
+        cell = self._measured.get(row.slug)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell.text if cell is not None else "–"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return cell.spoken if cell is not None else "not measured"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if cell is None:
+                return "Not measured: no mail from this brand in the mailboxes you scanned"
+            return tooltip(cell.tip)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return status_icon("drift", self._ratio) if cell is not None and cell.flagged else None
+        if role == SORT_ROLE:
+            return cell.per_week if cell is not None else -1.0
+        if role == OBJECT_ROLE:
+            return row
+        return None
+
+    def _key(self, column: Column) -> Callable[[BrandRow], Any]:
+        if column is Column.MEASURED:  # from the measured map: one look-up per row
+            cells = self._measured
+            return lambda r: cells[r.slug].per_week if r.slug in cells else -1.0
+        return attrgetter(_SORT_ATTRIBUTE[column])
+
+    def set_measured(self, cells: Mapping[str, MeasuredCell]) -> None:
+        """The Measured column's cells (slug -> cell), e.g. after a scan: one repaint of
+        that column (and a re-sort when the table is sorted by it)."""
+        self._measured = dict(cells)
+        if self._sort[0] is Column.MEASURED:
+            self.sort(*self._sort)
+        elif self._visible:
+            column = Column.MEASURED
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._visible) - 1, column))
+
+    def measured(self, slug: str) -> MeasuredCell | None:
+        return self._measured.get(slug)
+
+    def measured_flagged(self, kind: str) -> frozenset[str]:
+        """The brands with a mailbox flag: ``over_limit`` or ``ignored_unsubscribe``."""
+        return frozenset(slug for slug, c in self._measured.items() if getattr(c, kind))
+
+    def measured_flag_counts(self) -> dict[str, int]:
+        """How many brands write more often than allowed (``over_limit``) and keep writing
+        after an unsubscribe (``ignored_unsubscribe``), among the brands listed."""
+        listed = self._by_slug()
+        cells = [c for slug, c in self._measured.items() if slug in listed]
+        return {
+            "over_limit": sum(c.over_limit for c in cells),
+            "ignored_unsubscribe": sum(c.ignored_unsubscribe for c in cells),
+        }
+
     @staticmethod
     def _display(row: BrandRow, column: Column) -> str:
         if column is Column.NAME:
@@ -256,9 +400,7 @@ class BrandTableModel(QAbstractTableModel):
         col = Column(column)
         self._sort = (col, order)
         self.layoutAboutToBeChanged.emit()
-        self._rows.sort(
-            key=attrgetter(_SORT_ATTRIBUTE[col]), reverse=order is Qt.SortOrder.DescendingOrder
-        )
+        self._rows.sort(key=self._key(col), reverse=order is Qt.SortOrder.DescendingOrder)
         self._slug_index = None  # rebuilt when next needed, not on every sort
         self._visible = self._scan(range(len(self._rows)))
         self.layoutChanged.emit()
@@ -269,11 +411,7 @@ class BrandTableModel(QAbstractTableModel):
         """Replace every row (keeps the current sort and filter)."""
         self.beginResetModel()
         col, order = self._sort
-        self._rows = sorted(
-            rows,
-            key=attrgetter(_SORT_ATTRIBUTE[col]),
-            reverse=order is Qt.SortOrder.DescendingOrder,
-        )
+        self._rows = sorted(rows, key=self._key(col), reverse=order is Qt.SortOrder.DescendingOrder)
         self._slug_index = None  # rebuilt when next needed, not on every sort
         self._visible = self._scan(range(len(self._rows)))
         self._counts, self._flags, self._categories = {}, dict.fromkeys(FLAGS, 0), {}

@@ -32,6 +32,8 @@ from cmr_desktop.ui.icons import SIZE, channel_strip_icon, status_icon, strip_si
 
 #: What the date column shows (its widest form).
 DATE_SAMPLE = "2026-12-31 23:59"
+#: What the Measured column shows (its widest usual form).
+MEASURED_SAMPLE = "99.9 a week"
 #: The filter list grows to fit its entries up to this width; beyond, labels elide.
 SIDEBAR_MAX = 340
 
@@ -55,6 +57,9 @@ class BrandDelegate(QStyledItemDelegate):
             option.decorationSize = strip_size(len(row.channels))
         elif column == Column.STATUS:
             option.icon = status_icon(row.status, ratio, palette)
+            option.decorationSize = QSize(SIZE, SIZE)
+        elif column == Column.MEASURED and not option.icon.isNull():
+            option.icon = status_icon("drift", ratio, palette)  # a flag: see its tooltip
             option.decorationSize = QSize(SIZE, SIZE)
 
 
@@ -113,6 +118,8 @@ class ColumnFitter(QObject):
             texts, icon = [""], strip_size(max(most, 1))
         elif column is Column.FREQUENCY:
             texts = [f.label for f in Frequency] + ["–"]
+        elif column is Column.MEASURED:  # a flag's icon, then the widest figure
+            texts, icon = [MEASURED_SAMPLE, "–"], QSize(SIZE, SIZE)
         elif column is Column.GRANTS:
             texts = [str(len(Channel) * 10)]
         elif column is Column.STATUS:

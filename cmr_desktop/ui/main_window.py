@@ -30,9 +30,10 @@ from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_actions import BrandActions, EmptyNote, EscapeClears
-from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel
+from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel, measured_cells
 from cmr_desktop.ui.brand_table import SidebarFitter, set_up_brand_table
 from cmr_desktop.ui.datamap import DataMapWindow
+from cmr_desktop.ui.discover import DiscoverDialog
 from cmr_desktop.ui.editor import BrandEditor, field_label
 from cmr_desktop.ui.files import FileActions, TextDialog
 from cmr_desktop.ui.geometry import default_size, secondary_window
@@ -45,6 +46,7 @@ from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.sync_process import SyncProcess, cmr_command
 from cmr_desktop.ui.terms import TermsWindow
 from cmr_desktop.ui.text import describe_value, plural
+from cmr_desktop.ui.unsubscribe import UnsubscribeActions
 from cmr_desktop.ui.welcome import EditorPages, StartPages
 from cmr_desktop.ui.wizard import AddBrandWizard, SignInDialog
 from cmr_desktop.ui.writer import PreferenceWriter
@@ -264,6 +266,7 @@ class MainWindow(QMainWindow):
         brands_menu.addAction(brand_journal)
         self.table.addAction(brand_journal)
         self._build_brand_actions(brands_menu)
+        self._build_mail_actions(brands_menu, toolbar)
         self.journal_window: JournalWindow | None = None
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.terms_action)
@@ -332,6 +335,7 @@ class MainWindow(QMainWindow):
         self.pages = StartPages(self.splitter, self)
         self.pages.welcome.add_brand.connect(self.add_brand)
         self.pages.welcome.import_file.connect(self.files.ask_import)
+        self.pages.welcome.find_brands.connect(self.find_brands)
         self.setCentralWidget(self.pages)
 
         self.progress = QProgressBar(self)
@@ -379,6 +383,70 @@ class MainWindow(QMainWindow):
         menu.addAction(self.remove_action)
         self.table.addAction(self.settings_action)
         self.table.addAction(self.remove_action)
+
+    def _build_mail_actions(self, menu: Any, toolbar: QToolBar) -> None:
+        """Find my brands (toolbar, Brands menu, Ctrl+Shift+F, the welcome) and the
+        unsubscribe actions of the current brand (Brands menu, the table's context menu)."""
+        self.discover_action = QAction("&Find my brands in my mailbox…", self)
+        self.discover_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.discover_action.setIconText("Find my brands")
+        self.discover_action.setToolTip(
+            "Find the brands that write to you in your mail: mbox, Maildir or IMAP (Ctrl+Shift+F)"
+        )
+        self.discover_action.triggered.connect(self.find_brands)
+        self.discover_dialog: DiscoverDialog | None = None
+        menu.insertAction(self.sign_in_action, self.discover_action)
+        toolbar.insertAction(self.sync_all, self.discover_action)
+        self.unsubscribe = UnsubscribeActions(
+            self.services, self.runner, self, current=self._current_brand
+        )
+        self.unsubscribe.message.connect(lambda text: self.statusBar().showMessage(text, 30_000))
+        self.unsubscribe.changed.connect(self._refresh_brand)
+        menu.addSeparator()
+        separator = QAction(self)
+        separator.setSeparator(True)
+        self.table.addAction(separator)
+        for action in self.unsubscribe.actions:
+            menu.addAction(action)
+            self.table.addAction(action)
+
+    def _current_brand(self) -> tuple[str, str] | None:
+        current = self.table.currentIndex()
+        if not current.isValid():
+            return None
+        row = self.model.row_at(current.row())
+        return row.slug, row.name
+
+    def find_brands(self) -> DiscoverDialog:
+        """Open (or raise) Find my brands."""
+        if self.discover_dialog is None:
+            dialog = DiscoverDialog(self.services, self.runner, self, self.settings)
+            dialog.added.connect(self._found_added)
+            dialog.scanned.connect(self.load_measured)
+            self.discover_dialog = dialog
+        self.discover_dialog.show()
+        self.discover_dialog.raise_()
+        self.discover_dialog.activateWindow()
+        return self.discover_dialog
+
+    def _found_added(self, slugs: list[str], message: str) -> None:
+        self.statusBar().showMessage(message, 30_000)
+        self._reveal(slugs, "added")
+        self.reload()
+
+    def load_measured(self) -> None:
+        """The Measured column, read off the GUI thread (after a load, a scan or an add;
+        never per edit: one query for every brand)."""
+        services = self.services
+
+        def load() -> dict[str, Any]:
+            return measured_cells(services.discovery.measured())
+
+        def show(cells: dict[str, Any]) -> None:
+            self.model.set_measured(cells)
+            self._update_counts()  # the sidebar's mailbox flags
+
+        self.runner.run(load, show, self._on_error, latest="measured")
 
     def remove_selected(self) -> None:
         """Ask to remove the selected brands (one confirmation for all)."""
@@ -459,6 +527,7 @@ class MainWindow(QMainWindow):
         self.detail.setText("Select a brand to see what it may do.")
         self.editor.slug = None
         self.editor.setEnabled(False)
+        self.unsubscribe.brand_shown(None)
         self.editor_pages.show_editor(False)  # the "select a brand" hint (ui/welcome.py)
 
     def _update_empty_note(self) -> None:
@@ -488,6 +557,7 @@ class MainWindow(QMainWindow):
             return [BrandRow.of(r, s) for r, s in self.services.brands.brand_summaries()]
 
         self.runner.run(load, self._on_loaded, self._on_error, latest="reload")
+        self.load_measured()
 
     def _on_loaded(self, rows: list[BrandRow]) -> None:
         if not self._loaded_once:
@@ -534,6 +604,10 @@ class MainWindow(QMainWindow):
         for kind, label in FLAG_LABELS:
             if flags[kind]:
                 entries.append((f"   {label}  {flags[kind]}", (kind, None)))
+        measured = self.model.measured_flag_counts()  # what the mailbox shows (issue 12)
+        entries += [
+            (f"{label}  {measured[k]}", (k, None)) for k, label in MEASURED_LABELS if measured[k]
+        ]
         entries += [(f"{STATUSES[s][0]}  {n}", ("status", s)) for s, n in sorted(counts.items())]
         categories = self.model.category_counts()
         entries += [(f"Category: {c}  {n}", ("category", c)) for c, n in sorted(categories.items())]
@@ -583,6 +657,8 @@ class MainWindow(QMainWindow):
             predicate = _Category("" if value == "(none)" else str(value))
         elif kind == "picked" and self._picked is not None:
             predicate = _Picked(self._picked[1])
+        elif kind in ("over_limit", "ignored_unsubscribe"):
+            predicate = _Picked(self.model.measured_flagged(kind))
         if (predicate is None and self._filter is None) or predicate == self._filter:
             predicate = self._filter  # keep the same object: lets the model narrow its scan
         self._filter = predicate
@@ -608,6 +684,7 @@ class MainWindow(QMainWindow):
         slug = self._last_shown = self.model.row_at(current.row()).slug
         if self._reselecting and slug == self.editor.slug:
             return
+        self.unsubscribe.brand_shown(slug)
         self.editor.show_brand(slug)
         self._describe(slug)
 
@@ -943,9 +1020,17 @@ FLAG_LABELS = (
     ("ending", "Permission ends soon"),
     ("vendor", "Vendor allows, undecided"),
 )
+#: Sidebar entries of what the mailbox shows (the Measured column's flags).
+MEASURED_LABELS = (
+    ("over_limit", "Writes more than you allow"),
+    ("ignored_unsubscribe", "Still writing after unsubscribe"),
+)
 #: The whole sentence of a sidebar entry whose label is short (shown as its tooltip).
 FLAG_TIPS = {
     "vendor": "Vendor allows what you haven't decided, and My Terms object: decide it",
+    "over_limit": "Your mailbox shows them writing more often than you allow",
+    "ignored_unsubscribe": "Your mailbox shows them writing after you unsubscribed, past the "
+    "deadline (48 hours for one click, 10 business days otherwise)",
 }
 
 

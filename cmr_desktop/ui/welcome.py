@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -65,12 +65,14 @@ IMPORT = WelcomeAction(
     "written (Ctrl+I).",
 )
 DEMO = WelcomeAction("demo", "Try the &demo", "Try the demo", DEMO_NOTE)
-#: Hook for "Find my brands in my mailbox" (issue 10): once a mailbox scan exists, define it
-#: here, e.g. WelcomeAction("mailbox", "&Find my brands in my mailbox…", "Find my brands in
-#: my mailbox", "…"), add it to ACTIONS between IMPORT and DEMO, and connect
-#: ``WelcomePage.buttons["mailbox"].clicked`` in the main window. Not shown until then.
-MAILBOX: WelcomeAction | None = None
-ACTIONS: tuple[WelcomeAction, ...] = (ADD, IMPORT, *((MAILBOX,) if MAILBOX else ()), DEMO)
+MAILBOX = WelcomeAction(
+    "mailbox",
+    "Find my brands in my &mailbox…",
+    "Find my brands in my mailbox",
+    "Read the headers of your mail (an mbox file such as a Google Takeout export, a Maildir "
+    "folder or an IMAP account) and pick the brands that write to you (Ctrl+Shift+F).",
+)
+ACTIONS: tuple[WelcomeAction, ...] = (ADD, IMPORT, MAILBOX, DEMO)
 
 #: The inline program that starts the desktop app (``cmr-desktop``) with this interpreter.
 #: (``python -m cmr_desktop`` is the ``cmr`` command line.)
@@ -119,10 +121,12 @@ class WelcomePage(QWidget):
     Signals:
         add_brand(): *Add a brand* was chosen (the window opens its wizard).
         import_file(): *Import a file* was chosen (the window asks for the file).
+        find_brands(): *Find my brands in my mailbox* was chosen (ui/discover.py).
     """
 
     add_brand = Signal()
     import_file = Signal()
+    find_brands = Signal()
 
     def __init__(
         self, parent: QWidget | None = None, *, launch: Callable[[], bool] = launch_demo
@@ -169,6 +173,7 @@ class WelcomePage(QWidget):
         box.addWidget(self.status)
         self.buttons["add"].clicked.connect(self.add_brand)
         self.buttons["import"].clicked.connect(self.import_file)
+        self.buttons["mailbox"].clicked.connect(self.find_brands)
         self.buttons["demo"].clicked.connect(self.try_demo)
         outer = QHBoxLayout(self)
         outer.addStretch(1)
@@ -248,6 +253,13 @@ class StartPages(QStackedWidget):
         for page in (brands, self.welcome, self.preparing):
             self.addWidget(page)
         self._preparing = False
+        self.currentChanged.connect(lambda _: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        """The page shown's: a hidden welcome (four big buttons) must not take height from
+        the brand panes and the results dock (QStackedWidget takes the largest page's)."""
+        current = self.currentWidget()
+        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
 
     def prepare(self) -> None:
         """Show "Preparing…" until :meth:`prepared` (the home is being filled)."""

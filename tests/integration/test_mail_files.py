@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -271,3 +273,34 @@ def test_source_for_path_says_in_one_line_what_is_wrong(
     with pytest.raises(MailError) as err:
         source_for_path(path)
     assert str(err.value) == message.format(p=path)
+
+
+def test_a_source_whose_file_or_folder_went_away_says_so_in_one_line(tmp_path: Path) -> None:
+    write_mbox(tmp_path / "inbox.mbox", messages(seed=36, n=1))
+    write_maildir(tmp_path / "Maildir", messages(seed=36, n=1))
+    mbox, maildir = MboxSource(tmp_path / "inbox.mbox"), MaildirSource(tmp_path / "Maildir")
+    (tmp_path / "inbox.mbox").unlink()
+    for sub in ("cur", "new", "tmp"):
+        for f in (tmp_path / "Maildir" / sub).iterdir():
+            f.unlink()
+        (tmp_path / "Maildir" / sub).rmdir()
+    with pytest.raises(MailError, match=r"^cannot read the mbox file .*inbox.mbox: No such file"):
+        mbox.scan()
+    with pytest.raises(MailError, match=r"^not a Maildir folder \(any more\): .*Maildir has no"):
+        maildir.scan()
+
+
+def test_the_generated_mailbox_is_the_same_for_the_same_seed_in_any_process(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import sys, pathlib\n"
+        "from cmr_desktop.testing.mailgen import messages, write_mbox\n"
+        "write_mbox(pathlib.Path(sys.argv[1]), messages(seed=37, n=40), takeout=True)\n"
+    )
+    for name, hash_seed in (("a", "1"), ("b", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], env=env, check=True)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+    write_mbox(tmp_path / "c", messages(seed=38, n=40), takeout=True)
+    assert (tmp_path / "c").read_bytes() != (tmp_path / "a").read_bytes()
