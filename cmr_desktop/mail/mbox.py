@@ -82,10 +82,11 @@ class MboxRun:
     def _check(self, offset: int) -> int:
         """A checksum of the file's first bytes and of the bytes just before ``offset``."""
         assert self._file is not None
-        self._file.seek(0)
-        head = self._file.read(min(offset, _CHECK))
-        self._file.seek(max(0, offset - _CHECK))
-        tail = self._file.read(min(offset, _CHECK))
+        # pread: the scan reads this same file sequentially, and the resume point is asked
+        # for between its messages (after each stored batch); a seek here would move it.
+        fd = self._file.fileno()
+        head = os.pread(fd, min(offset, _CHECK), 0)
+        tail = os.pread(fd, min(offset, _CHECK), max(0, offset - _CHECK))
         return zlib.crc32(tail, zlib.crc32(head))
 
     def _resume_offset(self, resume: Mapping[str, object] | None) -> int:

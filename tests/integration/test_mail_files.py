@@ -101,6 +101,25 @@ def test_a_cancelled_mbox_scan_resumes_without_loss_or_repeat(tmp_path: Path) ->
     assert seen + ids(rest) == expected_ids(msgs)
 
 
+def test_asking_for_the_resume_point_during_a_scan_changes_nothing_it_reads(
+    tmp_path: Path,
+) -> None:
+    # The discovery stores the resume point after every batch, in the middle of the scan.
+    path = tmp_path / "inbox.mbox"
+    msgs = list(messages(seed=27, n=120, body_bytes=30_000))  # > 1 MiB: several reads
+    write_mbox(path, msgs)
+    run = MboxSource(path).scan(None)
+    seen, points = [], []
+    for item in run:
+        assert isinstance(item, MailHeaders)
+        seen.append(item.message_id)
+        points.append(run.resume_point())
+    run.close()
+    assert seen == expected_ids(msgs)
+    rest, _ = scan_all(MboxSource(path), points[49])  # as after a cancel at message 50
+    assert ids(rest) == expected_ids(msgs)[50:]
+
+
 def test_a_shrunk_or_rewritten_mbox_is_read_again_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "inbox.mbox"
     msgs = list(messages(seed=26, n=60))

@@ -223,12 +223,6 @@ def test_cancel_stops_the_scan_and_keeps_what_was_read(
     assert dialog.found.rows  # what was read is shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mail/mbox.py: MboxRun.resume_point() seeks the file __iter__ reads from, so the "
-    "point stored mid-scan (after each batch) lands inside a From line and the next scan "
-    "starts over",
-)
 def test_after_a_cancel_the_next_scan_reads_only_the_rest(
     qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
