@@ -146,8 +146,8 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self.search.setFocus)
         self.addAction(find)
-        self._search_separator = toolbar.addSeparator()
-        toolbar.addWidget(self.search)
+        self._search_separator = toolbar.addSeparator()  # where later actions go
+        self._search_separator.setVisible(False)
         # Debounce: filter when typing pauses, not on every key of a fast typist.
         self._search_timer = QTimer(self, singleShot=True, interval=120)
         self._search_timer.timeout.connect(self._apply_filter)
@@ -321,7 +321,17 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(self)
         self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.table)
+        # The search sits on top of the list it filters, not in the toolbar: a toolbar too
+        # narrow for its actions hides what does not fit, and the search went first.
+        brand_list = QWidget(self)
+        brand_list.setObjectName("brand-list")
+        list_box = QVBoxLayout(brand_list)
+        list_box.setContentsMargins(0, 0, 0, 0)
+        list_box.setSpacing(4)
+        self.search.setMaximumWidth(16_777_215)
+        list_box.addWidget(self.search)
+        list_box.addWidget(self.table)
+        self.splitter.addWidget(brand_list)
         # A hint in the editor's place until a brand is selected (ui/welcome.py).
         self.editor_pages = EditorPages(detail_box, self)
         self.model.modelReset.connect(self._editor_or_hint)

@@ -38,16 +38,16 @@ def _welcome_shown(window: MainWindow) -> bool:
     return window.pages.currentWidget() is window.pages.welcome
 
 
-def test_an_empty_home_shows_the_welcome_with_three_actions(empty: MainWindow) -> None:
+def test_an_empty_home_shows_the_welcome_with_four_actions(empty: MainWindow) -> None:
     page = empty.pages.welcome
     assert page.isVisible()
     assert not empty.table.isVisible()
     assert not empty.editor.isVisible()
     assert "CMR Desktop" in page.intro.text()
     assert "decided" in page.intro.text()
-    assert list(page.buttons) == ["add", "import", "demo"]  # the mailbox action is not shown
+    assert list(page.buttons) == ["add", "import", "mailbox", "demo"]
     names = [b.accessibleName() for b in page.buttons.values()]
-    assert names == ["Add a brand", "Import a file", "Try the demo"]
+    assert names == ["Add a brand", "Import a file", "Find my brands in my mailbox", "Try the demo"]
     for button in page.buttons.values():
         assert button.focusPolicy() & Qt.FocusPolicy.TabFocus
         assert "&" in button.text()  # a mnemonic (Alt+A, Alt+I, Alt+D)
@@ -62,7 +62,7 @@ def test_tab_moves_through_the_welcomes_actions_in_order(qtbot: Any, empty: Main
     page.buttons["add"].setFocus()
     qtbot.waitUntil(page.buttons["add"].hasFocus, timeout=3000)
     order = [page.buttons["add"]]
-    for _ in range(2):
+    for _ in range(len(page.buttons) - 1):
         widget = order[-1].nextInFocusChain()
         while not (isinstance(widget, QPushButton) and widget.isVisible()):
             widget = widget.nextInFocusChain()
