@@ -49,6 +49,10 @@ def test_a_mail_account_is_added_from_stdin_checked_used_by_discover_and_its_pas
            "--imap-port", str(imap.tls_port), "--smtp-host", "smtp.example.org",
            "--smtp-security", "starttls", "--password-stdin")  # fmt: skip
 
+    unasked = cmr(*add[:-1], stdin=PASSWORD + "\n", env=env)  # no terminal, no --password-stdin
+    assert (unasked.code, unasked.err.count("\n")) == (2, 1), unasked
+    assert "--password-stdin" in unasked.err
+
     wrong = cmr(*add, stdin="not-the-password\n", env=env)
     assert (wrong.code, wrong.err.count("\n")) == (1, 1), wrong
     assert "mail account 'me' not added" in wrong.err
