@@ -20,10 +20,12 @@ from cmr_desktop.cli import (
     directory,
     discover,
     journal,
+    mail,
     policy,
     prefs,
     sync,
     transfer,
+    unsubscribe,
 )
 from cmr_desktop.cli.common import CONTEXT, Ctx, ServicesFactory
 from cmr_desktop.domain.errors import DomainError
@@ -60,6 +62,8 @@ for command in (
     directory.directory,
     discover.discover_cmd,
     discover.measured_cmd,
+    mail.mail_group,
+    unsubscribe.unsubscribe_cmd,
 ):
     cli.add_command(command)
 
