@@ -416,6 +416,11 @@ class Connector(abc.ABC):
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
+        #: The version of the vendor's state the host stored at the last sync that read or
+        #: wrote it (``RemoteState.version``), or None before the first. The host sets it
+        #: before it calls :meth:`read`; a connector that cannot read a vendor's state (the
+        #: built-in ``email``) reports from it what it last heard.
+        self.last_version: str | None = None
 
     @abc.abstractmethod
     def catalog(self) -> Catalog:

@@ -65,6 +65,10 @@ from cmr_desktop.mail.unsubscribe import Targets, one_click
 CATALOG = Catalog(channels=frozenset({Channel.EMAIL}))
 
 
+#: The version of the state a one-click unsubscribe the sender accepted gives.
+ONE_CLICK_VERSION = "one-click:"
+
+
 class EmailConnector(Connector):
     """A brand that writes to the customer, unsubscribed from through its own mail."""
 
@@ -152,6 +156,12 @@ class EmailConnector(Connector):
         return CATALOG
 
     def read(self) -> RemoteState:
+        last = self.last_version or ""
+        if last.startswith(ONE_CLICK_VERSION):
+            # The sender accepted the unsubscribe: the last fact about its state. Mail seen
+            # before it is no evidence that e-mail is on again; mail after its deadline is
+            # the mailbox's to show (services.discovery: "still writing after unsubscribe").
+            return RemoteState(PreferenceSet(channels={Channel.EMAIL: False}), last)
         seen = self.targets.seen_at
         if not seen:
             return RemoteState(PreferenceSet(), "mailbox:nothing seen")
@@ -185,7 +195,9 @@ class EmailConnector(Connector):
         )
         if outcome.done:
             stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            return RemoteState(PreferenceSet(channels={Channel.EMAIL: False}), f"one-click:{stamp}")
+            return RemoteState(
+                PreferenceSet(channels={Channel.EMAIL: False}), f"{ONE_CLICK_VERSION}{stamp}"
+            )
         if outcome.refused:
             raise PermanentError(f"one-click unsubscribe not sent: {outcome.result}")
         if outcome.status is None or outcome.status >= 500 or outcome.status == 429:

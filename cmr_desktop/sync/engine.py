@@ -444,6 +444,7 @@ class SyncEngine:
             inp = uow.sync.load(slug)
         brand = inp.brand
         connector = self.connector_for(brand)
+        connector.last_version = inp.remote_version
         if not connector.remote:
             hint = getattr(connector, "manual_hint", None)
             return self._manual(brand, inp.base, inp.pending, hint() if callable(hint) else "")

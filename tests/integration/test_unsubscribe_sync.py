@@ -215,3 +215,21 @@ def test_asking_for_a_method_the_mail_did_not_offer_says_what_to_do_instead(
     with pytest.raises(InputError, match="no unsubscribe page"):
         services.unsubscribe.confirm_web_done(slug)
     assert unsubscribes(services, slug) == []
+
+
+def test_checking_the_vendor_after_a_one_click_reports_no_drift_and_sends_nothing_again(
+    services: Services, server: OneClickServer
+) -> None:
+    # The sender accepted the unsubscribe: the mail seen before it is no evidence that the
+    # sender turned e-mail back on (whether it keeps writing is the mailbox's to show).
+    slug = add(services, "Shop", one_click_url=server.url(), dkim_verified="yes")
+    services.sync.run()
+    assert len(server.seen) == 1
+
+    report = services.sync.run(verify=True)
+
+    [outcome] = report.outcomes
+    assert outcome.result is Result.UNCHANGED, outcome.detail
+    assert len(server.seen) == 1
+    assert "drift" not in [e.kind for e in services.journal.entries(slug)]
+    assert services.brands.get_brand(slug).vendor.channels == {Channel.EMAIL: False}
