@@ -11,9 +11,12 @@ The rule (each step is tested in ``tests/unit/test_discovery_grouping.py``):
    *passed* (Authentication-Results), preferring one equal to ``F``, then one that is not a
    sending service's; a signature that was not checked is never used. ``L``: the List-Id's
    registrable domain (RFC 2919: the id is a domain name).
-3. **Personal mail is not a brand.** No List-Id and no List-Unsubscribe, and ``F`` is an
-   ordinary mailbox provider's (gmail.com, outlook.com, ...): a person wrote, not a brand.
-   Such messages are counted as read and never stored.
+3. **Personal mail is not a brand.** No List-Id and no List-Unsubscribe, and either ``F``
+   is an ordinary mailbox provider's (gmail.com, outlook.com, ...) or no DKIM signature of
+   ``F``'s own passed: a person wrote, not a brand (people on their own domain rarely sign;
+   a brand's mail without list headers, a receipt say, is signed by its domain: the large
+   mailbox providers require it of bulk senders). Such messages are counted as read and
+   never stored.
 4. **A sending service's domain names no brand.** When ``F`` belongs to a known e-mail
    service provider or list platform (:data:`ESP_DOMAINS`: mailchimpapp.net, sendgrid.net,
    substack.com, googlegroups.com ...) or to a mailbox provider (a newsletter sent from a
@@ -169,6 +172,8 @@ def observe(headers: MailHeaders) -> Observation | None:
     if not bulk and f in MAILBOX_DOMAINS:
         return None  # a person wrote
     dkim = _pass_domain(headers, f)
+    if not bulk and registrable(dkim) != f:
+        return None  # no list headers and not signed by its own domain: a person wrote
     d = registrable(dkim)
     lst = registrable(headers.list_id)
     if _is_service(f):

@@ -138,7 +138,9 @@ def test_an_observation_keeps_the_headers_discovery_needs_and_no_body() -> None:
 
 
 def test_a_message_without_a_message_id_is_identified_by_where_it_is() -> None:
-    found = observe(MailHeaders(where="inbox at byte 9", from_address="a@shop.com"))
+    found = observe(
+        MailHeaders(where="inbox at byte 9", from_address="a@shop.com", list_id="news.shop.com")
+    )
     assert found is not None
     assert found.ident == "where:inbox at byte 9"
 
@@ -170,3 +172,18 @@ def test_grouping_never_fails_on_hostile_headers(
         )
     )
     assert found is None or (found.brand_key and found.ident == "where:x")
+
+
+def test_a_person_on_their_own_domain_is_not_a_brand_but_a_brand_s_signed_receipt_is() -> None:
+    person = MailHeaders(where="1", from_address="zoe@obrien.ie", from_name="Zoë O'Brien")
+    assert observe(person) is None  # no list headers, not signed by obrien.ie
+    receipt = MailHeaders(
+        where="2", from_address="orders@shop.com", dkim_pass_domains=("shop.com",)
+    )
+    found = observe(receipt)
+    assert found is not None
+    assert found.brand_key == "shop.com"
+    signed_elsewhere = MailHeaders(
+        where="3", from_address="sam@example.org", dkim_pass_domains=("relay.example",)
+    )
+    assert observe(signed_elsewhere) is None
