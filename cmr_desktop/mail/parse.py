@@ -37,10 +37,13 @@ from cmr_desktop.mail.headers import WANTED_FIELDS, MailHeaders, Skipped
 __all__ = [
     "MAX_BLOCK_BYTES",
     "MAX_FIELDS_BYTES",
+    "Fields",
+    "cut_fields",
     "fields_fast",
     "fields_stdlib",
     "header_end",
     "parse_headers",
+    "read_fields",
     "unfold",
 ]
 
@@ -150,14 +153,32 @@ def parse_headers(raw: bytes, where: str, *, cut: bool = True) -> MailHeaders | 
     """Read one message's header block (or a whole message: read up to its first empty
     line). Never raises. ``cut=False``: ``raw`` is already only the header block (the
     mbox and Maildir readers cut it while looking for the next message)."""
+    return read_fields(cut_fields(raw, cut=cut), where)
+
+
+def cut_fields(raw: bytes, *, cut: bool = True) -> Fields | str:
+    """The first step of :func:`parse_headers`: the wanted fields, or why the message is
+    skipped. Only built-in types, so the mbox reader's worker process can hand it over
+    (:mod:`cmr_desktop.mail.mbox`). Never raises."""
     try:
         if len(raw) > MAX_BLOCK_BYTES:
-            return Skipped(where, f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)")
+            return f"header block too large (over {MAX_BLOCK_BYTES >> 20} MiB)"
         fields = fields_fast(raw, cut=cut)
         if fields is None:
-            return Skipped(where, f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)")
+            return f"header block too large (over {MAX_FIELDS_BYTES // 1024} KiB)"
         if not fields and b":" not in raw:
-            return Skipped(where, "no header fields (not an e-mail message?)")
+            return "no header fields (not an e-mail message?)"
+        return fields
+    except Exception as exc:  # the promise: a message is read or skipped, never a crash
+        return f"unreadable header block ({type(exc).__name__})"
+
+
+def read_fields(fields: Fields | str, where: str) -> MailHeaders | Skipped:
+    """The second step of :func:`parse_headers`: :func:`cut_fields`'s result read into
+    :class:`MailHeaders`, or skipped with its reason. Never raises."""
+    if isinstance(fields, str):
+        return Skipped(where, fields)
+    try:
         return _headers(fields, where)
     except Exception as exc:  # the promise: a message is read or skipped, never a crash
         return Skipped(where, f"unreadable header block ({type(exc).__name__})")

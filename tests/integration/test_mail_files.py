@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import subprocess
@@ -20,6 +21,22 @@ from cmr_desktop.mail.headers import MailHeaders, MailSource, Skipped
 from cmr_desktop.mail.maildir import MaildirSource
 from cmr_desktop.mail.mbox import MboxSource
 from cmr_desktop.testing.mailgen import GenMessage, messages, write_maildir, write_mbox
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every mbox test runs twice: split into messages in this process, and in the worker
+    process that large files get (``mbox._worker_cuts``)."""
+    func = metafunc.function
+    if "MboxSource" in inspect.getsource(func) and "worker" not in func.__name__:
+        metafunc.fixturenames.append("split")
+        metafunc.parametrize("split", ["here", "worker"], indirect=True)
+
+
+@pytest.fixture
+def split(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    worker = request.param == "worker"
+    monkeypatch.setattr(mbox_module, "SPLIT_IN_WORKER_FROM", 0 if worker else 1 << 62)
+    return str(request.param)
 
 
 def scan_all(
@@ -323,3 +340,97 @@ def test_the_generated_mailbox_is_the_same_for_the_same_seed_in_any_process(
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
     write_mbox(tmp_path / "c", messages(seed=38, n=40), takeout=True)
     assert (tmp_path / "c").read_bytes() != (tmp_path / "a").read_bytes()
+
+
+# --- the worker process that splits large mbox files (mbox._worker_cuts) ------------------
+
+_DIES_AFTER_TWO_FRAMES = """
+import os, sys
+import cmr_desktop.mail.mbox as m
+m._BATCH = 7
+class Out:
+    n = 0
+    def write(self, data):
+        Out.n += 1
+        if Out.n > 2:
+            os._exit(3)
+        sys.__stdout__.buffer.write(data)
+        sys.__stdout__.buffer.flush()
+    def flush(self):
+        pass
+class Std:
+    buffer = Out()
+sys.stdout = Std()
+m._serve()
+"""
+_GARBAGE = "import sys, struct; sys.stdout.buffer.write(struct.pack('<I', 4) + b'junk')"
+_WRONG_SHAPE = (
+    "import marshal, sys, struct; d = marshal.dumps([(5, {}, 2)]); "
+    "sys.stdout.buffer.write(struct.pack('<I', len(d)) + d + struct.pack('<I', 0))"
+)
+
+
+def _record_workers(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    started: list[subprocess.Popen[bytes]] = []
+    real = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = real(*args, **kwargs)  # type: ignore[call-overload]
+        started.append(proc)
+        return proc  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(mbox_module.subprocess, "Popen", popen)
+    return started
+
+
+def test_a_large_mbox_is_split_by_a_worker_that_ends_with_the_scan_even_half_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "inbox.mbox"
+    msgs = list(messages(seed=31, n=1200, body_bytes=2000))
+    write_mbox(path, msgs)
+    monkeypatch.setattr(mbox_module, "SPLIT_IN_WORKER_FROM", path.stat().st_size // 2)
+    started = _record_workers(monkeypatch)
+    run = MboxSource(path).scan()
+    reading = iter(run)
+    first = [next(reading) for _ in range(3)]
+    assert len(started) == 1
+    assert started[0].poll() is None  # the worker is reading on
+    point = run.resume_point()
+    run.close()  # stopped half way: the worker is ended, not left behind
+    assert started[0].returncode is not None
+    assert ids(first) == expected_ids(msgs)[:3]
+    rest, _ = scan_all(MboxSource(path), point)
+    assert len(started) == 2  # what is left is still over the threshold
+    assert ids(rest) == expected_ids(msgs)[3:]
+
+
+@pytest.mark.parametrize("script", [_DIES_AFTER_TWO_FRAMES, _GARBAGE, _WRONG_SHAPE])
+def test_a_worker_that_fails_or_talks_garbage_changes_nothing_the_scan_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
+) -> None:
+    path = tmp_path / "inbox.mbox"
+    msgs = list(messages(seed=32, n=100))
+    write_mbox(path, msgs)
+    monkeypatch.setattr(mbox_module, "SPLIT_IN_WORKER_FROM", 0)
+    monkeypatch.setattr(mbox_module, "_WORKER", script)
+    started = _record_workers(monkeypatch)
+    items, point = scan_all(MboxSource(path))
+    assert len(started) == 1
+    assert started[0].returncode is not None
+    assert [dataclasses.replace(i, where="") for i in items] == [m.expected for m in msgs]
+    assert point["offset"] == path.stat().st_size
+
+
+def test_where_no_worker_can_start_the_scan_splits_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "inbox.mbox"
+    msgs = list(messages(seed=33, n=50))
+    write_mbox(path, msgs)
+    monkeypatch.setattr(mbox_module, "SPLIT_IN_WORKER_FROM", 0)
+    monkeypatch.setattr(mbox_module.sys, "frozen", True, raising=False)  # a bundled app
+    started = _record_workers(monkeypatch)
+    items, _ = scan_all(MboxSource(path))
+    assert started == []
+    assert ids(items) == expected_ids(msgs)
