@@ -271,6 +271,9 @@ _FRAME = struct.Struct("<I")
 _WORKER = "from cmr_desktop.mail.mbox import _serve; _serve()"
 
 
+_PREADV = getattr(os, "preadv", None)
+
+
 class _PRead:
     """``seek``/``readinto`` over a descriptor with ``pread``: a position of its own."""
 
@@ -282,7 +285,12 @@ class _PRead:
         return pos
 
     def readinto(self, into: memoryview) -> int:
-        got = os.preadv(self._fd, [into], self._pos)
+        if _PREADV is not None:
+            got = _PREADV(self._fd, [into], self._pos)
+        else:  # macOS before 11: one more copy
+            data = os.pread(self._fd, len(into), self._pos)
+            got = len(data)
+            into[:got] = data
         self._pos += got
         return got
 
@@ -311,8 +319,8 @@ def _serve() -> None:
 
 def _worker_cuts(f: BufferedReader, start: int, limit: int) -> Iterator[Cut] | None:
     """The cuts of ``f`` from a worker process; None if no worker can run here."""
-    if getattr(sys, "frozen", False) or not sys.executable:
-        return None  # a bundled app has no interpreter to start with -c
+    if getattr(sys, "frozen", False) or not sys.executable or os.name != "posix":
+        return None  # a bundled app has no interpreter to start with -c; no pass_fds
     fd = f.fileno()
     try:
         proc = subprocess.Popen(
