@@ -25,7 +25,7 @@ import struct
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from io import BufferedReader
 from pathlib import Path
 from typing import Protocol
@@ -271,7 +271,7 @@ _FRAME = struct.Struct("<I")
 _WORKER = "from cmr_desktop.mail.mbox import _serve; _serve()"
 
 
-_PREADV = getattr(os, "preadv", None)
+_PREADV: Callable[[int, list[memoryview], int], int] | None = getattr(os, "preadv", None)
 
 
 class _PRead:
