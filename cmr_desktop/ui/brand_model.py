@@ -275,6 +275,7 @@ class BrandTableModel(QAbstractTableModel):
         self._categories: dict[str, int] = {}
         # The Measured column (slug -> cell): set after a scan or a reload, never per edit.
         self._measured: dict[str, MeasuredCell] = {}
+        self._measured_flags: frozenset[str] = frozenset()  # slugs with a mailbox flag
         app = QGuiApplication.instance()
         self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
@@ -354,6 +355,7 @@ class BrandTableModel(QAbstractTableModel):
         """The Measured column's cells (slug -> cell), e.g. after a scan: one repaint of
         that column (and a re-sort when the table is sorted by it)."""
         self._measured = dict(cells)
+        self._measured_flags = frozenset(slug for slug, c in cells.items() if c.flagged)
         if self._sort[0] is Column.MEASURED:
             self.sort(*self._sort)
         elif self._visible:
@@ -362,6 +364,10 @@ class BrandTableModel(QAbstractTableModel):
 
     def measured(self, slug: str) -> MeasuredCell | None:
         return self._measured.get(slug)
+
+    def measured_flagged_any(self) -> frozenset[str]:
+        """The brands with either mailbox flag: they need attention too."""
+        return self._measured_flags
 
     def measured_flagged(self, kind: str) -> frozenset[str]:
         """The brands with a mailbox flag: ``over_limit`` or ``ignored_unsubscribe``."""
@@ -520,5 +526,15 @@ class BrandTableModel(QAbstractTableModel):
     def flag_counts(self) -> dict[str, int]:
         """How many brands need attention (``attention``), break My Terms (``terms``), have
         a permission ending soon (``ending``) and have a vendor allowing what the customer
-        has not decided where My Terms object (``vendor``). Kept up to date row by row."""
-        return dict(self._flags)
+        has not decided where My Terms object (``vendor``). Kept up to date row by row;
+        ``attention`` also counts the listed brands the mailbox flags (the Measured column:
+        writing more than allowed, or after an unsubscribe) that need none otherwise."""
+        flags = dict(self._flags)
+        if self._measured_flags:  # a few brands at most: no scan of the rows
+            index, rows = self._by_slug(), self._rows
+            flags["attention"] += sum(
+                1
+                for slug in self._measured_flags
+                if (i := index.get(slug)) is not None and not rows[i].attention
+            )
+        return flags

@@ -658,7 +658,7 @@ class MainWindow(QMainWindow):
         kind, value = item.data(Qt.ItemDataRole.UserRole) if item else ("all", None)
         predicate: Filter = None
         if kind == "attention":
-            predicate = _Flag("attention")
+            predicate = _Flag("attention", self.model.measured_flagged_any())
         elif kind in ("terms", "ending", "vendor"):
             predicate = _Flag(kind)
         elif kind == "status":
@@ -1078,12 +1078,13 @@ def summary_text(counts: dict[str, int], flags: dict[str, int]) -> str:
 class _Flag:
     """Brands that need attention, or have one of its reasons (see FLAG_LABELS)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, mailbox: frozenset[str] = frozenset()) -> None:
         self.kind = kind
+        self.mailbox = mailbox  # "attention": also the brands the mailbox flags
 
     def __call__(self, row: BrandRow) -> bool:
         if self.kind == "attention":
-            return row.attention
+            return row.attention or row.slug in self.mailbox
         if self.kind == "terms":
             return row.breaks_terms
         if self.kind == "ending":
@@ -1091,10 +1092,10 @@ class _Flag:
         return row.vendor_open > 0
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Flag) and other.kind == self.kind
+        return isinstance(other, _Flag) and (other.kind, other.mailbox) == (self.kind, self.mailbox)
 
     def __hash__(self) -> int:
-        return hash(self.kind)
+        return hash((self.kind, self.mailbox))
 
 
 class _Status:

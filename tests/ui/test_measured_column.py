@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel
 
 from cmr_desktop.domain.vocabulary import Channel, Frequency
 from cmr_desktop.mail.mbox import MboxSource
@@ -114,6 +115,30 @@ def test_a_brand_writing_more_often_than_allowed_is_flagged_and_one_within_it_is
     assert cell(window, spotify, Qt.ItemDataRole.DecorationRole) is None
     assert "more often" not in cell(window, spotify, Qt.ItemDataRole.ToolTipRole)
     assert window.model.measured_flag_counts()["over_limit"] == 1
+
+
+def test_a_brand_the_mailbox_flags_is_counted_and_listed_under_needs_attention(
+    qtbot: Any, window: MainWindow, home: tuple[Services, dict[str, str]]
+) -> None:
+    _svc, slugs = home
+    zalando = slugs["Zalando"]  # writes about 5 a week, allowed monthly; nothing else wrong
+    qtbot.waitUntil(lambda: window.model.measured(zalando) is not None, timeout=5000)
+    rows = window.model.all_rows()
+    (row,) = [r for r in rows if r.slug == zalando]
+    assert not row.attention  # its own record needs nothing: only the mailbox flags it
+    others = {r.slug for r in rows if r.attention}  # e.g. new brands not yet sent
+    count = len(others) + 1
+    assert window.model.flag_counts()["attention"] == count
+    entries = [window.sidebar.item(i) for i in range(window.sidebar.count())]
+    (attention,) = [e for e in entries if e.data(Qt.ItemDataRole.UserRole) == ("attention", None)]
+    assert attention.text() == f"Needs attention  {count}"
+    window.sidebar.setCurrentItem(attention)
+    qtbot.waitUntil(lambda: window.model.rowCount() == count, timeout=5000)
+    assert window.model.visible_row(zalando) is not None
+    assert f"Needs attention {count}" in " ".join(
+        [window.statusBar().currentMessage()]
+        + [w.text() for w in window.statusBar().findChildren(QLabel)]
+    )
 
 
 def test_a_brand_still_writing_after_an_unsubscribe_shows_the_dates_and_message_ids(
