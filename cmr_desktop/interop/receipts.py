@@ -14,7 +14,8 @@ that brand's unsubscribe actions from the journal (entries of kind ``unsubscribe
 first: the method (``one-click``: the RFC 8058 POST; ``mailto``: the e-mail sent from the
 customer's own account; ``web``: the brand's page), when, the outcome as it happened
 (``done``; ``failed``, with the reason; ``done by hand, as confirmed by the customer`` for a
-page the customer says they used: the app saw nothing), the target's domain or e-mail
+page the customer says they used: the app saw nothing; ``not recorded`` for an entry from
+before the journal said), the target's domain or e-mail
 address only (never the link's path or query, which can carry a token; any address in the
 result is cut to its host the same way), and the journal entry's hash as evidence.
 
@@ -61,6 +62,8 @@ _METHODS = {
     "web": "the brand's unsubscribe page, used by the customer",
 }
 DONE, FAILED, BY_HAND = "done", "failed", "done by hand, as confirmed by the customer"
+#: An older entry that did not record whether it reached the sender: not claimed either way.
+UNKNOWN = "not recorded"
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s,;]+")
 
 
@@ -98,8 +101,13 @@ def channel_action(at: dt.datetime, entry_hash: str, detail: Mapping[str, Any]) 
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     when = when.astimezone(dt.UTC)
-    done = detail.get("done") is True
-    outcome = (BY_HAND if method == "web" else DONE) if done else FAILED
+    done = detail.get("done")
+    if not isinstance(done, bool):
+        outcome = UNKNOWN
+    elif done:
+        outcome = BY_HAND if method == "web" else DONE
+    else:
+        outcome = FAILED
     return {
         "action": "unsubscribe",
         "channel": "email",
