@@ -250,3 +250,23 @@ def test_a_brand_with_nothing_consented_gets_a_withdrawal_record_not_a_receipt(
     assert services.transfer.brands_without_receipts() == ["Paper"]
     assert services.transfer.withdrawals() == [record]
     assert _export(services) == text
+
+
+def test_cli_writes_a_withdrawal_record_and_says_it_is_not_a_receipt(
+    cmr: Any, tmp_path: Path
+) -> None:
+    add = cmr(
+        "brand", "add", "Paper", "--connector", "email",
+        "--set", "sender_domain=paper.example", "--set", "web_url=https://paper.example/prefs",
+    )  # fmt: skip
+    assert add.code == 0, add
+    assert cmr("unsubscribe", "paper", "--web-done").code == 0
+    out = tmp_path / "receipts.json"
+    res = cmr("export", "--format", "receipts", "-o", str(out))
+    assert res.code == 0, res
+    assert "Exported 0 receipts to" in res.err
+    assert "Wrote 1 withdrawal record (not receipts" in res.err
+    (record,) = json.loads(out.read_text("utf-8"))
+    _valid([record])
+    assert record["cmrRecord"] == "withdrawal"
+    assert record["cmrHistory"][0]["outcome"] == "done by hand, as confirmed by the customer"
