@@ -28,7 +28,8 @@ from cmr_desktop.services import InputError
     default="json",
     show_default=True,
     help="json: everything (re-importable); csv: a table; receipts: consent receipts "
-    "(Kantara Consent Receipt v1.1 JSON), one per state a brand confirmed.",
+    "(Kantara Consent Receipt v1.1 JSON), one per state a brand confirmed, with the brand's "
+    "unsubscribes (cmrHistory); brands with no receipt but unsubscribes get a withdrawal record.",
 )
 @click.option(
     "--brand",
@@ -62,6 +63,13 @@ def export_cmd(ctx: Ctx, output: str | None, fmt: str, brands: tuple[str, ...]) 
             click.echo(
                 f"No receipt for {plural(len(without), 'brand')} with nothing you consented to: "
                 f"{names}.",
+                err=True,
+            )
+        withdrawn = ctx.services.transfer.withdrawals(brands)
+        if withdrawn:
+            click.echo(
+                f"Wrote {plural(len(withdrawn), 'withdrawal record')} (not receipts: what you "
+                "asked brands you consented nothing to stop, with each request's outcome).",
                 err=True,
             )
 

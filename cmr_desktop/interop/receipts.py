@@ -9,16 +9,41 @@ receipt lists the data uses the customer *allowed*, grouped by purpose, with the
 Refusals are not consents and are left out (the journal keeps them); a state with nothing
 allowed gets no receipt at all (the specification requires at least one purpose).
 
+Channel actions (``cmrHistory``, an extension field): every receipt of a brand also carries
+that brand's unsubscribe actions from the journal (entries of kind ``unsubscribe``), oldest
+first: the method (``one-click``: the RFC 8058 POST; ``mailto``: the e-mail sent from the
+customer's own account; ``web``: the brand's page), when, the outcome as it happened
+(``done``; ``failed``, with the reason; ``done by hand, as confirmed by the customer`` for a
+page the customer says they used: the app saw nothing; ``not recorded`` for an entry from
+before the journal said), the target's domain or e-mail
+address only (never the link's path or query, which can carry a token; any address in the
+result is cut to its host the same way), and the journal entry's hash as evidence.
+
+Withdrawals: a brand the customer allowed no data use has no receipt (a receipt needs a
+purpose, and an unsubscribe is not a consent to anything). When such a brand has channel
+actions, the export gets a *withdrawal record* for it instead (``withdrawal_record``):
+``{"cmrRecord": "withdrawal", ...}`` with the brand, a statement that it is not a consent
+receipt, and the same ``cmrHistory``. It says what the customer asked to stop, and whether
+each request was done or failed; it never calls anything consent and claims nothing about
+the brand's state. Withdrawal records follow the receipts in the exported array; the
+``cmrRecord`` field tells them apart (receipts have none), so a reader that wants receipts
+only skips objects that have it. This keeps the export an array of receipts for every
+existing reader, rather than a new envelope object, and keeps a withdrawal out of a shape
+that would call it consent.
+
 ``resources/schemas/consent-receipt-v1.1.schema.json`` describes what is written here
-(the fields of the specification that this app fills in); tests validate against it.
+(the fields of the specification that this app fills in, ``cmrHistory`` and the withdrawal
+record); tests validate against it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from cmr_desktop.domain.brand import Brand
 from cmr_desktop.domain.preferences import GrantKey, PreferenceSet
@@ -28,6 +53,97 @@ VERSION = "KI-CR-v1.1.0"
 #: Special categories of personal data (GDPR Art. 9) in this app's vocabulary.
 SENSITIVE = frozenset({DataCategory.HEALTH})
 _NAMESPACE = uuid.UUID("5f0c7e0e-93c1-4bb5-9d7e-6c0f1d6b1a11")  # this app's receipts
+
+
+#: What each unsubscribe method is, in the record's words.
+_METHODS = {
+    "one-click": "one-click unsubscribe (RFC 8058 POST to the address in the brand's mail)",
+    "mailto": "unsubscribe e-mail sent from the customer's own mail account",
+    "web": "the brand's unsubscribe page, used by the customer",
+}
+DONE, FAILED, BY_HAND = "done", "failed", "done by hand, as confirmed by the customer"
+#: An older entry that did not record whether it reached the sender: not claimed either way.
+UNKNOWN = "not recorded"
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s,;]+")
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _target(method: str, target: str) -> str:
+    """The target without secrets: a link's host; a mailto's address(es), no query."""
+    target = target.strip()
+    if method == "mailto" or target.lower().startswith("mailto:"):
+        return target.split(":", 1)[-1].split("?", 1)[0].strip()
+    return _host(target)
+
+
+def _scrubbed(text: str) -> str:
+    """``text`` with every address in it cut to its host (a redirect's path may hold a token)."""
+    return _URL.sub(lambda m: _host(m.group(0)) or "(an address)", text)
+
+
+def channel_action(at: dt.datetime, entry_hash: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``cmrHistory`` item from an ``unsubscribe`` journal entry (time ``at``, hash
+    ``entry_hash``, ``detail`` as services.unsubscribe and the e-mail connector write it)."""
+    method = str(detail.get("method") or "")
+    when = at
+    raw = detail.get("at")
+    if isinstance(raw, str):
+        try:
+            when = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            when = at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    when = when.astimezone(dt.UTC)
+    done = detail.get("done")
+    if not isinstance(done, bool):
+        outcome = UNKNOWN
+    elif done:
+        outcome = BY_HAND if method == "web" else DONE
+    else:
+        outcome = FAILED
+    return {
+        "action": "unsubscribe",
+        "channel": "email",
+        "method": method or "unknown",
+        "methodDescription": _METHODS.get(method, "unsubscribe (method not recorded)"),
+        "outcome": outcome,
+        "result": _scrubbed(str(detail.get("result") or "")),
+        "at": when.isoformat().replace("+00:00", "Z"),
+        "timestamp": int(when.timestamp()),
+        "target": _target(method, str(detail.get("target") or "")),
+        "evidence": {"journalEntryHash": entry_hash},
+    }
+
+
+def history(actions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``actions`` (``channel_action`` items) oldest first; ties keep the journal's order."""
+    return sorted(actions, key=lambda a: int(a["timestamp"]))
+
+
+def withdrawal_record(brand: Brand, actions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """What the customer withdrew from ``brand`` (which has no receipt): its channel actions,
+    never called consent; None without any."""
+    if not actions:
+        return None
+    return {
+        "cmrRecord": "withdrawal",
+        "statement": (
+            "Not a consent receipt: the customer allowed this brand no use of their data. "
+            "These are the customer's requests to stop contact, each as it happened."
+        ),
+        "piiController": brand.name,
+        "piiControllerUrl": brand.website,
+        "piiPrincipalId": brand.account_id or "(the customer; no account id recorded)",
+        "language": "en",
+        "cmrHistory": history(actions),
+    }
 
 
 def _purposes(
@@ -121,6 +237,7 @@ def brand_receipts(
     *,
     pending: bool,
     by_terms: Collection[GrantKey] = (),
+    actions: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """Receipts of one brand, oldest first (empty when the customer allowed nothing).
 
@@ -129,6 +246,8 @@ def brand_receipts(
             each confirmation.
         pending: the customer's decisions differ from the last confirmed ones.
         by_terms: data uses whose current decision came from the customer's My Terms.
+        actions: the brand's channel actions (``channel_action`` items): every receipt
+            carries them as ``cmrHistory``, oldest first.
     """
     out = [
         receipt(
@@ -152,7 +271,11 @@ def brand_receipts(
                 by_terms=by_terms,
             )
         )
-    return [r for r in out if r is not None]
+    found = [r for r in out if r is not None]
+    if actions:
+        for r in found:
+            r["cmrHistory"] = history(actions)
+    return found
 
 
 def confirmed_decisions(decided: PreferenceSet, held: PreferenceSet) -> PreferenceSet:

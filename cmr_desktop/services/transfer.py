@@ -14,7 +14,12 @@ from cmr_desktop.domain.fields import journal_name
 from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.interop import ImportPlan, build_document, plan_import, read_document, write_csv
 from cmr_desktop.interop.document import dump_document, record_json
-from cmr_desktop.interop.receipts import brand_receipts, confirmed_decisions
+from cmr_desktop.interop.receipts import (
+    brand_receipts,
+    channel_action,
+    confirmed_decisions,
+    withdrawal_record,
+)
 from cmr_desktop.services.base import Context, bulk_work, resolve
 from cmr_desktop.storage import BrandRecord
 
@@ -60,23 +65,35 @@ class TransferService:
         One receipt per decided state a vendor confirmed, and one for decisions not
         confirmed yet. Only the customer's decisions (and their applied My Terms) are
         consent: a vendor's defaults never appear. A brand whose decisions allow nothing
-        has no receipt (see :meth:`brands_without_receipts`).
+        has no receipt (see :meth:`brands_without_receipts`); when it has unsubscribe
+        actions, a withdrawal record (``"cmrRecord": "withdrawal"``) follows the receipts
+        instead. Every receipt carries its brand's actions as ``cmrHistory``
+        (:mod:`cmr_desktop.interop.receipts`). Returns the number of receipts (withdrawal
+        records are not receipts).
         """
-        receipts = self._receipts(refs)[0]
-        out.write(json.dumps(receipts, ensure_ascii=False, indent=2) + "\n")
+        receipts, _without, withdrawals = self._receipts(refs)
+        out.write(json.dumps([*receipts, *withdrawals], ensure_ascii=False, indent=2) + "\n")
         return len(receipts)
 
     def brands_without_receipts(self, refs: Sequence[str] = ()) -> list[str]:
         """Names of the brands (of ``refs``, default all) with nothing consented: no receipt."""
         return self._receipts(refs)[1]
 
-    def _receipts(self, refs: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    def withdrawals(self, refs: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The withdrawal records of the brands (of ``refs``, default all) with no receipt
+        and unsubscribe actions in the journal."""
+        return self._receipts(refs)[2]
+
+    def _receipts(
+        self, refs: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
         with self._ctx.store.read() as uow:
             brands = [resolve(uow, r) for r in refs] if refs else uow.brands.all()
             pending = uow.brands.pending_slugs()
             entries = uow.journal.entries(brands[0].slug if len(brands) == 1 else None)
         confirmed: dict[str, list[tuple[dt.datetime, str, PreferenceSet]]] = {}
         terms: dict[str, dict[str, str]] = {}
+        actions: dict[str, list[dict[str, Any]]] = {}
         for e in entries:
             held, decided = e.detail.get("held"), e.detail.get("decided")
             if e.kind == "answer" and isinstance(held, dict) and isinstance(decided, dict):
@@ -88,8 +105,11 @@ class TransferService:
             elif e.kind == "terms":
                 for f in e.detail.get("fields") or []:
                     terms.setdefault(e.brand, {})[str(f.get("field"))] = str(f.get("value"))
+            elif e.kind == "unsubscribe":
+                actions.setdefault(e.brand, []).append(channel_action(e.at, e.hash, e.detail))
         out: list[dict[str, Any]] = []
         without: list[str] = []
+        withdrawals: list[dict[str, Any]] = []
         for b in brands:
             set_by_terms = terms.get(b.slug, {})
             by_terms = {
@@ -97,13 +117,21 @@ class TransferService:
                 for key, grant in b.preferences.grants.items()
                 if set_by_terms.get(journal_name(("grant", *key))) == str(grant)
             }
+            done = actions.get(b.slug, [])
             found = brand_receipts(
-                b, confirmed.get(b.slug, []), pending=b.slug in pending, by_terms=by_terms
+                b,
+                confirmed.get(b.slug, []),
+                pending=b.slug in pending,
+                by_terms=by_terms,
+                actions=done,
             )
             out += found
             if not found:
                 without.append(b.name)
-        return out, without
+                record = withdrawal_record(b, done)
+                if record is not None:
+                    withdrawals.append(record)
+        return out, without, withdrawals
 
     # --- import ---------------------------------------------------------------------------
 

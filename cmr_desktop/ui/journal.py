@@ -351,20 +351,20 @@ class JournalWindow(QWidget):
     def export_receipts(self, brand: str, path: Path) -> None:
         services = self.services
 
-        def write() -> int:
-            return write_atomically(
-                path, lambda out: services.transfer.export_receipts(out, [brand])
-            )
+        def write() -> tuple[int, int]:
+            n = write_atomically(path, lambda out: services.transfer.export_receipts(out, [brand]))
+            return n, len(services.transfer.withdrawals([brand]) if not n else ())
 
-        self.runner.run(
-            write,
-            lambda n: self.message.emit(
-                f"Wrote {plural(n, 'consent receipt')} to {path}."
-                if n
-                else f"No consent receipt: you have not allowed {brand} to use any of your data."
-            ),
-            self._failed,
-        )
+        def said(counts: tuple[int, int]) -> str:
+            n, withdrawn = counts
+            if n:
+                return f"Wrote {plural(n, 'consent receipt')} to {path}."
+            text = f"No consent receipt: you have not allowed {brand} to use any of your data."
+            if withdrawn:
+                text += f" Wrote what you asked it to stop (a withdrawal record) to {path}."
+            return text
+
+        self.runner.run(write, lambda counts: self.message.emit(said(counts)), self._failed)
 
     def shown_entries(self) -> list[JournalEntry]:
         return list(self.model.entries)

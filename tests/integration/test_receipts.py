@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
+import trustme
 
 from cmr_desktop.domain import DataCategory, Decision, Grant, Purpose
+from cmr_desktop.domain.clock import FixedClock
+from cmr_desktop.domain.vocabulary import Channel
+from cmr_desktop.mail import netguard
 from cmr_desktop.paths import resources_dir
-from cmr_desktop.services import Services
+from cmr_desktop.services import ConnectionFailed, Services
 from cmr_desktop.testing.simulator import VendorSimulator, default_vendors
+from tests.integration.unsub_servers import loopback_resolver, make_ca, one_click_server
 from tests.reads import consent_receipts
 
 SCHEMA = json.loads(
@@ -149,3 +157,116 @@ def test_a_receipt_says_which_decisions_came_from_my_terms(services: Services) -
     (purpose,) = receipt["services"][0]["purposes"]
     assert purpose["decidedBy"] == "customer's My Terms"
     assert "set by the customer's My Terms" in purpose["termination"]
+
+
+# --- the unsubscribe history (issue 12) -----------------------------------------------------
+
+
+def _export(services: Services, refs: Sequence[str] = ()) -> str:
+    out = io.StringIO()
+    services.transfer.export_receipts(out, refs)
+    return out.getvalue()
+
+
+def _add_mail_brand(services: Services, name: str, **config: str) -> str:
+    settings = {"sender_domain": "shop.example", "seen_at": "2026-02-20T09:00:00+00:00"}
+    brand = services.brands.add_brand(
+        name, connector="email", connector_config={**settings, **config}
+    )
+    services.preferences.update_preferences(
+        brand.slug, lambda p: p.with_channel(Channel.EMAIL, False)
+    )
+    return brand.slug
+
+
+def test_receipts_carry_the_brands_unsubscribes_as_they_happened_oldest_first(
+    services: Services, clock: FixedClock, tmp_path: Path
+) -> None:
+    ca: tuple[trustme.CA, str] = make_ca(tmp_path)
+    for server in one_click_server(*ca):
+        with netguard.overrides_for_tests(resolver=loopback_resolver, ca_file=server.ca_file):
+            slug = _add_mail_brand(
+                services,
+                "Shop",
+                one_click_url=server.url("/u/abc?token=SECRET-TOKEN"),
+                dkim_verified="yes",
+                web_url="https://shop.example/prefs?key=SECRET-KEY",
+            )
+            services.preferences.update_preferences(
+                slug,
+                lambda p: p.with_grant(
+                    DataCategory.CONTACT, Purpose.SERVICE, Grant(Decision.ALLOW)
+                ),
+            )
+            server.status = 500
+            with pytest.raises(ConnectionFailed):
+                services.unsubscribe.one_click(slug)
+            clock.advance(dt.timedelta(hours=1))
+            server.status = 200
+            services.unsubscribe.one_click(slug)
+            clock.advance(dt.timedelta(hours=1))
+            services.unsubscribe.confirm_web_done(slug)
+
+    text = _export(services, [slug])
+    assert "SECRET" not in text  # a link's path and query never leave the journal
+    receipts = json.loads(text)
+    _valid(receipts)
+    assert receipts  # the customer allowed a data use: a receipt, with the history
+    journal = [e for e in services.journal.entries(slug) if e.kind == "unsubscribe"]
+    for r in receipts:
+        history = r["cmrHistory"]
+        assert [(h["method"], h["outcome"]) for h in history] == [
+            ("one-click", "failed"),
+            ("one-click", "done"),
+            ("web", "done by hand, as confirmed by the customer"),
+        ]
+        assert [h["evidence"]["journalEntryHash"] for h in history] == [e.hash for e in journal]
+        assert [h["timestamp"] for h in history] == sorted(h["timestamp"] for h in history)
+        assert history[0]["result"] == "HTTP 500 Internal Server Error: not confirmed"
+        assert history[0]["target"] == history[1]["target"] != ""
+        assert history[2]["target"] == "shop.example"
+        assert history[0]["at"] == "2026-11-24T12:00:00Z"
+    assert _export(services, [slug]) == text  # exporting twice gives the same output
+    assert _export(services) == text  # and the same for every brand (here, one)
+
+
+def test_a_brand_with_nothing_consented_gets_a_withdrawal_record_not_a_receipt(
+    services: Services,
+) -> None:
+    slug = _add_mail_brand(services, "Paper", web_url="https://paper.example/prefs")
+    services.unsubscribe.confirm_web_done(slug)
+
+    text = _export(services)
+    (record,) = json.loads(text)
+    _valid([record])
+    assert record["cmrRecord"] == "withdrawal"
+    assert "consentReceiptID" not in record
+    assert "services" not in record
+    assert record["statement"].startswith("Not a consent receipt")
+    assert record["piiController"] == "Paper"
+    (action,) = record["cmrHistory"]
+    assert action["outcome"] == "done by hand, as confirmed by the customer"
+    assert action["target"] == "paper.example"
+    assert services.transfer.brands_without_receipts() == ["Paper"]
+    assert services.transfer.withdrawals() == [record]
+    assert _export(services) == text
+
+
+def test_cli_writes_a_withdrawal_record_and_says_it_is_not_a_receipt(
+    cmr: Any, tmp_path: Path
+) -> None:
+    add = cmr(
+        "brand", "add", "Paper", "--connector", "email",
+        "--set", "sender_domain=paper.example", "--set", "web_url=https://paper.example/prefs",
+    )  # fmt: skip
+    assert add.code == 0, add
+    assert cmr("unsubscribe", "paper", "--web-done").code == 0
+    out = tmp_path / "receipts.json"
+    res = cmr("export", "--format", "receipts", "-o", str(out))
+    assert res.code == 0, res
+    assert "Exported 0 receipts to" in res.err
+    assert "Wrote 1 withdrawal record (not receipts" in res.err
+    (record,) = json.loads(out.read_text("utf-8"))
+    _valid([record])
+    assert record["cmrRecord"] == "withdrawal"
+    assert record["cmrHistory"][0]["outcome"] == "done by hand, as confirmed by the customer"
