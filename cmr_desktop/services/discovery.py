@@ -125,6 +125,7 @@ class Measured:
     allowed_per_week: float | None
     over_limit: bool
     ignored_unsubscribe: IgnoredUnsubscribe | None
+    weeks: float = 1.0  # the span ``messages`` were counted over (``per_week``'s divisor)
 
 
 def _methods(stats: KeyStats) -> tuple[str, ...]:
@@ -443,8 +444,22 @@ class DiscoveryService:
                 allowed_per_week=limit,
                 over_limit=(enabled is not False and over_limit(messages, window.weeks, frequency)),
                 ignored_unsubscribe=ignored,
+                weeks=window.weeks,
             )
         return result
+
+    @staticmethod
+    def rejudged(measured: Measured, preferences: Mapping[str, object]) -> Measured:
+        """``measured`` judged against the customer's e-mail choice in ``preferences`` (after
+        an edit): the same figures, the allowed rate and the over-limit flag anew; no
+        mailbox read."""
+        enabled, frequency = _email_choice(preferences)
+        return replace(
+            measured,
+            allowed_per_week=allowed_per_week(frequency) if enabled is not False else 0.0,
+            over_limit=enabled is not False
+            and over_limit(measured.messages, measured.weeks, frequency),
+        )
 
     def measured(self) -> dict[str, Measured]:
         """Brand id -> how it really writes, over the last 90 days of the mailbox, for every

@@ -155,6 +155,9 @@ class MeasuredCell:
     tip: str  # the figures and the evidence, plain text
     over_limit: bool = False  # writes more often than the customer allows
     ignored_unsubscribe: bool = False  # still writing after an unsubscribe, past the deadline
+    #: The ``services.discovery.Measured`` it shows: judged again after an edit
+    #: (``services.discovery.rejudged``) without reading the mailbox.
+    source: Any = field(default=None, compare=False)
 
     @property
     def flagged(self) -> bool:
@@ -222,6 +225,7 @@ def measured_cell(measured: Any) -> MeasuredCell:
         tip="\n".join(lines),
         over_limit=bool(measured.over_limit),
         ignored_unsubscribe=ignored is not None,
+        source=measured,
     )
 
 
@@ -361,6 +365,18 @@ class BrandTableModel(QAbstractTableModel):
         elif self._visible:
             column = Column.MEASURED
             self.dataChanged.emit(self.index(0, column), self.index(len(self._visible) - 1, column))
+
+    def set_measured_cell(self, slug: str, cell: MeasuredCell) -> None:
+        """One brand's Measured cell anew (after an edit): one repaint of that cell."""
+        self._measured[slug] = cell
+        if cell.flagged:
+            self._measured_flags |= {slug}
+        else:
+            self._measured_flags -= {slug}
+        row = self.visible_row(slug)
+        if row is not None:
+            index = self.index(row, Column.MEASURED)
+            self.dataChanged.emit(index, index)
 
     def measured(self, slug: str) -> MeasuredCell | None:
         return self._measured.get(slug)

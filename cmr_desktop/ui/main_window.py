@@ -30,7 +30,14 @@ from cmr_desktop.domain.preferences import PreferenceSet
 from cmr_desktop.domain.summary import BrandSummary
 from cmr_desktop.services import Services
 from cmr_desktop.ui.brand_actions import BrandActions, EmptyNote, EscapeClears
-from cmr_desktop.ui.brand_model import STATUSES, BrandRow, BrandTableModel, measured_cells
+from cmr_desktop.ui.brand_model import (
+    STATUSES,
+    BrandRow,
+    BrandTableModel,
+    MeasuredCell,
+    measured_cell,
+    measured_cells,
+)
 from cmr_desktop.ui.brand_table import SidebarFitter, set_up_brand_table
 from cmr_desktop.ui.datamap import DataMapWindow
 from cmr_desktop.ui.discover import DiscoverDialog
@@ -708,20 +715,30 @@ class MainWindow(QMainWindow):
         """A brand was edited: update its row, the counts and, if it is shown, its
         description, from one read of that brand only."""
         services = self.services
+        shown = self.model.measured(slug)
 
-        def load() -> tuple[BrandRow, str] | None:
-            # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state):
-            # the cost of an edit does not grow with the number of brands.
+        def load() -> tuple[BrandRow, str, MeasuredCell | None] | None:
+            # Only this brand is re-read and re-evaluated (My Terms, expiry, vendor state,
+            # its measured mail against its e-mail choice): the cost of an edit does not
+            # grow with the number of brands, nor with the mailbox.
             found = services.brands.brand_summaries([slug])
             if not found:
                 return None
             record, summary = found[0]
-            return BrandRow.of(record, summary), describe_brand(record, summary, services.today())
+            judged = None
+            if shown is not None and shown.source is not None:
+                judged = measured_cell(
+                    services.discovery.rejudged(shown.source, record.preferences)
+                )
+            text = describe_brand(record, summary, services.today())
+            return BrandRow.of(record, summary), text, judged
 
-        def show(loaded: tuple[BrandRow, str] | None) -> None:
+        def show(loaded: tuple[BrandRow, str, MeasuredCell | None] | None) -> None:
             if loaded is None:
                 return
-            row, text = loaded
+            row, text, judged = loaded
+            if judged is not None and judged != self.model.measured(slug):
+                self.model.set_measured_cell(slug, judged)  # the counts follow below
             self._on_rows_loaded([row])
             if self.editor.slug == slug:
                 self.detail.setText(text)

@@ -17,7 +17,7 @@ from cmr_desktop.domain.vocabulary import Channel, Frequency
 from cmr_desktop.mail.mbox import MboxSource
 from cmr_desktop.services import Services
 from cmr_desktop.testing.mailgen import messages, write_mbox
-from cmr_desktop.ui.brand_model import HEADERS, Column, per_week_text
+from cmr_desktop.ui.brand_model import HEADERS, Column, measured_cells, per_week_text
 from cmr_desktop.ui.main_window import MainWindow
 from cmr_desktop.ui.runner import Runner
 from cmr_desktop.ui.writer import FieldsSave
@@ -200,6 +200,39 @@ def test_an_edit_does_not_read_the_measured_figures_again(
     assert window.model.measured(zalando) is not None
     window.reload()  # a reload (after a sync, an import, a scan) reads them once
     qtbot.waitUntil(lambda: calls == [1], timeout=5000)
+
+
+def test_an_e_mail_frequency_edit_judges_the_measured_mail_again_without_reading_it(
+    qtbot: Any, window: MainWindow, home: tuple[Services, dict[str, str]], monkeypatch: Any
+) -> None:
+    svc, slugs = home
+    zalando = slugs["Zalando"]  # about 5 a week, allowed monthly: over the limit
+    qtbot.waitUntil(lambda: window.model.measured(zalando) is not None, timeout=5000)
+    settle(qtbot, window.runner)
+    assert window.model.measured_flag_counts()["over_limit"] == 1
+    calls: list[int] = []
+    real = svc.discovery.measured
+    monkeypatch.setattr(svc.discovery, "measured", lambda: calls.append(1) or real())
+    key = ("frequency", Channel.EMAIL)
+    window.writer.save(
+        FieldsSave(zalando, ((key, Frequency.DAILY),), ((key, Frequency.MONTHLY),)),
+        "Allow e-mail daily",
+    )
+    qtbot.waitUntil(lambda: not window.model.measured(zalando).over_limit, timeout=5000)
+    assert "It writes more often than you allow." not in cell(
+        window, zalando, Qt.ItemDataRole.ToolTipRole
+    )
+    assert cell(window, zalando, Qt.ItemDataRole.DecorationRole) is None
+    assert window.model.measured_flag_counts()["over_limit"] == 0
+    assert calls == []  # judged again from what was measured: no read of the mailbox
+    window.writer.save(
+        FieldsSave(zalando, ((key, Frequency.MONTHLY),), ((key, Frequency.DAILY),)),
+        "Allow e-mail monthly",
+    )
+    qtbot.waitUntil(lambda: window.model.measured(zalando).over_limit, timeout=5000)
+    assert window.model.measured_flag_counts()["over_limit"] == 1
+    assert window.model.measured(zalando) == measured_cells(svc.discovery.measured())[zalando]
+    settle(qtbot, window.runner)
 
 
 def test_sorting_by_measured_puts_the_busiest_sender_first(
